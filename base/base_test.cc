@@ -1,0 +1,122 @@
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/errno.h"
+#include "base/mutex.h"
+#include "base/refcount.h"
+#include "gtest/gtest.h"
+
+namespace base {
+namespace {
+
+ErrnoOr<int> Half(int x) {
+  if (x % 2) return Errno(EINVAL);
+  return x / 2;
+}
+
+ErrnoOr<int> Quarter(int x) {
+  ASSIGN_OR_RETURN(int h, Half(x));
+  ASSIGN_OR_RETURN(int q, Half(h));
+  return q;
+}
+
+Errno CheckEven(int x) {
+  RETURN_IF_ERRNO(Half(x));
+  return Errno();
+}
+
+TEST(ErrnoTest, ValuesAndNames) {
+  EXPECT_TRUE(Errno().ok());
+  EXPECT_EQ(Errno(ENOENT).name(), "ENOENT");
+  EXPECT_EQ(Errno(ENOTEMPTY).name(), "ENOTEMPTY");
+  EXPECT_EQ(Errno(ENOENT).AsSyscallResult(), -ENOENT);
+  EXPECT_NE(Errno(ENOENT).ToString().find("No such file"), std::string::npos);
+  static_assert(std::is_trivially_copyable_v<Errno>);
+}
+
+TEST(ErrnoTest, ErrnoOrPropagates) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).error(), Errno(EINVAL));
+  EXPECT_EQ(Quarter(5).error(), Errno(EINVAL));
+  EXPECT_TRUE(CheckEven(4).ok());
+  EXPECT_EQ(CheckEven(3), Errno(EINVAL));
+}
+
+TEST(ErrnoTest, ErrnoOrHoldsMoveOnly) {
+  ErrnoOr<std::unique_ptr<int>> p = std::make_unique<int>(7);
+  ASSERT_TRUE(p.ok());
+  std::unique_ptr<int> v = std::move(p).value();
+  EXPECT_EQ(*v, 7);
+}
+
+struct Counted : RefCounted<Counted> {
+  explicit Counted(int* deleted) : deleted(deleted) {}
+  ~Counted() { ++*deleted; }
+  int* deleted;
+};
+
+TEST(RefCountTest, LastReferenceDeletes) {
+  int deleted = 0;
+  {
+    RefPtr<Counted> a = MakeRef<Counted>(&deleted);
+    RefPtr<Counted> b = a;
+    EXPECT_EQ(a->ReadRefs(), 2);
+    a.reset();
+    EXPECT_EQ(deleted, 0);
+  }
+  EXPECT_EQ(deleted, 1);
+}
+
+TEST(RefCountTest, TryIncRefFailsAtZero) {
+  int deleted = 0;
+  Counted* raw = new Counted(&deleted);
+  EXPECT_TRUE(raw->TryIncRef());
+  raw->DecRef();
+  raw->DecRef();
+  EXPECT_EQ(deleted, 1);
+}
+
+TEST(RefCountTest, ConcurrentIncDec) {
+  int deleted = 0;
+  RefPtr<Counted> p = MakeRef<Counted>(&deleted);
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i) {
+    ts.emplace_back([p] {
+      for (int j = 0; j < 10000; ++j) RefPtr<Counted> copy = p;
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(p->ReadRefs(), 1);
+  p.reset();
+  EXPECT_EQ(deleted, 1);
+}
+
+struct Tag {};
+TEST(RefCountTest, LiveCounter) {
+  EXPECT_EQ(LiveCounter<Tag>::Live(), 0);
+  {
+    LiveCounter<Tag> a, b;
+    EXPECT_EQ(LiveCounter<Tag>::Live(), 2);
+  }
+  EXPECT_EQ(LiveCounter<Tag>::Live(), 0);
+}
+
+TEST(MutexTest, GuardsACounter) {
+  Mutex mu;
+  int n = 0;
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i) {
+    ts.emplace_back([&] {
+      for (int j = 0; j < 10000; ++j) {
+        MutexLock l(&mu);
+        ++n;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(n, 40000);
+}
+
+}  // namespace
+}  // namespace base

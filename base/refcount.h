@@ -1,0 +1,146 @@
+// Intrusive reference counting: RefCounted<T>, RefPtr<T>.
+//
+// VFS nodes (Inode, Dirent, MountSource, File) carry their own atomic count.
+// RefPtr<T> is the RAII handle; a raw T* is only ever a documented weak
+// back-pointer. When the last reference goes, T::OnLastRef() runs (default:
+// delete), which is the hook a cache uses to decide whether to keep or free.
+// TryIncRef() takes a reference only if the object is still alive, which is
+// what a lookup through a weak pointer must use.
+//
+// Thread-safe: counts are atomics; the objects themselves say what guards
+// their other fields.
+#ifndef BASE_REFCOUNT_H_
+#define BASE_REFCOUNT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <utility>
+
+namespace base {
+
+template <typename T>
+class RefCounted {
+ public:
+  RefCounted(const RefCounted&) = delete;
+  RefCounted& operator=(const RefCounted&) = delete;
+
+  void IncRef() const { refs_.fetch_add(1, std::memory_order_relaxed); }
+
+  // Takes a reference unless the count already reached zero.
+  bool TryIncRef() const {
+    int64_t n = refs_.load(std::memory_order_relaxed);
+    while (n > 0) {
+      if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void DecRef() const {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      static_cast<const T*>(this)->OnLastRef();
+    }
+  }
+
+  int64_t ReadRefs() const { return refs_.load(std::memory_order_relaxed); }
+
+ protected:
+  // Objects start with one reference, owned by whoever created them (adopt
+  // it with AdoptRef).
+  RefCounted() = default;
+  ~RefCounted() = default;
+
+  // Default last-reference hook. T may shadow it (non-virtual, resolved by
+  // CRTP).
+  void OnLastRef() const { delete static_cast<const T*>(this); }
+
+ private:
+  mutable std::atomic<int64_t> refs_{1};
+};
+
+template <typename T>
+class RefPtr {
+ public:
+  constexpr RefPtr() = default;
+  constexpr RefPtr(std::nullptr_t) {}  // NOLINT
+  // Takes a new reference on p.
+  explicit RefPtr(T* p) : p_(p) {
+    if (p_) p_->IncRef();
+  }
+  RefPtr(const RefPtr& o) : RefPtr(o.p_) {}
+  RefPtr(RefPtr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  template <typename U>
+  RefPtr(const RefPtr<U>& o) : RefPtr(o.get()) {}  // NOLINT
+  template <typename U>
+  RefPtr(RefPtr<U>&& o) noexcept : p_(o.release()) {}  // NOLINT
+  ~RefPtr() { reset(); }
+
+  RefPtr& operator=(RefPtr o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+
+  // Wraps p without taking a reference (p's creation reference, or one from
+  // TryIncRef).
+  static RefPtr Adopt(T* p) {
+    RefPtr r;
+    r.p_ = p;
+    return r;
+  }
+
+  void reset() {
+    if (T* p = std::exchange(p_, nullptr)) p->DecRef();
+  }
+  // Gives up ownership of the reference without dropping it.
+  T* release() { return std::exchange(p_, nullptr); }
+
+  T* get() const { return p_; }
+  T* operator->() const { return p_; }
+  T& operator*() const { return *p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+
+  friend bool operator==(const RefPtr& a, const RefPtr& b) {
+    return a.p_ == b.p_;
+  }
+  friend bool operator==(const RefPtr& a, std::nullptr_t) {
+    return a.p_ == nullptr;
+  }
+
+ private:
+  T* p_ = nullptr;
+};
+
+// Adopts the creation reference of a new object: AdoptRef(new Foo(...)).
+template <typename T>
+RefPtr<T> AdoptRef(T* p) {
+  return RefPtr<T>::Adopt(p);
+}
+
+template <typename T, typename... Args>
+RefPtr<T> MakeRef(Args&&... args) {
+  return RefPtr<T>::Adopt(new T(std::forward<Args>(args)...));
+}
+
+// Counts live objects of a kind, for leak checks in tests. A class embeds a
+// LiveCounter<Tag> member; LiveCount<Tag>() reads the number alive.
+template <typename Tag>
+class LiveCounter {
+ public:
+  LiveCounter() { count().fetch_add(1, std::memory_order_relaxed); }
+  LiveCounter(const LiveCounter&) : LiveCounter() {}
+  LiveCounter& operator=(const LiveCounter&) { return *this; }
+  ~LiveCounter() { count().fetch_sub(1, std::memory_order_relaxed); }
+  static int64_t Live() { return count().load(std::memory_order_relaxed); }
+
+ private:
+  static std::atomic<int64_t>& count() {
+    static std::atomic<int64_t> n{0};
+    return n;
+  }
+};
+
+}  // namespace base
+
+#endif  // BASE_REFCOUNT_H_
