@@ -1,0 +1,326 @@
+#include "sentry/fs/dirent.h"
+
+#include <algorithm>
+
+namespace sentry::fs {
+
+namespace {
+// Debian's abseil has its own string_view type; look up through it.
+absl::string_view AbslKey(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+// Past this many negative entries in one directory, unreferenced ones go.
+constexpr int kMaxNegativePerDir = 1024;
+}  // namespace
+
+base::Mutex& RenameMutex() {
+  static base::Mutex* mu = new base::Mutex();
+  return *mu;
+}
+
+Dirent::Dirent(RefPtr<Inode> inode, std::string name, RefPtr<Dirent> parent)
+    : inode_(std::move(inode)),
+      name_(std::move(name)),
+      parent_(std::move(parent)) {}
+
+Dirent::~Dirent() = default;
+
+RefPtr<Dirent> Dirent::NewRoot(RefPtr<Inode> inode, std::string name) {
+  return base::AdoptRef(new Dirent(std::move(inode), std::move(name), nullptr));
+}
+
+std::string Dirent::name() const {
+  base::ReaderMutexLock l(&RenameMutex());
+  return name_;
+}
+
+RefPtr<Dirent> Dirent::parent() const {
+  base::ReaderMutexLock l(&RenameMutex());
+  return parent_;
+}
+
+bool Dirent::IsRoot() const {
+  base::ReaderMutexLock l(&RenameMutex());
+  return parent_ == nullptr;
+}
+
+bool Dirent::IsAncestorOfLocked(const Dirent* d) const {
+  for (; d != nullptr; d = d->parent_.get()) {
+    if (d == this) return true;
+  }
+  return false;
+}
+
+void Dirent::MarkUnlinked(Dirent* child) {
+  child->unlinked_.store(true, std::memory_order_release);
+}
+
+RefPtr<Dirent> Dirent::ReplaceChildLocked(std::string_view name,
+                                          RefPtr<Dirent> d) {
+  RefPtr<Dirent> old;
+  auto it = children_.find(AbslKey(name));
+  if (it != children_.end()) {
+    old = std::move(it->second);
+    if (old->negative()) --negative_children_;
+    if (d) {
+      it->second = std::move(d);
+    } else {
+      children_.erase(it);
+    }
+  } else if (d) {
+    it = children_.emplace(std::string(name), std::move(d)).first;
+  }
+  auto now = children_.find(AbslKey(name));
+  if (now != children_.end() && now->second->negative()) ++negative_children_;
+  return old;
+}
+
+ErrnoOr<RefPtr<Dirent>> Dirent::Walk(const Context& ctx,
+                                     std::string_view name) {
+  if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
+  if (inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
+    base::ReaderMutexLock l(&mu_);
+    auto it = children_.find(AbslKey(name));
+    if (it != children_.end()) return it->second;
+  }
+  std::vector<RefPtr<Dirent>> evicted;
+  base::MutexLock l(&mu_);
+  auto r = WalkLocked(ctx, name);
+  if (negative_children_ > kMaxNegativePerDir) {
+    for (auto it = children_.begin(); it != children_.end();) {
+      auto cur = it++;
+      if (cur->second->negative() && cur->second->ReadRefs() == 1) {
+        evicted.push_back(std::move(cur->second));
+        children_.erase(cur);
+        --negative_children_;
+      }
+    }
+  }
+  return r;
+}
+
+ErrnoOr<RefPtr<Dirent>> Dirent::WalkLocked(const Context& ctx,
+                                           std::string_view name) {
+  auto it = children_.find(AbslKey(name));
+  const bool keep =
+      inode_->mount_source()->cache_policy() == CachePolicy::kKeep;
+  if (it != children_.end() && keep) return it->second;
+  auto looked = inode_->Lookup(ctx, name);
+  if (!looked.ok()) {
+    if (looked.error() != Errno(ENOENT)) return looked.error();
+    if (it != children_.end() && it->second->negative()) return it->second;
+    RefPtr<Dirent> neg =
+        base::AdoptRef(new Dirent(nullptr, std::string(name), RefPtr(this)));
+    RefPtr<Dirent> old = ReplaceChildLocked(name, neg);
+    if (old) MarkUnlinked(old.get());
+    return neg;
+  }
+  if (it != children_.end() && it->second->inode() == looked->get()) {
+    return it->second;
+  }
+  RefPtr<Dirent> d = base::AdoptRef(
+      new Dirent(std::move(*looked), std::string(name), RefPtr(this)));
+  RefPtr<Dirent> old = ReplaceChildLocked(name, d);
+  if (old && !old->negative()) MarkUnlinked(old.get());
+  return d;
+}
+
+ErrnoOr<RefPtr<Dirent>> Dirent::Create(const Context& ctx,
+                                       std::string_view name,
+                                       const CreateSpec& spec) {
+  if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
+  RefPtr<Dirent> old;
+  base::MutexLock l(&mu_);
+  auto it = children_.find(AbslKey(name));
+  if (it != children_.end() && !it->second->negative() &&
+      inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
+    return Errno(EEXIST);
+  }
+  ASSIGN_OR_RETURN(RefPtr<Inode> inode, inode_->CreateChild(ctx, name, spec));
+  RefPtr<Dirent> d = base::AdoptRef(
+      new Dirent(std::move(inode), std::string(name), RefPtr(this)));
+  old = ReplaceChildLocked(name, d);
+  return d;
+}
+
+ErrnoOr<RefPtr<Dirent>> Dirent::Link(const Context& ctx,
+                                     std::string_view name, Inode* target) {
+  if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
+  RefPtr<Dirent> old;
+  base::MutexLock l(&mu_);
+  auto it = children_.find(AbslKey(name));
+  if (it != children_.end() && !it->second->negative() &&
+      inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
+    return Errno(EEXIST);
+  }
+  RETURN_IF_ERRNO(inode_->Link(ctx, name, target));
+  RefPtr<Dirent> d = base::AdoptRef(
+      new Dirent(RefPtr<Inode>(target), std::string(name), RefPtr(this)));
+  old = ReplaceChildLocked(name, d);
+  return d;
+}
+
+Errno Dirent::Remove(const Context& ctx, std::string_view name, bool dir) {
+  if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
+  RefPtr<Dirent> old;
+  absl::flat_hash_map<std::string, RefPtr<Dirent>> dropped;
+  base::MutexLock l(&mu_);
+  RETURN_IF_ERRNO(inode_->RemoveChild(ctx, name, dir));
+  old = ReplaceChildLocked(name, nullptr);
+  if (old) {
+    MarkUnlinked(old.get());
+    if (dir) {
+      // The removed directory's cached children (negative ones, since it
+      // was empty) go with it.
+      base::MutexLock cl(&old->mu_);
+      old->negative_children_ = 0;
+      dropped.swap(old->children_);
+    }
+  }
+  return Errno();
+}
+
+Errno Dirent::Rename(const Context& ctx, Dirent* old_parent,
+                     std::string_view old_name, Dirent* new_parent,
+                     std::string_view new_name, unsigned flags) {
+  if (!old_parent->inode() || !old_parent->inode()->IsDir() ||
+      !new_parent->inode() || !new_parent->inode()->IsDir()) {
+    return Errno(ENOTDIR);
+  }
+  // Released only after every lock is dropped.
+  RefPtr<Dirent> src, dst, replaced1, replaced2;
+  base::MutexLock rename_lock(&RenameMutex());
+
+  // Lock the parents: one if they are the same; else ancestor first; else
+  // by address.
+  Dirent* first = old_parent;
+  Dirent* second = new_parent;
+  if (first != second) {
+    if (new_parent->IsAncestorOfLocked(old_parent)) {
+      std::swap(first, second);
+    } else if (!old_parent->IsAncestorOfLocked(new_parent) && second < first) {
+      std::swap(first, second);
+    }
+  }
+  first->mu_.Lock();
+  if (second != first) second->mu_.Lock();
+  auto unlock = [&] {
+    if (second != first) second->mu_.Unlock();
+    first->mu_.Unlock();
+  };
+
+  auto s = old_parent->WalkLocked(ctx, old_name);
+  if (!s.ok()) {
+    unlock();
+    return s.error();
+  }
+  src = *s;
+  if (src->negative()) {
+    unlock();
+    return Errno(ENOENT);
+  }
+  auto d = new_parent->WalkLocked(ctx, new_name);
+  if (!d.ok()) {
+    unlock();
+    return d.error();
+  }
+  dst = *d;
+  const bool exchange = flags & RENAME_EXCHANGE;
+  // A directory cannot move into its own subtree.
+  if (src->inode()->IsDir() && src->IsAncestorOfLocked(new_parent)) {
+    unlock();
+    return Errno(EINVAL);
+  }
+  if (!dst->negative()) {
+    if (exchange && dst->inode()->IsDir() &&
+        dst->IsAncestorOfLocked(old_parent)) {
+      unlock();
+      return Errno(EINVAL);
+    }
+    // Renaming over an ancestor of the source.
+    if (!exchange && dst->IsAncestorOfLocked(old_parent)) {
+      unlock();
+      return Errno(ENOTEMPTY);
+    }
+  } else if (exchange) {
+    unlock();
+    return Errno(ENOENT);
+  }
+  if (src->mount_count() > 0 || (!dst->negative() && dst->mount_count() > 0)) {
+    unlock();
+    return Errno(EBUSY);
+  }
+  Errno e = old_parent->inode()->Rename(ctx, old_name, new_parent->inode(),
+                                        new_name, flags);
+  if (!e.ok()) {
+    unlock();
+    return e;
+  }
+  if (src.get() == dst.get()) {  // same name, nothing moves
+    unlock();
+    return Errno();
+  }
+  if (exchange) {
+    replaced1 = old_parent->ReplaceChildLocked(old_name, dst);
+    replaced2 = new_parent->ReplaceChildLocked(new_name, src);
+    std::swap(src->name_, dst->name_);
+    std::swap(src->parent_, dst->parent_);
+  } else if (src->inode() == (dst->negative() ? nullptr : dst->inode())) {
+    // Hard links to one inode: Linux leaves both names in place.
+  } else {
+    replaced1 = old_parent->ReplaceChildLocked(old_name, nullptr);
+    replaced2 = new_parent->ReplaceChildLocked(new_name, src);
+    if (replaced2 && !replaced2->negative()) MarkUnlinked(replaced2.get());
+    src->name_ = std::string(new_name);
+    src->parent_ = RefPtr(new_parent);
+  }
+  unlock();
+  return Errno();
+}
+
+void Dirent::DetachTree() {
+  absl::flat_hash_map<std::string, RefPtr<Dirent>> kids;
+  {
+    base::MutexLock l(&mu_);
+    kids.swap(children_);
+    negative_children_ = 0;
+  }
+  for (auto& [name, child] : kids) child->DetachTree();
+}
+
+void Dirent::PruneUnused() {
+  std::vector<RefPtr<Dirent>> keep, drop;
+  {
+    base::MutexLock l(&mu_);
+    for (auto it = children_.begin(); it != children_.end();) {
+      auto cur = it++;
+      keep.push_back(cur->second);
+    }
+  }
+  for (auto& c : keep) c->PruneUnused();
+  base::MutexLock l(&mu_);
+  for (auto it = children_.begin(); it != children_.end();) {
+    auto cur = it++;
+    // Ours and the `keep` vector's are the only references.
+    if (cur->second->ReadRefs() == 2) {
+      bool leaf;
+      {
+        base::ReaderMutexLock cl(&cur->second->mu_);
+        leaf = cur->second->children_.empty();
+      }
+      if (leaf) {
+        if (cur->second->negative()) --negative_children_;
+        drop.push_back(std::move(cur->second));
+        children_.erase(cur);
+      }
+    }
+  }
+}
+
+size_t Dirent::CachedChildrenForTest() const {
+  base::ReaderMutexLock l(&mu_);
+  return children_.size();
+}
+
+}  // namespace sentry::fs

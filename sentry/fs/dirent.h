@@ -1,0 +1,145 @@
+// Dirent: a name in the tree, caching the inode behind it.
+//
+// A Dirent is one (parent, name) -> inode binding, positive (with an inode)
+// or negative (name known not to exist: ENOENT is the commonest lookup
+// result, so it is cached too). Two walks of the same path get the same
+// Dirent and so the same Inode: the cache is coherent.
+//
+// Ownership: a directory's Dirent holds strong references to its cached
+// children (children_), and every child holds a strong reference to its
+// parent (parent_). That cycle is broken explicitly: a child leaves its
+// parent's map when it is unlinked, renamed over, evicted, or when its
+// tree is torn down (DetachTree at unmount). A detached Dirent keeps its
+// parent reference, so getcwd and /proc paths of a deleted file still work.
+//
+// Locking: mu_ guards children_. name_ and parent_ change only in Rename,
+// with RenameMutex() held exclusively; read them with it held shared (or
+// through name() and parent(), which do). A lookup
+// that misses holds the parent's mu_ across the filesystem's Lookup, and
+// creates and removals hold it across the filesystem call, so a create
+// racing a lookup can never leave a stale negative entry. Lock order:
+//   MountNamespace::mu_ -> RenameMutex() -> parent Dirent::mu_
+//     -> child Dirent::mu_ -> filesystem (Inode) locks
+// For two directories neither of which is an ancestor of the other, lock
+// the one at the lower address first.
+#ifndef SENTRY_FS_DIRENT_H_
+#define SENTRY_FS_DIRENT_H_
+
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "base/errno.h"
+#include "base/mutex.h"
+#include "base/refcount.h"
+#include "sentry/context/context.h"
+#include "sentry/fs/inode.h"
+
+namespace sentry::fs {
+
+// Serialises renames (and so the shape of every tree); taken exclusively
+// by rename, shared by nothing on the hot path.
+base::Mutex& RenameMutex();
+
+class Dirent : public base::RefCounted<Dirent> {
+ public:
+  // A root (no parent) for inode.
+  static RefPtr<Dirent> NewRoot(RefPtr<Inode> inode, std::string name = "/");
+
+  Dirent(const Dirent&) = delete;
+  Dirent& operator=(const Dirent&) = delete;
+  ~Dirent();
+
+  // Null for a negative dirent.
+  Inode* inode() const { return inode_.get(); }
+  const RefPtr<Inode>& inode_ref() const { return inode_; }
+  bool negative() const { return inode_ == nullptr; }
+
+  std::string name() const ABSL_LOCKS_EXCLUDED(mu_);
+  RefPtr<Dirent> parent() const ABSL_LOCKS_EXCLUDED(mu_);
+  bool IsRoot() const;
+  // Whether this name was removed (unlink, rename over it).
+  bool unlinked() const { return unlinked_.load(std::memory_order_acquire); }
+
+  // The cached or looked-up child called name (no "." or "..", no '/').
+  // A negative Dirent if the filesystem said ENOENT; other errors as the
+  // filesystem gives them. ENOTDIR if this is not a directory.
+  ErrnoOr<RefPtr<Dirent>> Walk(const Context& ctx, std::string_view name)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Creates name through the filesystem and caches the result. EEXIST if
+  // it exists (negative or absent entries are replaced).
+  ErrnoOr<RefPtr<Dirent>> Create(const Context& ctx, std::string_view name,
+                                 const CreateSpec& spec)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Adds name as a hard link to target's inode.
+  ErrnoOr<RefPtr<Dirent>> Link(const Context& ctx, std::string_view name,
+                               Inode* target) ABSL_LOCKS_EXCLUDED(mu_);
+  // Removes name (unlink or rmdir) through the filesystem and drops it
+  // from the cache; the removed Dirent is marked unlinked. The caller has
+  // checked permissions and that the victim is no mount point (EBUSY).
+  Errno Remove(const Context& ctx, std::string_view name, bool dir)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // renameat2 between two directories of the same MountSource. Takes
+  // RenameMutex() and both parents' locks; EINVAL if the destination is
+  // inside the moved directory or the source is an ancestor of the
+  // destination. Updates the cache on success.
+  static Errno Rename(const Context& ctx, Dirent* old_parent,
+                      std::string_view old_name, Dirent* new_parent,
+                      std::string_view new_name, unsigned flags);
+
+  // Whether `this` is d or one of d's ancestors (within one tree).
+  // Precondition: RenameMutex() is held (shared or exclusive).
+  bool IsAncestorOfLocked(const Dirent* d) const;
+  // The parent, reading parent_ under the caller's hold of RenameMutex().
+  Dirent* parent_locked() const { return parent_.get(); }
+  const std::string& name_locked() const { return name_; }
+
+  // Drops every cached child below this directory (recursively), breaking
+  // the parent/child cycles so the tree can be freed. Children still
+  // referenced elsewhere survive, detached.
+  void DetachTree() ABSL_LOCKS_EXCLUDED(mu_);
+  // Drops cached children nobody else references (a cache flush).
+  void PruneUnused() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // How many mounts have this dirent as their mount point (any namespace).
+  int mount_count() const { return mounts_.load(std::memory_order_acquire); }
+  void IncMountCount() { mounts_.fetch_add(1, std::memory_order_acq_rel); }
+  void DecMountCount() { mounts_.fetch_sub(1, std::memory_order_acq_rel); }
+
+  // For tests: number of cached children (positive and negative).
+  size_t CachedChildrenForTest() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  void OnLastRef() const { delete this; }
+
+ private:
+  Dirent(RefPtr<Inode> inode, std::string name, RefPtr<Dirent> parent);
+
+  // Looks name up with mu_ held: the cache, else the filesystem.
+  ErrnoOr<RefPtr<Dirent>> WalkLocked(const Context& ctx, std::string_view name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replaces the cache entry for name with d (null: drop it). Returns the
+  // previous entry so the caller can release it after unlocking.
+  RefPtr<Dirent> ReplaceChildLocked(std::string_view name, RefPtr<Dirent> d)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks a removed child detached.
+  static void MarkUnlinked(Dirent* child);
+
+  base::LiveCounter<Dirent> live_;
+  const RefPtr<Inode> inode_;
+  mutable base::Mutex mu_;
+  std::string name_;       // see "Locking" above
+  RefPtr<Dirent> parent_;  // see "Locking" above
+  absl::flat_hash_map<std::string, RefPtr<Dirent>> children_
+      ABSL_GUARDED_BY(mu_);
+  int negative_children_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<bool> unlinked_{false};
+  std::atomic<int> mounts_{0};
+};
+
+}  // namespace sentry::fs
+
+#endif  // SENTRY_FS_DIRENT_H_

@@ -1,0 +1,133 @@
+#include "sentry/fs/inode.h"
+
+#include "sentry/fs/file.h"
+#include "sentry/fs/inotify.h"
+
+namespace sentry::fs {
+
+Inode::Inode(RefPtr<MountSource> msrc, const StableAttr& sattr)
+    : msrc_(std::move(msrc)), sattr_(sattr) {}
+
+Inode::~Inode() {
+  delete watches_ptr_.load(std::memory_order_acquire);
+  delete posix_locks_.load(std::memory_order_acquire);
+  delete flock_locks_.load(std::memory_order_acquire);
+}
+
+namespace {
+// Installs a lazily made object once, whichever thread gets there first.
+template <typename T>
+T& LazyInit(std::atomic<T*>& slot) {
+  T* p = slot.load(std::memory_order_acquire);
+  if (p) return *p;
+  T* fresh = new T();
+  if (slot.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) {
+    return *fresh;
+  }
+  delete fresh;
+  return *p;
+}
+}  // namespace
+
+Watches& Inode::watches() { return LazyInit(watches_ptr_); }
+lock::PosixLocks& Inode::posix_locks() { return LazyInit(posix_locks_); }
+lock::FlockLocks& Inode::flock_locks() { return LazyInit(flock_locks_); }
+
+Errno Inode::SetAttr(const Context&, const AttrChange&) {
+  return Errno(EPERM);
+}
+
+ErrnoOr<RefPtr<Inode>> Inode::Lookup(const Context&, std::string_view) {
+  return Errno(ENOTDIR);
+}
+
+ErrnoOr<RefPtr<Inode>> Inode::CreateChild(const Context&, std::string_view,
+                                          const CreateSpec&) {
+  return Errno(IsDir() ? EPERM : ENOTDIR);
+}
+
+Errno Inode::Link(const Context&, std::string_view, Inode*) {
+  return Errno(IsDir() ? EPERM : ENOTDIR);
+}
+
+Errno Inode::RemoveChild(const Context&, std::string_view, bool) {
+  return Errno(IsDir() ? EPERM : ENOTDIR);
+}
+
+Errno Inode::Rename(const Context&, std::string_view, Inode*,
+                    std::string_view, unsigned) {
+  return Errno(IsDir() ? EPERM : ENOTDIR);
+}
+
+Errno Inode::IterateDir(const Context&, uint64_t, DirSink&) {
+  return Errno(ENOTDIR);
+}
+
+ErrnoOr<bool> Inode::HasChildren(const Context&) { return Errno(ENOTDIR); }
+
+ErrnoOr<size_t> Inode::ReadAt(const Context&, const IOSequence&, uint64_t) {
+  return Errno(IsDir() ? EISDIR : EINVAL);
+}
+
+ErrnoOr<size_t> Inode::WriteAt(const Context&, const IOSequence&, uint64_t,
+                               bool, uint64_t*) {
+  return Errno(IsDir() ? EISDIR : EINVAL);
+}
+
+ErrnoOr<uint64_t> Inode::SeekDataHole(const Context& ctx, uint64_t offset,
+                                      int whence) {
+  // Without hole tracking the whole file is data, as generic_file_llseek.
+  ASSIGN_OR_RETURN(UnstableAttr a, GetAttr(ctx));
+  if (offset >= static_cast<uint64_t>(a.size)) return Errno(ENXIO);
+  return whence == SEEK_DATA ? offset : static_cast<uint64_t>(a.size);
+}
+
+Errno Inode::Allocate(const Context&, int, uint64_t, uint64_t) {
+  return Errno(IsDir() ? EISDIR : EOPNOTSUPP);
+}
+
+ErrnoOr<std::string> Inode::Readlink(const Context&) {
+  return Errno(EINVAL);
+}
+
+ErrnoOr<std::string> Inode::GetXattr(const Context&, std::string_view) {
+  return Errno(EOPNOTSUPP);
+}
+
+Errno Inode::SetXattr(const Context&, std::string_view, std::string_view,
+                      int) {
+  return Errno(EOPNOTSUPP);
+}
+
+ErrnoOr<std::vector<std::string>> Inode::ListXattr(const Context&) {
+  return std::vector<std::string>{};
+}
+
+Errno Inode::RemoveXattr(const Context&, std::string_view) {
+  return Errno(EOPNOTSUPP);
+}
+
+ErrnoOr<linux_abi::Statfs> Inode::StatFS(const Context&) {
+  linux_abi::Statfs s{};
+  s.f_type = linux_abi::kRamfsMagic;
+  s.f_bsize = 4096;
+  s.f_frsize = 4096;
+  s.f_namelen = linux_abi::kNameMax;
+  return s;
+}
+
+ErrnoOr<std::unique_ptr<FileOperations>> Inode::Open(const Context&, int) {
+  switch (type()) {
+    case InodeType::kRegular:
+    case InodeType::kDirectory:
+    case InodeType::kSymlink:  // only reachable with O_PATH
+      return std::unique_ptr<FileOperations>(new InodeFileOperations());
+    case InodeType::kSocket:
+      return Errno(ENXIO);
+    default:
+      // Device nodes and fifos are resolved by the VFS before it asks.
+      return Errno(ENXIO);
+  }
+}
+
+}  // namespace sentry::fs

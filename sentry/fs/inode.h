@@ -1,0 +1,185 @@
+// Inode: a file's identity and the operations its filesystem implements.
+//
+// An Inode is one file object of one MountSource: StableAttr (type, device,
+// number) never changes; everything else is asked of the implementation.
+// Filesystems derive from Inode and override the virtual operations they
+// support; each default returns the errno Linux gives when a filesystem
+// lacks the operation. The VFS (Dirent, MountNamespace, sentry/kernel)
+// does the bookkeeping around these calls: path walking, permission checks,
+// read-only mounts, dirent caching, inotify. So an override only changes
+// its own storage, and its preconditions are the checks the VFS has done.
+//
+// Ownership: reference-counted. Dirents hold their inode; a directory
+// implementation holds its children's inodes; File holds its inode through
+// its Dirent. Locks and inotify watches live here, so they follow the file,
+// not a name.
+//
+// Thread-safe: implementations guard their own state.
+#ifndef SENTRY_FS_INODE_H_
+#define SENTRY_FS_INODE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "abi/linux/linux.h"
+#include "base/errno.h"
+#include "base/mutex.h"
+#include "base/refcount.h"
+#include "sentry/context/context.h"
+#include "sentry/fs/attr.h"
+#include "sentry/fs/iosequence.h"
+#include "sentry/fs/lock/lock.h"
+#include "sentry/fs/mount_source.h"
+
+namespace sentry::fs {
+
+class FileOperations;
+class Watches;
+
+using base::Errno;
+using base::ErrnoOr;
+using base::RefPtr;
+using context::Context;
+
+// One directory entry as IterateDir reports it.
+struct DirEntry {
+  std::string_view name;
+  uint64_t ino;
+  uint8_t type;      // DT_*
+  uint64_t next_off; // the offset that resumes after this entry
+};
+
+// Receives directory entries; returns false to stop (buffer full).
+class DirSink {
+ public:
+  virtual ~DirSink() = default;
+  virtual bool Add(const DirEntry& e) = 0;
+};
+
+class Inode : public base::RefCounted<Inode> {
+ public:
+  Inode(RefPtr<MountSource> msrc, const StableAttr& sattr);
+  virtual ~Inode();
+
+  const StableAttr& stable_attr() const { return sattr_; }
+  InodeType type() const { return sattr_.type; }
+  bool IsDir() const { return sattr_.type == InodeType::kDirectory; }
+  bool IsSymlink() const { return sattr_.type == InodeType::kSymlink; }
+  bool IsRegular() const { return sattr_.type == InodeType::kRegular; }
+  MountSource* mount_source() const { return msrc_.get(); }
+
+  // Record locks and flock locks of this file; created on first use, so
+  // an inode nobody locks pays one pointer each.
+  lock::PosixLocks& posix_locks();
+  lock::FlockLocks& flock_locks();
+  lock::PosixLocks* posix_locks_if_any() const {
+    return posix_locks_.load(std::memory_order_acquire);
+  }
+  lock::FlockLocks* flock_locks_if_any() const {
+    return flock_locks_.load(std::memory_order_acquire);
+  }
+  // inotify watches on this inode; created on first use.
+  Watches& watches();
+  // Null when nobody ever watched this inode (the common, cheap case).
+  Watches* watches_if_any() const {
+    return watches_ptr_.load(std::memory_order_acquire);
+  }
+
+  // ---- Attributes.
+  virtual ErrnoOr<UnstableAttr> GetAttr(const Context& ctx) = 0;
+  // Applies ch. Preconditions: the caller checked permission and ownership
+  // rules and the mount is writable. EFBIG if size exceeds a limit; EINVAL
+  // for size on a non-regular file (EISDIR for a directory); ENOSPC.
+  virtual Errno SetAttr(const Context& ctx, const AttrChange& ch);
+  // Marks an access for atime; `relatime` applies Linux's relatime rule.
+  virtual void TouchAtime(const Context& ctx, bool relatime) {}
+
+  // ---- Directories. All return ENOTDIR on a non-directory.
+  // The child called name (never "." or ".."); ENOENT if there is none.
+  virtual ErrnoOr<RefPtr<Inode>> Lookup(const Context& ctx,
+                                        std::string_view name);
+  // Makes a new child: regular file, directory, symlink or node by
+  // spec.mode's type. EEXIST if name exists; ENOSPC; EMLINK.
+  virtual ErrnoOr<RefPtr<Inode>> CreateChild(const Context& ctx,
+                                             std::string_view name,
+                                             const CreateSpec& spec);
+  // Adds name for target (a non-directory of the same MountSource).
+  // EEXIST; EMLINK past the link limit; ENOENT if target was unlinked.
+  virtual Errno Link(const Context& ctx, std::string_view name,
+                     Inode* target);
+  // Removes name: a non-directory when !dir (EISDIR otherwise), an empty
+  // directory when dir (ENOTDIR if not one, ENOTEMPTY if not empty).
+  virtual Errno RemoveChild(const Context& ctx, std::string_view name,
+                            bool dir);
+  // Moves old_name to new_parent/new_name (new_parent is of the same
+  // MountSource) with renameat2's flags. Preconditions: both parents are
+  // directories; the VFS checked permissions, that new_name is not inside
+  // the moved directory (EINVAL), and holds the rename lock. The
+  // implementation checks what only it knows: ENOENT, EEXIST with
+  // RENAME_NOREPLACE, EISDIR/ENOTDIR mixes, ENOTEMPTY, EINVAL for
+  // unsupported flags.
+  virtual Errno Rename(const Context& ctx, std::string_view old_name,
+                       Inode* new_parent, std::string_view new_name,
+                       unsigned flags);
+  // Reports entries from `offset` on ("." and ".." included, at offsets 0
+  // and 1); offsets stay valid while entries come and go.
+  virtual Errno IterateDir(const Context& ctx, uint64_t offset, DirSink& sink);
+  // Whether the directory has entries other than "." and "..".
+  virtual ErrnoOr<bool> HasChildren(const Context& ctx);
+
+  // ---- Regular files. EINVAL by default (EISDIR on a directory).
+  virtual ErrnoOr<size_t> ReadAt(const Context& ctx, const IOSequence& dst,
+                                 uint64_t offset);
+  // Writes at offset (at the end if append; *offset_out gets where the
+  // write began). EFBIG past ctx's file size limit; ENOSPC, possibly after
+  // a partial write, as Linux.
+  virtual ErrnoOr<size_t> WriteAt(const Context& ctx, const IOSequence& src,
+                                  uint64_t offset, bool append,
+                                  uint64_t* offset_out);
+  // lseek's SEEK_DATA / SEEK_HOLE: ENXIO at or past the end.
+  virtual ErrnoOr<uint64_t> SeekDataHole(const Context& ctx, uint64_t offset,
+                                         int whence);
+  // fallocate(2). EOPNOTSUPP for unsupported modes.
+  virtual Errno Allocate(const Context& ctx, int mode, uint64_t offset,
+                         uint64_t length);
+  virtual Errno Sync(const Context& ctx) { return Errno(); }
+
+  // ---- Symlinks. EINVAL on anything else.
+  virtual ErrnoOr<std::string> Readlink(const Context& ctx);
+
+  // ---- Extended attributes (name includes its namespace prefix).
+  // ENODATA if absent; EOPNOTSUPP if the filesystem has no xattrs.
+  virtual ErrnoOr<std::string> GetXattr(const Context& ctx,
+                                        std::string_view name);
+  // flags: XATTR_CREATE (EEXIST) / XATTR_REPLACE (ENODATA). ENOSPC.
+  virtual Errno SetXattr(const Context& ctx, std::string_view name,
+                         std::string_view value, int flags);
+  virtual ErrnoOr<std::vector<std::string>> ListXattr(const Context& ctx);
+  virtual Errno RemoveXattr(const Context& ctx, std::string_view name);
+
+  // ---- The filesystem.
+  virtual ErrnoOr<linux_abi::Statfs> StatFS(const Context& ctx);
+
+  // ---- Opening. Returns the FileOperations for a new open file
+  // description. Default: regular files read/write through ReadAt/WriteAt,
+  // directories iterate through IterateDir; ENXIO for sockets; device
+  // nodes are resolved by the VFS's device registry.
+  virtual ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context& ctx,
+                                                        int flags);
+
+  void OnLastRef() const { delete this; }
+
+ private:
+  base::LiveCounter<Inode> live_;
+  const RefPtr<MountSource> msrc_;
+  const StableAttr sattr_;
+  std::atomic<lock::PosixLocks*> posix_locks_{nullptr};
+  std::atomic<lock::FlockLocks*> flock_locks_{nullptr};
+  std::atomic<Watches*> watches_ptr_{nullptr};
+};
+
+}  // namespace sentry::fs
+
+#endif  // SENTRY_FS_INODE_H_

@@ -1,0 +1,741 @@
+#include "sentry/fs/ramfs/ramfs.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "sentry/fs/filesystem.h"
+
+namespace sentry::fs::ramfs {
+
+namespace {
+
+absl::string_view AbslKey(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+bool Before(const linux_abi::Timespec& a, const linux_abi::Timespec& b) {
+  return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+StableAttr MakeStable(MountSource* msrc, InodeType type, uint64_t rdev) {
+  StableAttr s;
+  s.type = type;
+  s.dev = msrc->device();
+  s.ino = msrc->NextIno();
+  s.rdev = rdev;
+  s.block_size = 4096;
+  return s;
+}
+
+bool ReserveInodeOf(MountSource* msrc) {
+  auto* r = dynamic_cast<RamMountSource*>(msrc);
+  return r == nullptr || r->ReserveInode();
+}
+
+}  // namespace
+
+// ---- RamMountSource.
+
+bool RamMountSource::ReserveBytes(uint64_t n) {
+  if (max_bytes_ == kUnlimited) {
+    used_bytes_.fetch_add(n);
+    return true;
+  }
+  uint64_t cur = used_bytes_.load();
+  do {
+    if (cur + n > max_bytes_) return false;
+  } while (!used_bytes_.compare_exchange_weak(cur, cur + n));
+  return true;
+}
+
+bool RamMountSource::ReserveInode() {
+  uint64_t cur = used_inodes_.load();
+  do {
+    if (max_inodes_ != kUnlimited && cur + 1 > max_inodes_) return false;
+  } while (!used_inodes_.compare_exchange_weak(cur, cur + 1));
+  return true;
+}
+
+// ---- RamInode.
+
+RamInode::RamInode(RefPtr<MountSource> msrc, InodeType type,
+                   const CreateSpec& spec, const linux_abi::Timespec& now)
+    : Inode(msrc, MakeStable(msrc.get(), type, spec.rdev)),
+      counted_(dynamic_cast<RamMountSource*>(msrc.get()) != nullptr) {
+  attr_.perms = spec.mode & 07777;
+  attr_.uid = spec.uid;
+  attr_.gid = spec.gid;
+  attr_.nlink = 1;
+  attr_.atime = attr_.mtime = attr_.ctime = now;
+}
+
+RamInode::~RamInode() {
+  if (counted_) ram_source()->ReleaseInode();
+}
+
+RamMountSource* RamInode::ram_source() const {
+  return static_cast<RamMountSource*>(mount_source());
+}
+
+ErrnoOr<UnstableAttr> RamInode::GetAttr(const Context&) {
+  base::MutexLock l(&mu_);
+  return attr_;
+}
+
+Errno RamInode::TruncateLocked(const Context&, int64_t) {
+  return Errno(IsDir() ? EISDIR : EINVAL);
+}
+
+Errno RamInode::SetAttr(const Context& ctx, const AttrChange& ch) {
+  base::MutexLock l(&mu_);
+  linux_abi::Timespec now = ctx.Now();
+  if (ch.size) {
+    RETURN_IF_ERRNO(TruncateLocked(ctx, *ch.size));
+  }
+  if (ch.perms) attr_.perms = *ch.perms & 07777;
+  if (ch.uid) attr_.uid = *ch.uid;
+  if (ch.gid) attr_.gid = *ch.gid;
+  if (ch.atime) attr_.atime = *ch.atime;
+  if (ch.mtime) attr_.mtime = *ch.mtime;
+  attr_.ctime = ch.ctime ? *ch.ctime : now;
+  return Errno();
+}
+
+void RamInode::TouchAtime(const Context& ctx, bool relatime) {
+  base::MutexLock l(&mu_);
+  linux_abi::Timespec now = ctx.Now();
+  if (relatime) {
+    // relatime: only if atime is older than mtime or ctime, or a day old.
+    bool stale = !Before(attr_.mtime, attr_.atime) ||
+                 !Before(attr_.ctime, attr_.atime) ||
+                 now.tv_sec - attr_.atime.tv_sec >= 24 * 3600;
+    if (!stale) return;
+  }
+  attr_.atime = now;
+}
+
+void RamInode::AdjustLinks(int delta, const linux_abi::Timespec& now) {
+  base::MutexLock l(&mu_);
+  attr_.nlink += delta;
+  attr_.ctime = now;
+}
+
+uint64_t RamInode::links() const {
+  base::MutexLock l(&mu_);
+  return attr_.nlink;
+}
+
+void RamInode::TouchCtime(const linux_abi::Timespec& now) {
+  base::MutexLock l(&mu_);
+  attr_.ctime = now;
+}
+
+ErrnoOr<std::string> RamInode::GetXattr(const Context&,
+                                        std::string_view name) {
+  base::MutexLock l(&mu_);
+  if (!xattrs_) return Errno(ENODATA);
+  auto it = xattrs_->find(name);
+  if (it == xattrs_->end()) return Errno(ENODATA);
+  return it->second;
+}
+
+Errno RamInode::SetXattr(const Context& ctx, std::string_view name,
+                         std::string_view value, int flags) {
+  base::MutexLock l(&mu_);
+  if (!xattrs_) {
+    xattrs_ = std::make_unique<std::map<std::string, std::string, std::less<>>>();
+  }
+  auto it = xattrs_->find(name);
+  if (it != xattrs_->end() && (flags & XATTR_CREATE)) return Errno(EEXIST);
+  if (it == xattrs_->end() && (flags & XATTR_REPLACE)) return Errno(ENODATA);
+  if (it != xattrs_->end()) {
+    it->second = std::string(value);
+  } else {
+    xattrs_->emplace(std::string(name), std::string(value));
+  }
+  attr_.ctime = ctx.Now();
+  return Errno();
+}
+
+ErrnoOr<std::vector<std::string>> RamInode::ListXattr(const Context&) {
+  base::MutexLock l(&mu_);
+  std::vector<std::string> out;
+  if (xattrs_) {
+    for (const auto& [k, v] : *xattrs_) out.push_back(k);
+  }
+  return out;
+}
+
+Errno RamInode::RemoveXattr(const Context& ctx, std::string_view name) {
+  base::MutexLock l(&mu_);
+  if (!xattrs_) return Errno(ENODATA);
+  auto it = xattrs_->find(name);
+  if (it == xattrs_->end()) return Errno(ENODATA);
+  xattrs_->erase(it);
+  attr_.ctime = ctx.Now();
+  return Errno();
+}
+
+ErrnoOr<linux_abi::Statfs> RamInode::StatFS(const Context&) {
+  linux_abi::Statfs s{};
+  RamMountSource* r = dynamic_cast<RamMountSource*>(mount_source());
+  s.f_type = r ? r->Magic() : linux_abi::kRamfsMagic;
+  s.f_bsize = 4096;
+  s.f_frsize = 4096;
+  s.f_namelen = linux_abi::kNameMax;
+  if (r && r->max_bytes() != RamMountSource::kUnlimited) {
+    s.f_blocks = r->max_bytes() / 4096;
+    uint64_t used = r->used_bytes() / 4096;
+    s.f_bfree = s.f_bavail = s.f_blocks > used ? s.f_blocks - used : 0;
+  }
+  if (r && r->max_inodes() != RamMountSource::kUnlimited) {
+    s.f_files = r->max_inodes();
+    uint64_t used = r->used_inodes();
+    s.f_ffree = s.f_files > used ? s.f_files - used : 0;
+  }
+  return s;
+}
+
+// ---- Dir.
+
+Dir::Dir(RefPtr<MountSource> msrc, const CreateSpec& spec,
+         const linux_abi::Timespec& now)
+    : RamInode(std::move(msrc), InodeType::kDirectory, spec, now) {
+  base::MutexLock l(&mu_);
+  attr_.nlink = 2;
+  attr_.size = 2 * kBogoDirentSize;
+  parent_ino_ = stable_attr().ino;
+}
+
+Dir::~Dir() = default;
+
+Inode* Dir::FindLocked(std::string_view name) const {
+  auto it = index_.find(AbslKey(name));
+  if (it == index_.end()) return nullptr;
+  return entries_.at(it->second).inode.get();
+}
+
+Errno Dir::InsertLocked(std::string_view name, RefPtr<Inode> child) {
+  if (index_.contains(AbslKey(name))) return Errno(EEXIST);
+  uint64_t serial = next_serial_++;
+  index_.emplace(std::string(name), serial);
+  attr_.size += kBogoDirentSize;
+  if (child->IsDir()) {
+    attr_.nlink++;
+    if (auto* d = dynamic_cast<Dir*>(child.get())) {
+      base::MutexLock cl(&d->mu_);
+      d->parent_ino_ = stable_attr().ino;
+    }
+  }
+  entries_.emplace(serial, Entry{std::string(name), std::move(child)});
+  return Errno();
+}
+
+RefPtr<Inode> Dir::EraseLocked(std::string_view name) {
+  auto it = index_.find(AbslKey(name));
+  if (it == index_.end()) return nullptr;
+  auto e = entries_.find(it->second);
+  RefPtr<Inode> child = std::move(e->second.inode);
+  entries_.erase(e);
+  index_.erase(it);
+  attr_.size -= kBogoDirentSize;
+  if (child->IsDir()) attr_.nlink--;
+  return child;
+}
+
+ErrnoOr<RefPtr<Inode>> Dir::Lookup(const Context&, std::string_view name) {
+  base::MutexLock l(&mu_);
+  Inode* in = FindLocked(name);
+  if (!in) return Errno(ENOENT);
+  return RefPtr<Inode>(in);
+}
+
+ErrnoOr<RefPtr<Inode>> Dir::CreateChild(const Context& ctx,
+                                        std::string_view name,
+                                        const CreateSpec& spec) {
+  base::MutexLock l(&mu_);
+  if (attr_.nlink == 0) return Errno(ENOENT);  // removed directory
+  if (FindLocked(name)) return Errno(EEXIST);
+  if ((spec.mode & S_IFMT) == S_IFDIR && attr_.nlink >= linux_abi::kLinkMax) {
+    return Errno(EMLINK);
+  }
+  ASSIGN_OR_RETURN(RefPtr<Inode> child, NewInode(ctx, RefPtr<MountSource>(mount_source()), spec));
+  RETURN_IF_ERRNO(InsertLocked(name, child));
+  attr_.mtime = attr_.ctime = ctx.Now();
+  return child;
+}
+
+Errno Dir::AddChild(std::string_view name, RefPtr<Inode> child) {
+  base::MutexLock l(&mu_);
+  return InsertLocked(name, std::move(child));
+}
+
+Errno Dir::Link(const Context& ctx, std::string_view name, Inode* target) {
+  auto* t = dynamic_cast<RamInode*>(target);
+  if (t == nullptr || target->mount_source() != mount_source()) {
+    return Errno(EXDEV);
+  }
+  if (target->IsDir()) return Errno(EPERM);
+  base::MutexLock l(&mu_);
+  if (attr_.nlink == 0) return Errno(ENOENT);
+  if (FindLocked(name)) return Errno(EEXIST);
+  uint64_t n = t->links();
+  if (n == 0) return Errno(ENOENT);  // linkat of an unlinked file
+  if (n >= static_cast<uint64_t>(linux_abi::kLinkMax)) return Errno(EMLINK);
+  linux_abi::Timespec now = ctx.Now();
+  RETURN_IF_ERRNO(InsertLocked(name, RefPtr<Inode>(target)));
+  t->AdjustLinks(+1, now);
+  attr_.mtime = attr_.ctime = now;
+  return Errno();
+}
+
+Errno Dir::RemoveChild(const Context& ctx, std::string_view name, bool dir) {
+  base::MutexLock l(&mu_);
+  Inode* in = FindLocked(name);
+  if (!in) return Errno(ENOENT);
+  if (dir) {
+    if (!in->IsDir()) return Errno(ENOTDIR);
+    auto* d = static_cast<Dir*>(in);
+    base::MutexLock cl(&d->mu_);
+    if (!d->entries_.empty()) return Errno(ENOTEMPTY);
+  } else if (in->IsDir()) {
+    return Errno(EISDIR);
+  }
+  linux_abi::Timespec now = ctx.Now();
+  RefPtr<Inode> child = EraseLocked(name);
+  auto* rc = static_cast<RamInode*>(child.get());
+  if (child->IsDir()) {
+    rc->AdjustLinks(-2, now);
+  } else {
+    rc->AdjustLinks(-1, now);
+  }
+  attr_.mtime = attr_.ctime = now;
+  return Errno();
+}
+
+Errno Dir::Rename(const Context& ctx, std::string_view old_name,
+                  Inode* new_parent_inode, std::string_view new_name,
+                  unsigned flags) {
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return Errno(EINVAL);
+  if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) {
+    return Errno(EINVAL);
+  }
+  auto* np = dynamic_cast<Dir*>(new_parent_inode);
+  if (np == nullptr || np->mount_source() != mount_source()) {
+    return Errno(EXDEV);
+  }
+  RefPtr<Inode> keep_src, keep_dst;  // released after the locks
+  Dir* a = this;
+  Dir* b = np;
+  if (b < a) std::swap(a, b);
+  a->mu_.Lock();
+  if (b != a) b->mu_.Lock();
+  auto unlock = [&] {
+    if (b != a) b->mu_.Unlock();
+    a->mu_.Unlock();
+  };
+  Inode* src = FindLocked(old_name);
+  if (!src) {
+    unlock();
+    return Errno(ENOENT);
+  }
+  Inode* dst = np->FindLocked(new_name);
+  if (flags & RENAME_NOREPLACE && dst) {
+    unlock();
+    return Errno(EEXIST);
+  }
+  linux_abi::Timespec now = ctx.Now();
+  if (flags & RENAME_EXCHANGE) {
+    if (!dst) {
+      unlock();
+      return Errno(ENOENT);
+    }
+    if (src == dst) {
+      unlock();
+      return Errno();
+    }
+    uint64_t s_serial = index_.at(AbslKey(old_name));
+    uint64_t d_serial = np->index_.at(AbslKey(new_name));
+    std::swap(entries_.at(s_serial).inode, np->entries_.at(d_serial).inode);
+    if (this != np && src->IsDir() != dst->IsDir()) {
+      // A directory changes parent: link counts of the parents move.
+      if (src->IsDir()) {
+        attr_.nlink--;
+        np->attr_.nlink++;
+      } else {
+        attr_.nlink++;
+        np->attr_.nlink--;
+      }
+    }
+    for (auto [in, parent] : {std::pair{src, np}, std::pair{dst, this}}) {
+      if (auto* d = dynamic_cast<Dir*>(in)) {
+        base::MutexLock cl(&d->mu_);
+        d->parent_ino_ = parent->stable_attr().ino;
+      }
+      static_cast<RamInode*>(in)->TouchCtime(now);
+    }
+    attr_.mtime = attr_.ctime = now;
+    np->attr_.mtime = np->attr_.ctime = now;
+    unlock();
+    return Errno();
+  }
+  if (dst) {
+    if (src == dst) {  // two names of one inode: nothing happens
+      unlock();
+      return Errno();
+    }
+    if (src->IsDir()) {
+      if (!dst->IsDir()) {
+        unlock();
+        return Errno(ENOTDIR);
+      }
+      auto* dd = static_cast<Dir*>(dst);
+      bool empty;
+      {
+        base::MutexLock cl(&dd->mu_);
+        empty = dd->entries_.empty();
+      }
+      if (!empty) {
+        unlock();
+        return Errno(ENOTEMPTY);
+      }
+    } else if (dst->IsDir()) {
+      unlock();
+      return Errno(EISDIR);
+    }
+    if (src->IsDir() && np->attr_.nlink >= linux_abi::kLinkMax && this != np) {
+      unlock();
+      return Errno(EMLINK);
+    }
+    keep_dst = np->EraseLocked(new_name);
+    static_cast<RamInode*>(keep_dst.get())
+        ->AdjustLinks(keep_dst->IsDir() ? -2 : -1, now);
+  } else if (src->IsDir() && this != np &&
+             np->attr_.nlink >= linux_abi::kLinkMax) {
+    unlock();
+    return Errno(EMLINK);
+  }
+  keep_src = EraseLocked(old_name);
+  Errno e = np->InsertLocked(new_name, keep_src);
+  static_cast<RamInode*>(keep_src.get())->TouchCtime(now);
+  attr_.mtime = attr_.ctime = now;
+  np->attr_.mtime = np->attr_.ctime = now;
+  unlock();
+  return e;
+}
+
+Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
+  base::MutexLock l(&mu_);
+  if (offset == 0) {
+    if (!sink.Add({".", stable_attr().ino, DT_DIR, 1})) return Errno();
+    offset = 1;
+  }
+  if (offset == 1) {
+    if (!sink.Add({"..", parent_ino_, DT_DIR, 2})) return Errno();
+    offset = 2;
+  }
+  for (auto it = entries_.lower_bound(offset); it != entries_.end(); ++it) {
+    const Inode* in = it->second.inode.get();
+    DirEntry e{it->second.name, in->stable_attr().ino,
+               linux_abi::ModeToDirentType(FileTypeBits(in->type())),
+               it->first + 1};
+    if (!sink.Add(e)) break;
+  }
+  return Errno();
+}
+
+ErrnoOr<bool> Dir::HasChildren(const Context&) {
+  base::MutexLock l(&mu_);
+  return !entries_.empty();
+}
+
+size_t Dir::EntryCountForTest() const {
+  base::MutexLock l(&mu_);
+  return entries_.size();
+}
+
+// ---- RegularFile.
+
+RegularFile::RegularFile(RefPtr<MountSource> msrc, const CreateSpec& spec,
+                         const linux_abi::Timespec& now)
+    : RamInode(std::move(msrc), InodeType::kRegular, spec, now) {}
+
+RegularFile::~RegularFile() {
+  base::MutexLock l(&mu_);
+  if (counted_) ram_source()->ReleaseBytes(pages_.size() * kPageSize);
+}
+
+ErrnoOr<size_t> RegularFile::ReadAt(const Context&, const IOSequence& dst,
+                                    uint64_t offset) {
+  base::MutexLock l(&mu_);
+  uint64_t size = attr_.size;
+  if (offset >= size) return size_t{0};
+  size_t n = std::min<uint64_t>(dst.size(), size - offset);
+  size_t done = 0;
+  auto it = pages_.lower_bound(offset / kPageSize);
+  while (done < n) {
+    uint64_t pos = offset + done;
+    uint64_t idx = pos / kPageSize;
+    uint64_t in_page = pos % kPageSize;
+    size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
+    while (it != pages_.end() && it->first < idx) ++it;
+    if (it != pages_.end() && it->first == idx) {
+      dst.CopyOut(done, it->second.get() + in_page, k);
+    } else {
+      dst.ZeroOut(done, k);
+    }
+    done += k;
+  }
+  return n;
+}
+
+ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
+                                     uint64_t offset, bool append,
+                                     uint64_t* offset_out) {
+  base::MutexLock l(&mu_);
+  if (append) offset = attr_.size;
+  *offset_out = offset;
+  size_t n = src.size();
+  if (n == 0) return size_t{0};
+  uint64_t limit = std::min<uint64_t>(ctx.file_size_limit(),
+                                      std::numeric_limits<int64_t>::max());
+  if (offset >= limit) return Errno(EFBIG);
+  n = std::min<uint64_t>(n, limit - offset);
+  size_t done = 0;
+  while (done < n) {
+    uint64_t pos = offset + done;
+    uint64_t idx = pos / kPageSize;
+    uint64_t in_page = pos % kPageSize;
+    size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
+    auto it = pages_.find(idx);
+    if (it == pages_.end()) {
+      if (counted_ && !ram_source()->ReserveBytes(kPageSize)) break;
+      Page p(new char[kPageSize]);
+      if (in_page != 0 || k != kPageSize) std::memset(p.get(), 0, kPageSize);
+      it = pages_.emplace(idx, std::move(p)).first;
+    }
+    src.CopyIn(done, it->second.get() + in_page, k);
+    done += k;
+  }
+  if (done == 0) return Errno(ENOSPC);
+  if (offset + done > static_cast<uint64_t>(attr_.size)) {
+    attr_.size = offset + done;
+  }
+  attr_.usage = pages_.size() * kPageSize;
+  attr_.mtime = attr_.ctime = ctx.Now();
+  return done;
+}
+
+void RegularFile::DropFromLocked(uint64_t from) {
+  uint64_t first_whole = (from + kPageSize - 1) / kPageSize;
+  if (from % kPageSize) {
+    auto it = pages_.find(from / kPageSize);
+    if (it != pages_.end()) {
+      std::memset(it->second.get() + from % kPageSize, 0,
+                  kPageSize - from % kPageSize);
+    }
+  }
+  auto it = pages_.lower_bound(first_whole);
+  size_t dropped = 0;
+  while (it != pages_.end()) {
+    it = pages_.erase(it);
+    ++dropped;
+  }
+  if (counted_) ram_source()->ReleaseBytes(dropped * kPageSize);
+}
+
+Errno RegularFile::TruncateLocked(const Context& ctx, int64_t size) {
+  if (size < 0) return Errno(EINVAL);
+  if (static_cast<uint64_t>(size) > ctx.file_size_limit()) return Errno(EFBIG);
+  if (size < attr_.size) DropFromLocked(size);
+  if (size != attr_.size) {
+    attr_.size = size;
+    attr_.mtime = ctx.Now();
+  }
+  attr_.usage = pages_.size() * kPageSize;
+  return Errno();
+}
+
+ErrnoOr<uint64_t> RegularFile::SeekDataHole(const Context&, uint64_t offset,
+                                            int whence) {
+  base::MutexLock l(&mu_);
+  uint64_t size = attr_.size;
+  if (offset >= size) return Errno(ENXIO);
+  uint64_t idx = offset / kPageSize;
+  if (whence == SEEK_DATA) {
+    auto it = pages_.lower_bound(idx);
+    if (it == pages_.end()) return Errno(ENXIO);
+    uint64_t pos = std::max(offset, it->first * kPageSize);
+    if (pos >= size) return Errno(ENXIO);
+    return pos;
+  }
+  // SEEK_HOLE: the first missing page at or after idx, or the end.
+  auto it = pages_.find(idx);
+  if (it == pages_.end()) return offset;
+  uint64_t next = idx;
+  while (it != pages_.end() && it->first == next) {
+    ++it;
+    ++next;
+  }
+  return std::min(next * kPageSize, size);
+}
+
+Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
+                            uint64_t length) {
+  if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) {
+    return Errno(EOPNOTSUPP);
+  }
+  base::MutexLock l(&mu_);
+  uint64_t end;
+  if (__builtin_add_overflow(offset, length, &end) ||
+      end > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Errno(EFBIG);
+  }
+  if (mode & FALLOC_FL_PUNCH_HOLE) {
+    if (!(mode & FALLOC_FL_KEEP_SIZE)) return Errno(EOPNOTSUPP);
+    uint64_t e = std::min<uint64_t>(end, attr_.size);
+    for (uint64_t pos = offset; pos < e;) {
+      uint64_t idx = pos / kPageSize, in_page = pos % kPageSize;
+      uint64_t k = std::min(kPageSize - in_page, e - pos);
+      auto it = pages_.find(idx);
+      if (it != pages_.end()) {
+        if (k == kPageSize) {
+          pages_.erase(it);
+          if (counted_) ram_source()->ReleaseBytes(kPageSize);
+        } else {
+          std::memset(it->second.get() + in_page, 0, k);
+        }
+      }
+      pos += k;
+    }
+    attr_.usage = pages_.size() * kPageSize;
+    attr_.mtime = attr_.ctime = ctx.Now();
+    return Errno();
+  }
+  if (end > ctx.file_size_limit()) return Errno(EFBIG);
+  std::vector<uint64_t> added;
+  for (uint64_t idx = offset / kPageSize; idx * kPageSize < end; ++idx) {
+    if (pages_.contains(idx)) continue;
+    if (counted_ && !ram_source()->ReserveBytes(kPageSize)) {
+      // All or nothing, as shmem_fallocate undoes a failed allocation.
+      for (uint64_t a : added) pages_.erase(a);
+      if (counted_) ram_source()->ReleaseBytes(added.size() * kPageSize);
+      return Errno(ENOSPC);
+    }
+    Page p(new char[kPageSize]);
+    std::memset(p.get(), 0, kPageSize);
+    pages_.emplace(idx, std::move(p));
+    added.push_back(idx);
+  }
+  if (!(mode & FALLOC_FL_KEEP_SIZE) && end > static_cast<uint64_t>(attr_.size)) {
+    attr_.size = end;
+  }
+  attr_.usage = pages_.size() * kPageSize;
+  attr_.ctime = ctx.Now();
+  return Errno();
+}
+
+// ---- Symlink and Node.
+
+Symlink::Symlink(RefPtr<MountSource> msrc, const CreateSpec& spec,
+                 const linux_abi::Timespec& now)
+    : RamInode(std::move(msrc), InodeType::kSymlink, spec, now),
+      target_(spec.symlink_target) {
+  base::MutexLock l(&mu_);
+  attr_.perms = 0777;
+  attr_.size = target_.size();
+}
+
+ErrnoOr<std::string> Symlink::Readlink(const Context&) { return target_; }
+
+Node::Node(RefPtr<MountSource> msrc, InodeType type, const CreateSpec& spec,
+           const linux_abi::Timespec& now)
+    : RamInode(std::move(msrc), type, spec, now) {}
+
+// ---- Construction.
+
+ErrnoOr<RefPtr<Inode>> NewInode(const Context& ctx, RefPtr<MountSource> msrc,
+                                const CreateSpec& spec) {
+  std::optional<InodeType> type = TypeFromMode(spec.mode);
+  if (!type) return Errno(EINVAL);
+  if (!ReserveInodeOf(msrc.get())) return Errno(ENOSPC);
+  linux_abi::Timespec now = ctx.Now();
+  switch (*type) {
+    case InodeType::kDirectory:
+      return RefPtr<Inode>(base::AdoptRef(new Dir(std::move(msrc), spec, now)));
+    case InodeType::kRegular:
+      return RefPtr<Inode>(
+          base::AdoptRef(new RegularFile(std::move(msrc), spec, now)));
+    case InodeType::kSymlink:
+      return RefPtr<Inode>(
+          base::AdoptRef(new Symlink(std::move(msrc), spec, now)));
+    default:
+      return RefPtr<Inode>(
+          base::AdoptRef(new Node(std::move(msrc), *type, spec, now)));
+  }
+}
+
+RefPtr<Dir> NewRoot(const Context& ctx, RefPtr<MountSource> msrc,
+                    uint32_t perms, uint32_t uid, uint32_t gid) {
+  CreateSpec spec;
+  spec.mode = S_IFDIR | (perms & 07777);
+  spec.uid = uid;
+  spec.gid = gid;
+  ReserveInodeOf(msrc.get());
+  return base::AdoptRef(new Dir(std::move(msrc), spec, ctx.Now()));
+}
+
+ErrnoOr<RefPtr<Dir>> MakeDirectoryTree(const Context& ctx,
+                                       const std::vector<std::string>& paths) {
+  RefPtr<MountSource> msrc = base::AdoptRef<MountSource>(
+      new RamMountSource(nullptr, MountSourceFlags{}, "ramfs"));
+  RefPtr<Dir> root = NewRoot(ctx, msrc, 0755, 0, 0);
+  for (const std::string& p : paths) {
+    if (p.empty() || p[0] != '/') return Errno(EINVAL);
+    RefPtr<Dir> cur = root;
+    size_t pos = 0;
+    while (pos < p.size()) {
+      while (pos < p.size() && p[pos] == '/') ++pos;
+      size_t end = p.find('/', pos);
+      if (end == std::string::npos) end = p.size();
+      if (end == pos) break;
+      std::string_view name(p.data() + pos, end - pos);
+      pos = end;
+      if (name == "." || name == "..") return Errno(EINVAL);
+      auto found = cur->Lookup(ctx, name);
+      if (found.ok()) {
+        auto* d = dynamic_cast<Dir*>(found->get());
+        if (d == nullptr) return Errno(ENOTDIR);
+        cur = RefPtr<Dir>(d);
+        continue;
+      }
+      CreateSpec spec;
+      spec.mode = S_IFDIR | 0755;
+      ASSIGN_OR_RETURN(RefPtr<Inode> child, cur->CreateChild(ctx, name, spec));
+      cur = RefPtr<Dir>(static_cast<Dir*>(child.get()));
+    }
+  }
+  return root;
+}
+
+namespace {
+
+class RamfsFilesystem : public Filesystem {
+ public:
+  std::string_view Name() const override { return "ramfs"; }
+  bool AllowUserMount() const override { return true; }
+  ErrnoOr<RefPtr<Inode>> Mount(const Context& ctx, std::string_view device,
+                               const MountSourceFlags& flags,
+                               std::string_view data) const override {
+    RefPtr<MountSource> msrc = base::AdoptRef<MountSource>(
+        new RamMountSource(this, flags, std::string(device)));
+    return RefPtr<Inode>(NewRoot(ctx, msrc, 0755, ctx.creds().fsuid,
+                                 ctx.creds().fsgid));
+  }
+};
+
+Registrar<RamfsFilesystem> ramfs_registrar;
+
+}  // namespace
+
+}  // namespace sentry::fs::ramfs

@@ -1,0 +1,217 @@
+// ramfs: in-memory directories, files, symlinks and nodes.
+//
+// The storage that tmpfs, dev, proc and sys build on. A RamMountSource
+// optionally limits bytes and inodes (tmpfs's size= and nr_inodes=).
+// Directories keep entries in insertion order under serial numbers, which
+// are the readdir offsets: an offset stays valid while entries come and go.
+// Regular files are sparse: 4 KiB pages in an ordered map, holes read as
+// zeros, SEEK_DATA/SEEK_HOLE walk the map.
+//
+// Locking: each inode's mu_ guards its attributes and contents. A
+// directory operation locks the directory, then the child inode (link
+// counts); rename locks the two directories by address, then children.
+// The VFS serialises renames (RenameMutex), so no two renames interleave.
+#ifndef SENTRY_FS_RAMFS_RAMFS_H_
+#define SENTRY_FS_RAMFS_RAMFS_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "base/mutex.h"
+#include "sentry/fs/inode.h"
+#include "sentry/fs/mount_source.h"
+
+namespace sentry::fs::ramfs {
+
+// A mount source whose instance may be bounded in bytes and inodes.
+class RamMountSource : public MountSource {
+ public:
+  static constexpr uint64_t kUnlimited = ~uint64_t{0};
+  RamMountSource(const Filesystem* fs, MountSourceFlags flags,
+                 std::string device_name = "none",
+                 uint64_t max_bytes = kUnlimited,
+                 uint64_t max_inodes = kUnlimited)
+      : MountSource(fs, flags, CachePolicy::kKeep, std::move(device_name)),
+        max_bytes_(max_bytes),
+        max_inodes_(max_inodes) {}
+
+  // Reserves n pages' worth of bytes; false (nothing reserved) if full.
+  bool ReserveBytes(uint64_t n);
+  void ReleaseBytes(uint64_t n) { used_bytes_.fetch_sub(n); }
+  bool ReserveInode();
+  void ReleaseInode() { used_inodes_.fetch_sub(1); }
+
+  uint64_t max_bytes() const { return max_bytes_; }
+  uint64_t max_inodes() const { return max_inodes_; }
+  uint64_t used_bytes() const { return used_bytes_.load(); }
+  uint64_t used_inodes() const { return used_inodes_.load(); }
+  // statfs f_type.
+  virtual int64_t Magic() const { return linux_abi::kRamfsMagic; }
+  std::string OptionsString() const override { return options_; }
+  void set_options_string(std::string s) { options_ = std::move(s); }
+
+ private:
+  const uint64_t max_bytes_;
+  const uint64_t max_inodes_;
+  std::atomic<uint64_t> used_bytes_{0};
+  std::atomic<uint64_t> used_inodes_{0};
+  std::string options_;
+};
+
+// Common to every ramfs inode: attributes and extended attributes.
+class RamInode : public Inode {
+ public:
+  RamInode(RefPtr<MountSource> msrc, InodeType type, const CreateSpec& spec,
+           const linux_abi::Timespec& now);
+  ~RamInode() override;
+
+  ErrnoOr<UnstableAttr> GetAttr(const Context& ctx) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  Errno SetAttr(const Context& ctx, const AttrChange& ch) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void TouchAtime(const Context& ctx, bool relatime) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  ErrnoOr<std::string> GetXattr(const Context& ctx,
+                                std::string_view name) override;
+  Errno SetXattr(const Context& ctx, std::string_view name,
+                 std::string_view value, int flags) override;
+  ErrnoOr<std::vector<std::string>> ListXattr(const Context& ctx) override;
+  Errno RemoveXattr(const Context& ctx, std::string_view name) override;
+  ErrnoOr<linux_abi::Statfs> StatFS(const Context& ctx) override;
+
+  // Link-count changes by the directory code (which holds the dir lock).
+  void AdjustLinks(int delta, const linux_abi::Timespec& now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  uint64_t links() const ABSL_LOCKS_EXCLUDED(mu_);
+  void TouchCtime(const linux_abi::Timespec& now) ABSL_LOCKS_EXCLUDED(mu_);
+
+ protected:
+  // Size changes: regular files override. EINVAL elsewhere.
+  virtual Errno TruncateLocked(const Context& ctx, int64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  RamMountSource* ram_source() const;
+
+  mutable base::Mutex mu_;
+  UnstableAttr attr_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<std::map<std::string, std::string, std::less<>>> xattrs_
+      ABSL_GUARDED_BY(mu_);
+  const bool counted_;  // holds an inode reservation of its source
+};
+
+class Dir : public RamInode {
+ public:
+  // A directory's st_size: 20 bytes an entry plus 40, as tmpfs reports.
+  static constexpr int64_t kBogoDirentSize = 20;
+  Dir(RefPtr<MountSource> msrc, const CreateSpec& spec,
+      const linux_abi::Timespec& now);
+  ~Dir() override;
+
+  ErrnoOr<RefPtr<Inode>> Lookup(const Context& ctx,
+                                std::string_view name) override;
+  ErrnoOr<RefPtr<Inode>> CreateChild(const Context& ctx,
+                                     std::string_view name,
+                                     const CreateSpec& spec) override;
+  Errno Link(const Context& ctx, std::string_view name,
+             Inode* target) override;
+  Errno RemoveChild(const Context& ctx, std::string_view name,
+                    bool dir) override;
+  Errno Rename(const Context& ctx, std::string_view old_name,
+               Inode* new_parent, std::string_view new_name,
+               unsigned flags) override;
+  Errno IterateDir(const Context& ctx, uint64_t offset,
+                   DirSink& sink) override;
+  ErrnoOr<bool> HasChildren(const Context& ctx) override;
+
+  // Adds an existing inode under name (MakeDirectoryTree, dev, proc).
+  Errno AddChild(std::string_view name, RefPtr<Inode> child);
+  // The number of entries (tests).
+  size_t EntryCountForTest() const;
+
+ private:
+  struct Entry {
+    std::string name;
+    RefPtr<Inode> inode;
+  };
+  Errno InsertLocked(std::string_view name, RefPtr<Inode> child)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  RefPtr<Inode> EraseLocked(std::string_view name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Inode* FindLocked(std::string_view name) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  absl::btree_map<uint64_t, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> index_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_serial_ ABSL_GUARDED_BY(mu_) = 2;
+  uint64_t parent_ino_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class RegularFile : public RamInode {
+ public:
+  static constexpr uint64_t kPageSize = 4096;
+  RegularFile(RefPtr<MountSource> msrc, const CreateSpec& spec,
+              const linux_abi::Timespec& now);
+  ~RegularFile() override;
+
+  ErrnoOr<size_t> ReadAt(const Context& ctx, const IOSequence& dst,
+                         uint64_t offset) override;
+  ErrnoOr<size_t> WriteAt(const Context& ctx, const IOSequence& src,
+                          uint64_t offset, bool append,
+                          uint64_t* offset_out) override;
+  ErrnoOr<uint64_t> SeekDataHole(const Context& ctx, uint64_t offset,
+                                 int whence) override;
+  Errno Allocate(const Context& ctx, int mode, uint64_t offset,
+                 uint64_t length) override;
+
+ protected:
+  Errno TruncateLocked(const Context& ctx, int64_t size) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+ private:
+  using Page = std::unique_ptr<char[]>;
+  // Drops pages wholly at or past `from`, zeroes the tail of a partial one.
+  void DropFromLocked(uint64_t from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::btree_map<uint64_t, Page> pages_ ABSL_GUARDED_BY(mu_);
+};
+
+class Symlink : public RamInode {
+ public:
+  Symlink(RefPtr<MountSource> msrc, const CreateSpec& spec,
+          const linux_abi::Timespec& now);
+  ErrnoOr<std::string> Readlink(const Context& ctx) override;
+
+ private:
+  const std::string target_;
+};
+
+// Fifos, sockets and device nodes: attributes only; opening them is the
+// VFS's business (device registry, pipes).
+class Node : public RamInode {
+ public:
+  Node(RefPtr<MountSource> msrc, InodeType type, const CreateSpec& spec,
+       const linux_abi::Timespec& now);
+};
+
+// Makes a new inode of spec's type (ENOSPC if the source is out of inodes,
+// EINVAL for an unknown type).
+ErrnoOr<RefPtr<Inode>> NewInode(const Context& ctx, RefPtr<MountSource> msrc,
+                                const CreateSpec& spec);
+// A new root directory for an instance.
+RefPtr<Dir> NewRoot(const Context& ctx, RefPtr<MountSource> msrc,
+                    uint32_t perms, uint32_t uid, uint32_t gid);
+
+// Creates each of paths (e.g. "/proc", "/dev/pts") as directories under
+// root, with intermediate directories, mode 0755 owned by root; existing
+// directories are kept. As the seed's MakeDirectoryTree, used for the
+// submount stub directories under a read-only root.
+ErrnoOr<RefPtr<Dir>> MakeDirectoryTree(const Context& ctx,
+                                       const std::vector<std::string>& paths);
+
+}  // namespace sentry::fs::ramfs
+
+#endif  // SENTRY_FS_RAMFS_RAMFS_H_

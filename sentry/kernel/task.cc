@@ -1,0 +1,1438 @@
+#include "sentry/kernel/task.h"
+
+#include <sys/inotify.h>
+#include <sys/xattr.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "abi/linux/linux.h"
+#include "sentry/fs/filesystem.h"
+#include "sentry/fs/inotify.h"
+#include "sentry/fs/permissions.h"
+
+namespace sentry::kernel {
+
+using base::Errno;
+using base::ErrnoOr;
+using base::RefPtr;
+using fs::AttrChange;
+using fs::Dirent;
+using fs::File;
+using fs::Inode;
+using fs::InodeType;
+using fs::Path;
+using fs::UnstableAttr;
+
+namespace {
+
+// Open(2) on x86-64 always adds O_LARGEFILE, and F_GETFL shows it.
+constexpr int kOLargefile = 0100000;
+constexpr size_t kMaxRwCount = 0x7ffff000;  // MAX_RW_COUNT
+constexpr int kMaxIov = 1024;               // UIO_MAXIOV
+
+long R(Errno e) { return e.AsSyscallResult(); }
+template <typename T>
+long R(const ErrnoOr<T>& e) {
+  return e.error().AsSyscallResult();
+}
+
+// Returns from the syscall with -errno if expr fails.
+#define SYS_TRY(expr)                                 \
+  do {                                                \
+    ::base::Errno sys_e_ = ::base::internal::ToErrno(expr); \
+    if (!sys_e_.ok()) return sys_e_.AsSyscallResult(); \
+  } while (0)
+#define SYS_ASSIGN(lhs, expr) \
+  SYS_ASSIGN_IMPL_(BASE_ERRNO_CONCAT_(sys_or_, __LINE__), lhs, expr)
+#define SYS_ASSIGN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                     \
+  if (!tmp.ok()) return tmp.error().AsSyscallResult(); \
+  lhs = std::move(tmp).value()
+
+Errno Permission(const context::Context& ctx, Inode* in, int may) {
+  ASSIGN_OR_RETURN(UnstableAttr a, in->GetAttr(ctx));
+  return fs::GenericPermission(ctx.creds(), in->type(), a, may);
+}
+
+// Linux's d_type and stat mode from an inode.
+uint32_t ModeOf(Inode* in, const UnstableAttr& a) {
+  return fs::FileTypeBits(in->type()) | a.perms;
+}
+
+bool IsDots(std::string_view n) { return n == "." || n == ".."; }
+
+// An inode with no name, for objects that are not files (inotify).
+class AnonInode : public Inode {
+ public:
+  AnonInode()
+      : Inode(base::AdoptRef(new fs::MountSource(nullptr, {},
+                                                fs::CachePolicy::kKeep,
+                                                "anon_inodefs")),
+              fs::StableAttr{InodeType::kRegular, 0, 0, 0, 4096}) {}
+  ErrnoOr<UnstableAttr> GetAttr(const context::Context&) override {
+    UnstableAttr a;
+    a.perms = 0600;
+    return a;
+  }
+};
+
+RefPtr<Dirent> AnonDirent(std::string name) {
+  return Dirent::NewRoot(base::AdoptRef<Inode>(new AnonInode()),
+                         std::move(name));
+}
+
+void NotifyChild(const Path& parent, Inode* child, uint32_t mask,
+                 std::string_view name, uint32_t cookie = 0) {
+  Inode* pin = parent.dirent ? parent.inode() : nullptr;
+  if ((pin && pin->watches_if_any()) || (child && child->watches_if_any())) {
+    fs::NotifyEvent(pin, child, mask, name, cookie);
+  }
+}
+
+// Notifies an event on the object p (and its parent's watches).
+void NotifyPath(const Path& p, uint32_t mask) {
+  Inode* in = p.inode();
+  RefPtr<Dirent> parent = p.dirent->IsRoot() ? nullptr : p.dirent->parent();
+  Inode* pin = parent ? parent->inode() : nullptr;
+  if (in->watches_if_any() || (pin && pin->watches_if_any())) {
+    fs::NotifyEvent(pin, in, mask, p.dirent->name());
+  }
+}
+
+}  // namespace
+
+// ---- FDTable.
+
+FDTable::~FDTable() { RemoveAll(); }
+
+ErrnoOr<int> FDTable::Install(RefPtr<File> f, bool cloexec, int min_fd) {
+  base::MutexLock l(&mu_);
+  if (min_fd < 0 || min_fd >= limit_) return Errno(EINVAL);
+  for (int fd = min_fd; fd < limit_; ++fd) {
+    if (fd >= static_cast<int>(slots_.size())) slots_.resize(fd + 1);
+    if (!slots_[fd].file) {
+      slots_[fd].file = std::move(f);
+      slots_[fd].cloexec = cloexec;
+      return fd;
+    }
+  }
+  return Errno(EMFILE);
+}
+
+ErrnoOr<RefPtr<File>> FDTable::InstallAt(RefPtr<File> f, int fd,
+                                         bool cloexec) {
+  base::MutexLock l(&mu_);
+  if (fd < 0 || fd >= limit_) return Errno(EBADF);
+  if (fd >= static_cast<int>(slots_.size())) slots_.resize(fd + 1);
+  RefPtr<File> old = std::move(slots_[fd].file);
+  slots_[fd].file = std::move(f);
+  slots_[fd].cloexec = cloexec;
+  return old;
+}
+
+ErrnoOr<RefPtr<File>> FDTable::Get(int fd) const {
+  base::MutexLock l(&mu_);
+  if (fd < 0 || fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
+    return Errno(EBADF);
+  }
+  return slots_[fd].file;
+}
+
+ErrnoOr<RefPtr<File>> FDTable::Remove(int fd) {
+  base::MutexLock l(&mu_);
+  if (fd < 0 || fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
+    return Errno(EBADF);
+  }
+  return std::move(slots_[fd].file);
+}
+
+ErrnoOr<bool> FDTable::GetCloexec(int fd) const {
+  base::MutexLock l(&mu_);
+  if (fd < 0 || fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
+    return Errno(EBADF);
+  }
+  return slots_[fd].cloexec;
+}
+
+Errno FDTable::SetCloexec(int fd, bool cloexec) {
+  base::MutexLock l(&mu_);
+  if (fd < 0 || fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
+    return Errno(EBADF);
+  }
+  slots_[fd].cloexec = cloexec;
+  return Errno();
+}
+
+std::vector<int> FDTable::Fds() const {
+  base::MutexLock l(&mu_);
+  std::vector<int> out;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].file) out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+std::vector<RefPtr<File>> FDTable::RemoveAll() {
+  base::MutexLock l(&mu_);
+  std::vector<RefPtr<File>> out;
+  for (auto& s : slots_) {
+    if (s.file) out.push_back(std::move(s.file));
+  }
+  slots_.clear();
+  return out;
+}
+
+// ---- Task.
+
+Task::Task(RefPtr<fs::MountNamespace> ns, auth::Credentials creds,
+           int32_t pid)
+    : ns_(std::move(ns)), ctx_(std::move(creds), &context::RealtimeClock(), pid) {
+  base::MutexLock l(&fs_mu_);
+  root_ = ns_->Root();
+  cwd_ = root_;
+}
+
+Task::~Task() {
+  for (RefPtr<File>& f : fds_.RemoveAll()) ReleaseFile(std::move(f));
+  base::MutexLock l(&fs_mu_);
+  root_ = Path{};
+  cwd_ = Path{};
+}
+
+Path Task::root() const {
+  base::MutexLock l(&fs_mu_);
+  return root_;
+}
+
+Path Task::cwd() const {
+  base::MutexLock l(&fs_mu_);
+  return cwd_;
+}
+
+uint32_t Task::umask() const {
+  base::MutexLock l(&fs_mu_);
+  return umask_;
+}
+
+void Task::ReleaseFile(RefPtr<File> f) {
+  if (!f) return;
+  // Closing any descriptor of a file drops the process's record locks.
+  if (Inode* in = f->inode()) {
+    if (fs::lock::PosixLocks* pl = in->posix_locks_if_any()) {
+      pl->UnlockAll(reinterpret_cast<fs::lock::OwnerId>(this));
+    }
+  }
+  f.reset();
+}
+
+ErrnoOr<Path> Task::StartFor(int dirfd, const char* path) {
+  if (path && path[0] == '/') return root();
+  if (dirfd == AT_FDCWD) return cwd();
+  ASSIGN_OR_RETURN(RefPtr<File> f, fds_.Get(dirfd));
+  return Path{f->mount_ref(), f->dirent_ref()};
+}
+
+ErrnoOr<Path> Task::ResolveAt(int dirfd, const char* path, bool follow,
+                              bool empty_path_ok, bool must_be_dir) {
+  if (path == nullptr) return Errno(EFAULT);
+  if (path[0] == '\0') {
+    if (!empty_path_ok) return Errno(ENOENT);
+    if (dirfd == AT_FDCWD) return cwd();
+    ASSIGN_OR_RETURN(RefPtr<File> f, fds_.Get(dirfd));
+    return Path{f->mount_ref(), f->dirent_ref()};
+  }
+  ASSIGN_OR_RETURN(Path start, StartFor(dirfd, path));
+  if (path[0] != '/' && !start.inode()->IsDir()) return Errno(ENOTDIR);
+  fs::ResolveOptions o;
+  o.follow_final_symlink = follow;
+  o.must_be_dir = must_be_dir;
+  return ns_->Resolve(ctx_, root(), start, path, o);
+}
+
+ErrnoOr<fs::ParentAndName> Task::ResolveParentAt(int dirfd, const char* path) {
+  if (path == nullptr) return Errno(EFAULT);
+  if (path[0] == '\0') return Errno(ENOENT);
+  ASSIGN_OR_RETURN(Path start, StartFor(dirfd, path));
+  if (path[0] != '/' && !start.inode()->IsDir()) return Errno(ENOTDIR);
+  ASSIGN_OR_RETURN(fs::ParentAndName pn,
+                   ns_->ResolveParent(ctx_, root(), start, path));
+  // The parent needs search permission for the last lookup.
+  RETURN_IF_ERRNO(Permission(ctx_, pn.parent.inode(), linux_abi::MAY_EXEC));
+  return pn;
+}
+
+long Task::InstallFile(RefPtr<File> f, bool cloexec) {
+  auto fd = fds_.Install(std::move(f), cloexec);
+  if (!fd.ok()) return R(fd);
+  return *fd;
+}
+
+ErrnoOr<RefPtr<File>> Task::OpenPath(const Path& p, int flags) {
+  Inode* in = p.inode();
+  if (flags & O_PATH) {
+    return base::MakeRef<File>(p.mount, p.dirent, (flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) | kOLargefile,
+                               std::unique_ptr<fs::FileOperations>(
+                                   new fs::FileOperations()));
+  }
+  if ((in->type() == InodeType::kCharDevice ||
+       in->type() == InodeType::kBlockDevice) &&
+      (p.mount->flags().no_dev || in->mount_source()->flags().no_dev)) {
+    return Errno(EACCES);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<fs::FileOperations> ops,
+                   in->Open(ctx_, flags));
+  return base::MakeRef<File>(p.mount, p.dirent, flags | kOLargefile,
+                             std::move(ops));
+}
+
+long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
+  if (path == nullptr) return -EFAULT;
+  if ((flags & O_TMPFILE) == O_TMPFILE) return -EOPNOTSUPP;
+  const int acc = flags & O_ACCMODE;
+  if (flags & O_PATH) {
+    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  }
+  if (acc == O_ACCMODE && !(flags & O_PATH)) return -EINVAL;
+  const bool want_write =
+      !(flags & O_PATH) && (acc == O_WRONLY || acc == O_RDWR);
+  const bool want_read = !(flags & O_PATH) && (acc == O_RDONLY || acc == O_RDWR);
+  Path p;
+  bool created = false;
+  if (flags & O_CREAT) {
+    SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(dirfd, path));
+    if (pn.name.empty() || IsDots(pn.name)) {
+      // "/" , "." or "..": an existing directory.
+      return -EISDIR;
+    }
+    if (pn.trailing_slash) return -EISDIR;
+    SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
+    if (!child->negative()) {
+      if (flags & O_EXCL) return -EEXIST;
+      Path cp = ns_->CrossMountsDown(Path{pn.parent.mount, child});
+      if (cp.inode()->IsSymlink()) {
+        if (flags & O_NOFOLLOW) return -ELOOP;
+        int budget = linux_abi::kMaxSymlinkTraversals;
+        fs::ResolveOptions o;
+        o.allow_negative_final = true;
+        SYS_ASSIGN(cp, ns_->FollowSymlink(ctx_, root(), cp, &budget, o));
+        if (cp.dirent->negative()) {
+          // A dangling symlink: create its target (not with O_EXCL).
+          RefPtr<Dirent> target_parent = cp.dirent->parent();
+          Path tp{cp.mount, target_parent};
+          std::string tname = cp.dirent->name();
+          pn.parent = tp;
+          pn.name = tname;
+          child = cp.dirent;
+        }
+      }
+      if (!cp.dirent->negative()) {
+        if (cp.inode()->IsDir()) return -EISDIR;
+        p = std::move(cp);
+      }
+    }
+    if (!p.valid()) {
+      // Create it.
+      if (pn.parent.mount->ReadOnly()) return -EROFS;
+      SYS_TRY(Permission(ctx_, pn.parent.inode(),
+                         linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
+      SYS_ASSIGN(UnstableAttr pa, pn.parent.inode()->GetAttr(ctx_));
+      fs::CreateSpec spec = fs::OwnerForNew(
+          ctx_.creds(), pa, S_IFREG | (mode & 07777 & ~umask()));
+      SYS_ASSIGN(RefPtr<Dirent> d,
+                 pn.parent.dirent->Create(ctx_, pn.name, spec));
+      NotifyChild(pn.parent, d->inode(), IN_CREATE, pn.name);
+      p = Path{pn.parent.mount, std::move(d)};
+      created = true;
+    }
+  } else {
+    const bool follow = !(flags & O_NOFOLLOW);
+    auto r = ResolveAt(dirfd, path, follow, false, flags & O_DIRECTORY);
+    if (!r.ok()) return R(r);
+    p = std::move(*r);
+  }
+  Inode* in = p.inode();
+  if (in->IsSymlink() && !(flags & O_PATH)) return -ELOOP;
+  if ((flags & O_DIRECTORY) && !in->IsDir()) return -ENOTDIR;
+  if (in->IsDir() && (want_write || (flags & O_TRUNC)) && !(flags & O_PATH)) {
+    return -EISDIR;
+  }
+  if (!created && !(flags & O_PATH)) {
+    int may = 0;
+    if (want_read) may |= linux_abi::MAY_READ;
+    if (want_write || (flags & O_TRUNC)) may |= linux_abi::MAY_WRITE;
+    SYS_TRY(Permission(ctx_, in, may));
+    if ((want_write || (flags & O_TRUNC)) && p.mount->ReadOnly() &&
+        (in->IsRegular() || in->IsDir())) {
+      return -EROFS;
+    }
+  }
+  if ((flags & O_NOATIME) && !(flags & O_PATH)) {
+    SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+    if (!fs::OwnerOrCapable(ctx_.creds(), a)) return -EPERM;
+  }
+  SYS_ASSIGN(RefPtr<File> f, OpenPath(p, flags));
+  if ((flags & O_TRUNC) && !created && in->IsRegular() && !(flags & O_PATH)) {
+    long r = DoTruncate(p, 0, false);
+    if (r < 0) return r;
+  }
+  if (!(flags & O_PATH)) NotifyPath(p, IN_OPEN);
+  return InstallFile(std::move(f), flags & O_CLOEXEC);
+}
+
+long Task::Close(int fd) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Remove(fd));
+  ReleaseFile(std::move(f));
+  return 0;
+}
+
+long Task::Dup(int fd) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  return InstallFile(std::move(f), false);
+}
+
+long Task::Dup3(int oldfd, int newfd, int flags) {
+  if (flags & ~O_CLOEXEC) return -EINVAL;
+  if (oldfd == newfd) return -EINVAL;
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(oldfd));
+  SYS_ASSIGN(RefPtr<File> old, fds_.InstallAt(std::move(f), newfd,
+                                              flags & O_CLOEXEC));
+  ReleaseFile(std::move(old));
+  return newfd;
+}
+
+long Task::Read(int fd, void* buf, size_t count) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (!f->readable()) return -EBADF;
+  auto n = f->Read(ctx_, fs::IOSequence(buf, std::min(count, kMaxRwCount)));
+  if (!n.ok()) return R(n);
+  return static_cast<long>(*n);
+}
+
+long Task::Write(int fd, const void* buf, size_t count) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (!f->writable()) return -EBADF;
+  auto n = f->Write(ctx_, fs::IOSequence::FromConst(
+                              buf, std::min(count, kMaxRwCount)));
+  if (!n.ok()) return R(n);
+  return static_cast<long>(*n);
+}
+
+long Task::Pread64(int fd, void* buf, size_t count, off_t offset) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (!f->readable()) return -EBADF;
+  auto n = f->Pread(ctx_, fs::IOSequence(buf, std::min(count, kMaxRwCount)),
+                    offset);
+  if (!n.ok()) return R(n);
+  return static_cast<long>(*n);
+}
+
+long Task::Pwrite64(int fd, const void* buf, size_t count, off_t offset) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (!f->writable()) return -EBADF;
+  auto n = f->Pwrite(
+      ctx_, fs::IOSequence::FromConst(buf, std::min(count, kMaxRwCount)),
+      offset);
+  if (!n.ok()) return R(n);
+  return static_cast<long>(*n);
+}
+
+long Task::Readv(int fd, const struct iovec* iov, int iovcnt) {
+  if (iovcnt < 0 || iovcnt > kMaxIov) return -EINVAL;
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (!f->readable()) return -EBADF;
+  auto n = f->Read(ctx_, fs::IOSequence(iov, iovcnt));
+  if (!n.ok()) return R(n);
+  return static_cast<long>(*n);
+}
+
+long Task::Writev(int fd, const struct iovec* iov, int iovcnt) {
+  if (iovcnt < 0 || iovcnt > kMaxIov) return -EINVAL;
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (!f->writable()) return -EBADF;
+  auto n = f->Write(ctx_, fs::IOSequence(iov, iovcnt));
+  if (!n.ok()) return R(n);
+  return static_cast<long>(*n);
+}
+
+long Task::Lseek(int fd, off_t offset, int whence) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  auto r = f->Seek(ctx_, offset, whence);
+  if (!r.ok()) return R(r);
+  return *r;
+}
+
+long Task::DoStat(const Path& p, struct stat* st) {
+  Inode* in = p.inode();
+  SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+  std::memset(st, 0, sizeof(*st));
+  const fs::StableAttr& s = in->stable_attr();
+  st->st_dev = s.dev;
+  st->st_ino = s.ino;
+  st->st_nlink = a.nlink;
+  st->st_mode = ModeOf(in, a);
+  st->st_uid = a.uid;
+  st->st_gid = a.gid;
+  st->st_rdev = s.rdev;
+  st->st_size = a.size;
+  st->st_blksize = s.block_size;
+  st->st_blocks = (a.usage + 511) / 512;
+  st->st_atim = {a.atime.tv_sec, a.atime.tv_nsec};
+  st->st_mtim = {a.mtime.tv_sec, a.mtime.tv_nsec};
+  st->st_ctim = {a.ctime.tv_sec, a.ctime.tv_nsec};
+  return 0;
+}
+
+long Task::Fstat(int fd, struct stat* st) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  return DoStat(Path{f->mount_ref(), f->dirent_ref()}, st);
+}
+
+long Task::Fstatat(int dirfd, const char* path, struct stat* st, int flags) {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)) {
+    return -EINVAL;
+  }
+  SYS_ASSIGN(Path p, ResolveAt(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW),
+                               flags & AT_EMPTY_PATH));
+  return DoStat(p, st);
+}
+
+namespace {
+void FillStatfs(const Path& p, const linux_abi::Statfs& in, struct statfs* st) {
+  std::memset(st, 0, sizeof(*st));
+  st->f_type = in.f_type;
+  st->f_bsize = in.f_bsize;
+  st->f_blocks = in.f_blocks;
+  st->f_bfree = in.f_bfree;
+  st->f_bavail = in.f_bavail;
+  st->f_files = in.f_files;
+  st->f_ffree = in.f_ffree;
+  uint64_t dev = p.inode()->stable_attr().dev;
+  st->f_fsid.__val[0] = static_cast<int>(dev & 0xffffffff);
+  st->f_fsid.__val[1] = static_cast<int>(dev >> 32);
+  st->f_namelen = in.f_namelen;
+  st->f_frsize = in.f_frsize;
+  fs::MountFlags mf = p.mount->flags();
+  fs::MountSourceFlags sf = p.inode()->mount_source()->flags();
+  int64_t fl = linux_abi::kStValid;
+  if (mf.read_only || sf.read_only) fl |= ST_RDONLY;
+  if (mf.no_suid || sf.no_suid) fl |= ST_NOSUID;
+  if (mf.no_dev || sf.no_dev) fl |= ST_NODEV;
+  if (mf.no_exec || sf.no_exec) fl |= ST_NOEXEC;
+  if (mf.no_atime || sf.no_atime) fl |= ST_NOATIME;
+  else if (!sf.strict_atime) fl |= ST_RELATIME;
+  st->f_flags = fl;
+}
+}  // namespace
+
+long Task::Statfs(const char* path, struct statfs* st) {
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, true));
+  SYS_ASSIGN(linux_abi::Statfs s, p.inode()->StatFS(ctx_));
+  FillStatfs(p, s, st);
+  return 0;
+}
+
+long Task::Fstatfs(int fd, struct statfs* st) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  Path p{f->mount_ref(), f->dirent_ref()};
+  SYS_ASSIGN(linux_abi::Statfs s, p.inode()->StatFS(ctx_));
+  FillStatfs(p, s, st);
+  return 0;
+}
+
+long Task::Getdents64(int fd, void* buf, size_t count) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  auto n = f->Getdents64(ctx_, static_cast<char*>(buf),
+                         std::min(count, kMaxRwCount));
+  if (!n.ok()) return R(n);
+  return static_cast<long>(*n);
+}
+
+long Task::DoSetAttr(const Path& p, const AttrChange& ch) {
+  SYS_TRY(p.inode()->SetAttr(ctx_, ch));
+  NotifyPath(p, IN_ATTRIB);
+  return 0;
+}
+
+long Task::DoTruncate(const Path& p, off_t length, bool through_fd) {
+  if (length < 0) return -EINVAL;
+  Inode* in = p.inode();
+  if (in->IsDir()) return -EISDIR;
+  if (!in->IsRegular()) return -EINVAL;
+  if (static_cast<uint64_t>(length) > ctx_.file_size_limit()) return -EFBIG;
+  SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+  AttrChange ch;
+  ch.size = length;
+  ch.mtime = ctx_.Now();
+  if (auto perms = fs::PermsAfterWrite(ctx_.creds(), a, in->type())) {
+    ch.perms = *perms;
+  }
+  SYS_TRY(in->SetAttr(ctx_, ch));
+  NotifyPath(p, IN_MODIFY);
+  return 0;
+}
+
+long Task::Truncate(const char* path, off_t length) {
+  if (length < 0) return -EINVAL;
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, true));
+  if (p.inode()->IsDir()) return -EISDIR;
+  if (!p.inode()->IsRegular()) return -EINVAL;
+  SYS_TRY(Permission(ctx_, p.inode(), linux_abi::MAY_WRITE));
+  if (p.mount->ReadOnly()) return -EROFS;
+  return DoTruncate(p, length, false);
+}
+
+long Task::Ftruncate(int fd, off_t length) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  if (length < 0) return -EINVAL;
+  if (!f->inode()->IsRegular() || !f->writable()) return -EINVAL;
+  if (f->mount()->ReadOnly()) return -EROFS;
+  return DoTruncate(Path{f->mount_ref(), f->dirent_ref()}, length, true);
+}
+
+long Task::Fallocate(int fd, int mode, off_t offset, off_t len) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (offset < 0 || len <= 0) return -EINVAL;
+  if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
+               FALLOC_FL_ZERO_RANGE | FALLOC_FL_COLLAPSE_RANGE |
+               FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE)) {
+    return -EOPNOTSUPP;
+  }
+  if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)) {
+    return -EOPNOTSUPP;
+  }
+  if (!f->writable()) return -EBADF;
+  Inode* in = f->inode();
+  if (in->IsDir()) return -EISDIR;
+  if (!in->IsRegular()) return -ENODEV;
+  if (f->mount()->ReadOnly()) return -EROFS;
+  if (static_cast<uint64_t>(offset) + static_cast<uint64_t>(len) >
+      static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
+    return -EFBIG;
+  }
+  SYS_TRY(in->Allocate(ctx_, mode, offset, len));
+  NotifyPath(Path{f->mount_ref(), f->dirent_ref()}, IN_MODIFY);
+  return 0;
+}
+
+long Task::Fsync(int fd) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  return R(f->ops().Fsync(ctx_, *f));
+}
+
+long Task::Fdatasync(int fd) { return Fsync(fd); }
+
+long Task::DoPosixLock(const RefPtr<File>& f, int cmd, struct flock* fl) {
+  if (fl == nullptr) return -EFAULT;
+  if (f->is_path()) return -EBADF;
+  Inode* in = f->inode();
+  int64_t size = 0;
+  if (fl->l_whence == SEEK_END) {
+    SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+    size = a.size;
+  }
+  SYS_ASSIGN(fs::lock::LockRange range,
+             fs::lock::ComputeRange(fl->l_whence, fl->l_start, fl->l_len,
+                                    f->offset(), size));
+  auto owner = reinterpret_cast<fs::lock::OwnerId>(this);
+  if (cmd == F_GETLK) {
+    if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK) return -EINVAL;
+    auto c = in->posix_locks().Test(
+        owner,
+        fl->l_type == F_RDLCK ? fs::lock::LockType::kRead
+                              : fs::lock::LockType::kWrite,
+        range);
+    if (!c) {
+      fl->l_type = F_UNLCK;
+      return 0;
+    }
+    fl->l_type = c->type == fs::lock::LockType::kRead ? F_RDLCK : F_WRLCK;
+    fl->l_whence = SEEK_SET;
+    fl->l_start = static_cast<off_t>(c->range.start);
+    fl->l_len = fs::lock::FlockLen(c->range);
+    fl->l_pid = c->pid;
+    return 0;
+  }
+  switch (fl->l_type) {
+    case F_UNLCK:
+      in->posix_locks().Unlock(owner, range);
+      return 0;
+    case F_RDLCK:
+      if (!f->readable()) return -EBADF;
+      break;
+    case F_WRLCK:
+      if (!f->writable()) return -EBADF;
+      break;
+    default:
+      return -EINVAL;
+  }
+  return R(in->posix_locks().Lock(
+      owner, ctx_.pid(),
+      fl->l_type == F_RDLCK ? fs::lock::LockType::kRead
+                            : fs::lock::LockType::kWrite,
+      range, cmd == F_SETLKW, ctx_.interrupted()));
+}
+
+long Task::Fcntl(int fd, int cmd, unsigned long arg) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      if (static_cast<long>(arg) < 0 ||
+          static_cast<long>(arg) >= fds_.limit()) {
+        return -EINVAL;
+      }
+      auto r = fds_.Install(f, cmd == F_DUPFD_CLOEXEC, static_cast<int>(arg));
+      if (!r.ok()) return R(r);
+      return *r;
+    }
+    case F_GETFD: {
+      SYS_ASSIGN(bool c, fds_.GetCloexec(fd));
+      return c ? FD_CLOEXEC : 0;
+    }
+    case F_SETFD:
+      return R(fds_.SetCloexec(fd, arg & FD_CLOEXEC));
+    case F_GETFL:
+      return f->flags() & ~O_CLOEXEC;
+    case F_SETFL:
+      if (f->is_path()) return -EBADF;
+      if ((arg & O_NOATIME) && !(f->flags() & O_NOATIME)) {
+        SYS_ASSIGN(UnstableAttr a, f->inode()->GetAttr(ctx_));
+        if (!fs::OwnerOrCapable(ctx_.creds(), a)) return -EPERM;
+      }
+      f->SetStatusFlags(static_cast<int>(arg));
+      return 0;
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+      return DoPosixLock(f, cmd, reinterpret_cast<struct flock*>(arg));
+    default:
+      return -EINVAL;
+  }
+}
+
+long Task::Flock(int fd, int operation) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  const bool nb = operation & LOCK_NB;
+  auto owner = reinterpret_cast<fs::lock::OwnerId>(f.get());
+  switch (operation & ~LOCK_NB) {
+    case LOCK_SH:
+    case LOCK_EX:
+      return R(f->inode()->flock_locks().Lock(
+          owner, (operation & ~LOCK_NB) == LOCK_EX, !nb, ctx_.interrupted()));
+    case LOCK_UN:
+      f->inode()->flock_locks().Unlock(owner);
+      return 0;
+    default:
+      return -EINVAL;
+  }
+}
+
+// ---- Names.
+
+namespace {
+
+// The checks of fs/namei.c:may_delete for removing `victim` from `dir`.
+Errno MayDelete(const context::Context& ctx, Inode* dir, Inode* victim,
+                bool want_dir) {
+  ASSIGN_OR_RETURN(UnstableAttr da, dir->GetAttr(ctx));
+  RETURN_IF_ERRNO(fs::GenericPermission(
+      ctx.creds(), InodeType::kDirectory, da,
+      linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
+  ASSIGN_OR_RETURN(UnstableAttr va, victim->GetAttr(ctx));
+  RETURN_IF_ERRNO(fs::CheckSticky(ctx.creds(), da, va));
+  if (want_dir && !victim->IsDir()) return Errno(ENOTDIR);
+  if (!want_dir && victim->IsDir()) return Errno(EISDIR);
+  return Errno();
+}
+
+}  // namespace
+
+long Task::Mkdirat(int dirfd, const char* path, mode_t mode) {
+  SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(dirfd, path));
+  if (pn.name.empty() || IsDots(pn.name)) return -EEXIST;
+  SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
+  if (!child->negative()) return -EEXIST;
+  if (pn.parent.mount->ReadOnly()) return -EROFS;
+  SYS_TRY(Permission(ctx_, pn.parent.inode(),
+                     linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
+  SYS_ASSIGN(UnstableAttr pa, pn.parent.inode()->GetAttr(ctx_));
+  fs::CreateSpec spec = fs::OwnerForNew(
+      ctx_.creds(), pa, S_IFDIR | (mode & (0777 | S_ISVTX) & ~umask()));
+  SYS_ASSIGN(RefPtr<Dirent> d, pn.parent.dirent->Create(ctx_, pn.name, spec));
+  NotifyChild(pn.parent, d->inode(), IN_CREATE, pn.name);
+  return 0;
+}
+
+long Task::Mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) {
+  uint32_t type = mode & S_IFMT;
+  if (type == 0) type = S_IFREG;
+  switch (type) {
+    case S_IFREG:
+    case S_IFIFO:
+    case S_IFSOCK:
+      break;
+    case S_IFCHR:
+    case S_IFBLK:
+      if (!ctx_.creds().HasCapability(CAP_MKNOD)) return -EPERM;
+      break;
+    case S_IFDIR:
+      return -EPERM;
+    default:
+      return -EINVAL;
+  }
+  SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(dirfd, path));
+  if (pn.name.empty() || IsDots(pn.name)) return -EEXIST;
+  SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
+  if (!child->negative()) return -EEXIST;
+  if (pn.trailing_slash) return -ENOENT;
+  if (pn.parent.mount->ReadOnly()) return -EROFS;
+  SYS_TRY(Permission(ctx_, pn.parent.inode(),
+                     linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
+  SYS_ASSIGN(UnstableAttr pa, pn.parent.inode()->GetAttr(ctx_));
+  fs::CreateSpec spec =
+      fs::OwnerForNew(ctx_.creds(), pa, type | (mode & 07777 & ~umask()));
+  if (type == S_IFCHR || type == S_IFBLK) spec.rdev = dev;
+  SYS_ASSIGN(RefPtr<Dirent> d, pn.parent.dirent->Create(ctx_, pn.name, spec));
+  NotifyChild(pn.parent, d->inode(), IN_CREATE, pn.name);
+  return 0;
+}
+
+long Task::Symlinkat(const char* target, int newdirfd, const char* linkpath) {
+  if (target == nullptr) return -EFAULT;
+  if (target[0] == '\0') return -ENOENT;
+  if (std::strlen(target) >= static_cast<size_t>(linux_abi::kPathMax)) {
+    return -ENAMETOOLONG;
+  }
+  SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(newdirfd, linkpath));
+  if (pn.name.empty() || IsDots(pn.name)) return -EEXIST;
+  SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
+  if (!child->negative()) return -EEXIST;
+  if (pn.trailing_slash) return -ENOENT;
+  if (pn.parent.mount->ReadOnly()) return -EROFS;
+  SYS_TRY(Permission(ctx_, pn.parent.inode(),
+                     linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
+  SYS_ASSIGN(UnstableAttr pa, pn.parent.inode()->GetAttr(ctx_));
+  fs::CreateSpec spec = fs::OwnerForNew(ctx_.creds(), pa, S_IFLNK | 0777);
+  spec.mode = S_IFLNK | 0777;
+  spec.symlink_target = target;
+  SYS_ASSIGN(RefPtr<Dirent> d, pn.parent.dirent->Create(ctx_, pn.name, spec));
+  NotifyChild(pn.parent, d->inode(), IN_CREATE, pn.name);
+  return 0;
+}
+
+long Task::Readlinkat(int dirfd, const char* path, char* buf, size_t bufsiz) {
+  if (static_cast<ssize_t>(bufsiz) <= 0) return -EINVAL;
+  SYS_ASSIGN(Path p, ResolveAt(dirfd, path, false, true));
+  if (!p.inode()->IsSymlink()) return -EINVAL;
+  SYS_ASSIGN(std::string t, p.inode()->Readlink(ctx_));
+  size_t n = std::min(t.size(), bufsiz);
+  std::memcpy(buf, t.data(), n);
+  p.inode()->TouchAtime(ctx_, true);
+  return static_cast<long>(n);
+}
+
+long Task::Unlinkat(int dirfd, const char* path, int flags) {
+  if (flags & ~AT_REMOVEDIR) return -EINVAL;
+  const bool rmdir = flags & AT_REMOVEDIR;
+  SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(dirfd, path));
+  if (rmdir) {
+    if (pn.name.empty()) return -EBUSY;
+    if (pn.name == ".") return -EINVAL;
+    if (pn.name == "..") return -ENOTEMPTY;
+  } else if (pn.name.empty() || IsDots(pn.name)) {
+    return -EISDIR;
+  }
+  if (pn.parent.mount->ReadOnly()) return -EROFS;
+  SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
+  if (child->negative()) return -ENOENT;
+  if (!rmdir && pn.trailing_slash) {
+    return child->inode()->IsDir() ? -EISDIR : -ENOTDIR;
+  }
+  SYS_TRY(MayDelete(ctx_, pn.parent.inode(), child->inode(), rmdir));
+  if (child->mount_count() > 0) return -EBUSY;
+  RefPtr<Inode> victim = child->inode_ref();
+  SYS_TRY(pn.parent.dirent->Remove(ctx_, pn.name, rmdir));
+  NotifyChild(pn.parent, victim.get(), IN_DELETE, pn.name);
+  auto va = victim->GetAttr(ctx_);
+  if (va.ok() && (va->nlink == 0 || (victim->IsDir()))) {
+    if (fs::Watches* w = victim->watches_if_any()) w->HandleDeletion();
+  } else if (victim->watches_if_any()) {
+    fs::NotifyEvent(nullptr, victim.get(), IN_ATTRIB, "");
+  }
+  return 0;
+}
+
+long Task::Linkat(int olddirfd, const char* oldpath, int newdirfd,
+                  const char* newpath, int flags) {
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return -EINVAL;
+  if ((flags & AT_EMPTY_PATH) &&
+      !ctx_.creds().HasCapability(CAP_DAC_READ_SEARCH)) {
+    return -ENOENT;
+  }
+  SYS_ASSIGN(Path old, ResolveAt(olddirfd, oldpath, flags & AT_SYMLINK_FOLLOW,
+                                 flags & AT_EMPTY_PATH));
+  SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(newdirfd, newpath));
+  if (pn.name.empty() || IsDots(pn.name)) return -EEXIST;
+  if (old.mount.get() != pn.parent.mount.get()) return -EXDEV;
+  if (pn.parent.mount->ReadOnly()) return -EROFS;
+  SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
+  if (!child->negative()) return -EEXIST;
+  if (pn.trailing_slash) return -ENOENT;
+  SYS_TRY(Permission(ctx_, pn.parent.inode(),
+                     linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
+  Inode* target = old.inode();
+  if (target->IsDir()) return -EPERM;
+  // fs.protected_hardlinks: only owners, or those who could read and
+  // write a plain file, may link to it.
+  {
+    SYS_ASSIGN(UnstableAttr ta, target->GetAttr(ctx_));
+    if (!fs::OwnerOrCapable(ctx_.creds(), ta)) {
+      bool safe = target->IsRegular() && !(ta.perms & S_ISUID) &&
+                  !((ta.perms & S_ISGID) && (ta.perms & S_IXGRP)) &&
+                  fs::GenericPermission(ctx_.creds(), target->type(), ta,
+                                        linux_abi::MAY_READ |
+                                            linux_abi::MAY_WRITE)
+                      .ok();
+      if (!safe) return -EPERM;
+    }
+  }
+  SYS_ASSIGN(RefPtr<Dirent> d, pn.parent.dirent->Link(ctx_, pn.name, target));
+  NotifyChild(pn.parent, target, IN_CREATE, pn.name);
+  if (target->watches_if_any()) {
+    fs::NotifyEvent(nullptr, target, IN_ATTRIB, "");
+  }
+  return 0;
+}
+
+long Task::Renameat2(int olddirfd, const char* oldpath, int newdirfd,
+                     const char* newpath, unsigned flags) {
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) {
+    return -EINVAL;
+  }
+  if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return -EINVAL;
+  if ((flags & RENAME_WHITEOUT) && (flags & RENAME_EXCHANGE)) return -EINVAL;
+  if (flags & RENAME_WHITEOUT) return -EINVAL;  // tmpfs-only; not offered
+  SYS_ASSIGN(fs::ParentAndName op, ResolveParentAt(olddirfd, oldpath));
+  SYS_ASSIGN(fs::ParentAndName np, ResolveParentAt(newdirfd, newpath));
+  if (op.parent.mount.get() != np.parent.mount.get()) return -EXDEV;
+  if (op.name.empty() || IsDots(op.name)) return -EBUSY;
+  if (np.name.empty() || IsDots(np.name)) {
+    return (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
+  }
+  if (op.parent.mount->ReadOnly()) return -EROFS;
+  SYS_ASSIGN(RefPtr<Dirent> src, op.parent.dirent->Walk(ctx_, op.name));
+  if (src->negative()) return -ENOENT;
+  SYS_ASSIGN(RefPtr<Dirent> dst, np.parent.dirent->Walk(ctx_, np.name));
+  const bool exchange = flags & RENAME_EXCHANGE;
+  if ((flags & RENAME_NOREPLACE) && !dst->negative()) return -EEXIST;
+  if (exchange && dst->negative()) return -ENOENT;
+  Inode* si = src->inode();
+  Inode* di = dst->negative() ? nullptr : dst->inode();
+  if (!si->IsDir()) {
+    if (op.trailing_slash) return -ENOTDIR;
+    if (np.trailing_slash && !exchange) return -ENOTDIR;
+  }
+  if (exchange && di && !di->IsDir() && (op.trailing_slash || np.trailing_slash)) {
+    return -ENOTDIR;
+  }
+  {
+    // Loops: the trap is the common ancestor lock_rename finds.
+    base::ReaderMutexLock rl(&fs::RenameMutex());
+    if (si->IsDir() && src->IsAncestorOfLocked(np.parent.dirent.get())) {
+      return -EINVAL;
+    }
+    if (di && dst->IsAncestorOfLocked(op.parent.dirent.get())) {
+      return exchange ? -EINVAL : -ENOTEMPTY;
+    }
+  }
+  if (si == di) return 0;
+  SYS_TRY(MayDelete(ctx_, op.parent.inode(), si, si->IsDir()));
+  if (di) {
+    SYS_TRY(MayDelete(ctx_, np.parent.inode(), di,
+                      exchange ? di->IsDir() : si->IsDir()));
+  } else {
+    SYS_TRY(Permission(ctx_, np.parent.inode(),
+                       linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
+  }
+  if (op.parent.dirent.get() != np.parent.dirent.get()) {
+    if (si->IsDir()) SYS_TRY(Permission(ctx_, si, linux_abi::MAY_WRITE));
+    if (exchange && di && di->IsDir()) {
+      SYS_TRY(Permission(ctx_, di, linux_abi::MAY_WRITE));
+    }
+  }
+  RefPtr<Inode> moved = src->inode_ref();
+  RefPtr<Inode> replaced = di ? dst->inode_ref() : nullptr;
+  SYS_TRY(Dirent::Rename(ctx_, op.parent.dirent.get(), op.name,
+                         np.parent.dirent.get(), np.name, flags));
+  uint32_t cookie = fs::NewInotifyCookie();
+  NotifyChild(op.parent, moved.get(), IN_MOVED_FROM, op.name, cookie);
+  NotifyChild(np.parent, moved.get(), IN_MOVED_TO, np.name, cookie);
+  if (moved->watches_if_any()) {
+    fs::NotifyEvent(nullptr, moved.get(), IN_MOVE_SELF, "");
+  }
+  if (replaced && !exchange) {
+    auto ra = replaced->GetAttr(ctx_);
+    if (ra.ok() && (ra->nlink == 0 || replaced->IsDir())) {
+      if (fs::Watches* w = replaced->watches_if_any()) w->HandleDeletion();
+    }
+  }
+  return 0;
+}
+
+// ---- Attributes.
+
+long Task::DoChmod(const Path& p, mode_t mode) {
+  Inode* in = p.inode();
+  SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+  if (!fs::OwnerOrCapable(ctx_.creds(), a)) return -EPERM;
+  if (p.mount->ReadOnly()) return -EROFS;
+  uint32_t perms = mode & 07777;
+  if ((perms & S_ISGID) && !ctx_.creds().InGroup(a.gid) &&
+      !ctx_.creds().HasCapability(CAP_FSETID)) {
+    perms &= ~S_ISGID;
+  }
+  AttrChange ch;
+  ch.perms = perms;
+  return DoSetAttr(p, ch);
+}
+
+long Task::Fchmodat(int dirfd, const char* path, mode_t mode, int flags) {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
+  SYS_ASSIGN(Path p, ResolveAt(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW),
+                               flags & AT_EMPTY_PATH));
+  if (p.inode()->IsSymlink()) return -EOPNOTSUPP;
+  return DoChmod(p, mode);
+}
+
+long Task::Fchmod(int fd, mode_t mode) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  return DoChmod(Path{f->mount_ref(), f->dirent_ref()}, mode);
+}
+
+long Task::DoChown(const Path& p, uid_t uid, gid_t gid) {
+  Inode* in = p.inode();
+  SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+  const auth::Credentials& c = ctx_.creds();
+  const bool set_uid = uid != static_cast<uid_t>(-1);
+  const bool set_gid = gid != static_cast<gid_t>(-1);
+  if (set_uid && uid != a.uid && !c.HasCapability(CAP_CHOWN)) return -EPERM;
+  if (set_uid && uid == a.uid && c.fsuid != a.uid &&
+      !c.HasCapability(CAP_CHOWN)) {
+    return -EPERM;
+  }
+  if (set_gid && !c.HasCapability(CAP_CHOWN)) {
+    if (c.fsuid != a.uid) return -EPERM;
+    if (gid != a.gid && !c.InGroup(gid)) return -EPERM;
+  }
+  if (p.mount->ReadOnly()) return -EROFS;
+  AttrChange ch;
+  if (set_uid) ch.uid = uid;
+  if (set_gid) ch.gid = gid;
+  if ((set_uid || set_gid) && !in->IsDir()) {
+    uint32_t perms = a.perms & ~S_ISUID;
+    if (a.perms & S_IXGRP) perms &= ~S_ISGID;
+    if (perms != a.perms) ch.perms = perms;
+  }
+  return DoSetAttr(p, ch);
+}
+
+long Task::Fchownat(int dirfd, const char* path, uid_t uid, gid_t gid,
+                    int flags) {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
+  SYS_ASSIGN(Path p, ResolveAt(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW),
+                               flags & AT_EMPTY_PATH));
+  return DoChown(p, uid, gid);
+}
+
+long Task::Fchown(int fd, uid_t uid, gid_t gid) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  return DoChown(Path{f->mount_ref(), f->dirent_ref()}, uid, gid);
+}
+
+long Task::Utimensat(int dirfd, const char* path,
+                     const struct timespec times[2], int flags) {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
+  bool both_now = times == nullptr;
+  if (times) {
+    for (int i = 0; i < 2; ++i) {
+      long ns = times[i].tv_nsec;
+      if (ns != UTIME_NOW && ns != UTIME_OMIT && (ns < 0 || ns > 999999999)) {
+        return -EINVAL;
+      }
+    }
+    if (times[0].tv_nsec == UTIME_OMIT && times[1].tv_nsec == UTIME_OMIT) {
+      return 0;
+    }
+    both_now = times[0].tv_nsec == UTIME_NOW && times[1].tv_nsec == UTIME_NOW;
+  }
+  Path p;
+  if (path == nullptr) {
+    SYS_ASSIGN(RefPtr<File> f, fds_.Get(dirfd));
+    p = Path{f->mount_ref(), f->dirent_ref()};
+  } else {
+    SYS_ASSIGN(p, ResolveAt(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW),
+                            flags & AT_EMPTY_PATH));
+  }
+  Inode* in = p.inode();
+  SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+  if (p.mount->ReadOnly()) return -EROFS;
+  if (!fs::OwnerOrCapable(ctx_.creds(), a)) {
+    if (!both_now) return -EPERM;
+    SYS_TRY(fs::GenericPermission(ctx_.creds(), in->type(), a,
+                                  linux_abi::MAY_WRITE));
+  }
+  linux_abi::Timespec now = ctx_.Now();
+  AttrChange ch;
+  for (int i = 0; i < 2; ++i) {
+    std::optional<linux_abi::Timespec> t;
+    if (times == nullptr || times[i].tv_nsec == UTIME_NOW) {
+      t = now;
+    } else if (times[i].tv_nsec != UTIME_OMIT) {
+      t = linux_abi::Timespec{times[i].tv_sec, times[i].tv_nsec};
+    }
+    (i == 0 ? ch.atime : ch.mtime) = t;
+  }
+  return DoSetAttr(p, ch);
+}
+
+long Task::Faccessat(int dirfd, const char* path, int mode, int flags) {
+  if (mode & ~(R_OK | W_OK | X_OK)) return -EINVAL;
+  if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) {
+    return -EINVAL;
+  }
+  // access(2) checks with the real ids unless AT_EACCESS.
+  context::Context check = context::Context(ctx_.creds());
+  if (!(flags & AT_EACCESS)) {
+    auth::Credentials& c = check.mutable_creds();
+    c.fsuid = c.uid;
+    c.fsgid = c.gid;
+    if (c.uid != 0) c.effective_caps = auth::CapabilitySet();
+  }
+  std::swap(ctx_.mutable_creds(), check.mutable_creds());
+  auto r = ResolveAt(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW),
+                     flags & AT_EMPTY_PATH);
+  long ret = 0;
+  if (!r.ok()) {
+    ret = R(r);
+  } else if (mode != F_OK) {
+    if ((mode & W_OK) && r->mount->ReadOnly() &&
+        (r->inode()->IsRegular() || r->inode()->IsDir())) {
+      ret = -EROFS;
+    } else {
+      ret = R(Permission(ctx_, r->inode(), mode));
+    }
+  }
+  std::swap(ctx_.mutable_creds(), check.mutable_creds());
+  return ret;
+}
+
+long Task::Umask(mode_t mask) {
+  base::MutexLock l(&fs_mu_);
+  uint32_t old = umask_;
+  umask_ = mask & 0777;
+  return old;
+}
+
+// ---- Extended attributes.
+
+namespace {
+
+enum class XattrNs { kUser, kTrusted, kSecurity, kUnsupported };
+
+XattrNs NamespaceOf(std::string_view name) {
+  if (name.substr(0, 5) == "user.") return XattrNs::kUser;
+  if (name.substr(0, 8) == "trusted.") return XattrNs::kTrusted;
+  if (name.substr(0, 9) == "security.") return XattrNs::kSecurity;
+  return XattrNs::kUnsupported;
+}
+
+// fs/xattr.c:xattr_permission.
+Errno XattrPermission(const context::Context& ctx, Inode* in,
+                      std::string_view name, int may) {
+  switch (NamespaceOf(name)) {
+    case XattrNs::kUnsupported:
+      return Errno(EOPNOTSUPP);
+    case XattrNs::kTrusted:
+      if (!ctx.creds().HasCapability(CAP_SYS_ADMIN)) {
+        return Errno(may & linux_abi::MAY_WRITE ? EPERM : ENODATA);
+      }
+      return Errno();
+    case XattrNs::kUser: {
+      if (!in->IsRegular() && !in->IsDir()) {
+        return Errno(may & linux_abi::MAY_WRITE ? EPERM : ENODATA);
+      }
+      ASSIGN_OR_RETURN(UnstableAttr a, in->GetAttr(ctx));
+      if (in->IsDir() && (a.perms & S_ISVTX) && (may & linux_abi::MAY_WRITE) &&
+          !fs::OwnerOrCapable(ctx.creds(), a)) {
+        return Errno(EPERM);
+      }
+      return fs::GenericPermission(ctx.creds(), in->type(), a, may);
+    }
+    case XattrNs::kSecurity:
+      if (may & linux_abi::MAY_WRITE) {
+        ASSIGN_OR_RETURN(UnstableAttr a, in->GetAttr(ctx));
+        return fs::GenericPermission(ctx.creds(), in->type(), a, may);
+      }
+      return Errno();
+  }
+  return Errno(EOPNOTSUPP);
+}
+
+Errno CheckXattrName(const char* name, size_t* len) {
+  if (name == nullptr) return Errno(EFAULT);
+  *len = strnlen(name, linux_abi::kXattrNameMax + 1);
+  if (*len == 0 || *len > static_cast<size_t>(linux_abi::kXattrNameMax)) {
+    return Errno(ERANGE);
+  }
+  return Errno();
+}
+
+}  // namespace
+
+long Task::DoSetxattr(const Path& p, const char* name, const void* value,
+                      size_t size, int flags) {
+  if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return -EINVAL;
+  size_t len;
+  SYS_TRY(CheckXattrName(name, &len));
+  if (size > static_cast<size_t>(linux_abi::kXattrSizeMax)) return -E2BIG;
+  if (p.mount->ReadOnly()) return -EROFS;
+  std::string_view n(name, len);
+  SYS_TRY(XattrPermission(ctx_, p.inode(), n, linux_abi::MAY_WRITE));
+  SYS_TRY(p.inode()->SetXattr(
+      ctx_, n, std::string_view(static_cast<const char*>(value), size), flags));
+  NotifyPath(p, IN_ATTRIB);
+  return 0;
+}
+
+long Task::DoGetxattr(const Path& p, const char* name, void* value,
+                      size_t size) {
+  size_t len;
+  SYS_TRY(CheckXattrName(name, &len));
+  std::string_view n(name, len);
+  SYS_TRY(XattrPermission(ctx_, p.inode(), n, linux_abi::MAY_READ));
+  SYS_ASSIGN(std::string v, p.inode()->GetXattr(ctx_, n));
+  if (size == 0) return static_cast<long>(v.size());
+  if (v.size() > size) return -ERANGE;
+  std::memcpy(value, v.data(), v.size());
+  return static_cast<long>(v.size());
+}
+
+long Task::DoListxattr(const Path& p, char* list, size_t size) {
+  SYS_ASSIGN(std::vector<std::string> names, p.inode()->ListXattr(ctx_));
+  std::string out;
+  for (const std::string& n : names) {
+    if (NamespaceOf(n) == XattrNs::kTrusted &&
+        !ctx_.creds().HasCapability(CAP_SYS_ADMIN)) {
+      continue;
+    }
+    out += n;
+    out += '\0';
+  }
+  if (size == 0) return static_cast<long>(out.size());
+  if (out.size() > size) return -ERANGE;
+  std::memcpy(list, out.data(), out.size());
+  return static_cast<long>(out.size());
+}
+
+long Task::DoRemovexattr(const Path& p, const char* name) {
+  size_t len;
+  SYS_TRY(CheckXattrName(name, &len));
+  if (p.mount->ReadOnly()) return -EROFS;
+  std::string_view n(name, len);
+  SYS_TRY(XattrPermission(ctx_, p.inode(), n, linux_abi::MAY_WRITE));
+  SYS_TRY(p.inode()->RemoveXattr(ctx_, n));
+  NotifyPath(p, IN_ATTRIB);
+  return 0;
+}
+
+long Task::Setxattr(const char* path, const char* name, const void* value,
+                    size_t size, int flags) {
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, true));
+  return DoSetxattr(p, name, value, size, flags);
+}
+long Task::Lsetxattr(const char* path, const char* name, const void* value,
+                     size_t size, int flags) {
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, false));
+  return DoSetxattr(p, name, value, size, flags);
+}
+long Task::Fsetxattr(int fd, const char* name, const void* value, size_t size,
+                     int flags) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  return DoSetxattr(Path{f->mount_ref(), f->dirent_ref()}, name, value, size,
+                    flags);
+}
+long Task::Getxattr(const char* path, const char* name, void* value,
+                    size_t size) {
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, true));
+  return DoGetxattr(p, name, value, size);
+}
+long Task::Lgetxattr(const char* path, const char* name, void* value,
+                     size_t size) {
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, false));
+  return DoGetxattr(p, name, value, size);
+}
+long Task::Fgetxattr(int fd, const char* name, void* value, size_t size) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  return DoGetxattr(Path{f->mount_ref(), f->dirent_ref()}, name, value, size);
+}
+long Task::Listxattr(const char* path, char* list, size_t size) {
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, true));
+  return DoListxattr(p, list, size);
+}
+long Task::Llistxattr(const char* path, char* list, size_t size) {
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, false));
+  return DoListxattr(p, list, size);
+}
+long Task::Flistxattr(int fd, char* list, size_t size) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  return DoListxattr(Path{f->mount_ref(), f->dirent_ref()}, list, size);
+}
+long Task::Removexattr(const char* path, const char* name) {
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, true));
+  return DoRemovexattr(p, name);
+}
+long Task::Lremovexattr(const char* path, const char* name) {
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, false));
+  return DoRemovexattr(p, name);
+}
+long Task::Fremovexattr(int fd, const char* name) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  return DoRemovexattr(Path{f->mount_ref(), f->dirent_ref()}, name);
+}
+
+// ---- Process filesystem state.
+
+long Task::Chdir(const char* path) {
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, true));
+  if (!p.inode()->IsDir()) return -ENOTDIR;
+  SYS_TRY(Permission(ctx_, p.inode(), linux_abi::MAY_EXEC));
+  base::MutexLock l(&fs_mu_);
+  cwd_ = std::move(p);
+  return 0;
+}
+
+long Task::Fchdir(int fd) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (!f->inode()->IsDir()) return -ENOTDIR;
+  SYS_TRY(Permission(ctx_, f->inode(), linux_abi::MAY_EXEC));
+  base::MutexLock l(&fs_mu_);
+  cwd_ = Path{f->mount_ref(), f->dirent_ref()};
+  return 0;
+}
+
+long Task::Getcwd(char* buf, size_t size) {
+  Path c = cwd();
+  if (c.dirent->unlinked()) return -ENOENT;
+  std::string s = ns_->PathOf(c, root());
+  if (s.size() + 1 > size) return -ERANGE;
+  std::memcpy(buf, s.c_str(), s.size() + 1);
+  return static_cast<long>(s.size() + 1);
+}
+
+long Task::Chroot(const char* path) {
+  if (!ctx_.creds().HasCapability(CAP_SYS_CHROOT)) return -EPERM;
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, true));
+  if (!p.inode()->IsDir()) return -ENOTDIR;
+  SYS_TRY(Permission(ctx_, p.inode(), linux_abi::MAY_EXEC));
+  base::MutexLock l(&fs_mu_);
+  root_ = std::move(p);
+  return 0;
+}
+
+// ---- Mounts.
+
+long Task::Mount(const char* source, const char* target, const char* fstype,
+                 unsigned long flags, const void* data) {
+  if (!ctx_.creds().HasCapability(CAP_SYS_ADMIN)) return -EPERM;
+  SYS_ASSIGN(Path t, ResolveAt(AT_FDCWD, target, true));
+  fs::MountFlags mf;
+  mf.read_only = flags & MS_RDONLY;
+  mf.no_suid = flags & MS_NOSUID;
+  mf.no_dev = flags & MS_NODEV;
+  mf.no_exec = flags & MS_NOEXEC;
+  mf.no_atime = flags & MS_NOATIME;
+  if (flags & MS_REMOUNT) {
+    if (t.dirent.get() != t.mount->root().get()) return -EINVAL;
+    fs::MountSourceFlags sf = t.mount->source()->flags();
+    sf.read_only = mf.read_only;
+    sf.no_atime = mf.no_atime;
+    sf.strict_atime = flags & MS_STRICTATIME;
+    bool bind_only = flags & MS_BIND;
+    if (!bind_only) mf = fs::MountFlags{};
+    return R(ns_->Remount(t, mf, bind_only, &sf));
+  }
+  if (flags & MS_BIND) {
+    SYS_ASSIGN(Path s, ResolveAt(AT_FDCWD, source, true));
+    auto r = ns_->BindMount(s, t, flags & MS_REC, mf);
+    return r.ok() ? 0 : R(r);
+  }
+  if (flags & MS_MOVE) return -EINVAL;
+  if (fstype == nullptr) return -EINVAL;
+  SYS_ASSIGN(const fs::Filesystem* fsys, fs::FindFilesystem(fstype));
+  if (!t.inode()->IsDir()) return -ENOTDIR;
+  fs::MountSourceFlags sf;
+  sf.read_only = mf.read_only;
+  sf.no_atime = mf.no_atime;
+  sf.strict_atime = flags & MS_STRICTATIME;
+  sf.no_exec = mf.no_exec;
+  sf.no_suid = mf.no_suid;
+  sf.no_dev = mf.no_dev;
+  std::string_view opts = data ? static_cast<const char*>(data) : "";
+  SYS_ASSIGN(RefPtr<Inode> root_inode,
+             fsys->Mount(ctx_, source ? source : "none", sf, opts));
+  auto r = ns_->MountAt(t, Dirent::NewRoot(std::move(root_inode)), mf);
+  return r.ok() ? 0 : R(r);
+}
+
+long Task::Umount2(const char* target, int flags) {
+  if (!ctx_.creds().HasCapability(CAP_SYS_ADMIN)) return -EPERM;
+  if (flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW)) {
+    return -EINVAL;
+  }
+  Path t;
+  {
+    SYS_ASSIGN(t, ResolveAt(AT_FDCWD, target, !(flags & UMOUNT_NOFOLLOW)));
+  }
+  return R(ns_->Unmount(t, flags & MNT_DETACH));
+}
+
+// ---- inotify.
+
+long Task::InotifyInit1(int flags) {
+  if (flags & ~(IN_CLOEXEC | IN_NONBLOCK)) return -EINVAL;
+  auto ops = std::make_unique<fs::InotifyInstance>(flags & IN_NONBLOCK);
+  RefPtr<File> f = base::MakeRef<File>(
+      nullptr, AnonDirent("anon_inode:inotify"),
+      O_RDONLY | (flags & IN_NONBLOCK), std::move(ops));
+  return InstallFile(std::move(f), flags & IN_CLOEXEC);
+}
+
+long Task::InotifyAddWatch(int fd, const char* path, uint32_t mask) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  auto* in = dynamic_cast<fs::InotifyInstance*>(&f->ops());
+  if (in == nullptr) return -EINVAL;
+  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, !(mask & IN_DONT_FOLLOW)));
+  SYS_TRY(Permission(ctx_, p.inode(), linux_abi::MAY_READ));
+  auto wd = in->AddWatch(p.dirent->inode_ref(), mask);
+  if (!wd.ok()) return R(wd);
+  return *wd;
+}
+
+long Task::InotifyRmWatch(int fd, int wd) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  auto* in = dynamic_cast<fs::InotifyInstance*>(&f->ops());
+  if (in == nullptr) return -EINVAL;
+  return R(in->RemoveWatch(wd));
+}
+
+}  // namespace sentry::kernel

@@ -1,0 +1,214 @@
+// Task: one process's view of the VFS, with syscall-shaped entry points.
+//
+// What an embedding kernel calls, and what the differential tests compare
+// with Linux: each method takes what the syscall takes and returns what it
+// returns — a non-negative result or -errno — so a caller can hand the value
+// straight back to the application. Structures use the x86-64 Linux ABI
+// (linux_abi pins struct stat, statfs, flock and friends to the host's).
+//
+// A Task owns its FD table and filesystem state (root, cwd, umask) and
+// runs with its Context's credentials. Thread-safe: several threads of one
+// task may call in at once (the FD table and fs state are locked).
+#ifndef SENTRY_KERNEL_TASK_H_
+#define SENTRY_KERNEL_TASK_H_
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/mutex.h"
+#include "base/refcount.h"
+#include "sentry/context/context.h"
+#include "sentry/fs/file.h"
+#include "sentry/fs/mount.h"
+#include "sentry/kernel/auth/credentials.h"
+
+namespace sentry::kernel {
+
+// The FD table: numbers to open files, with the close-on-exec flag.
+// Thread-safe.
+class FDTable {
+ public:
+  static constexpr int kDefaultLimit = 1024;  // RLIMIT_NOFILE soft default
+  FDTable() = default;
+  ~FDTable();
+
+  // The lowest free fd >= min_fd; EMFILE past the limit.
+  base::ErrnoOr<int> Install(base::RefPtr<fs::File> f, bool cloexec,
+                             int min_fd = 0) ABSL_LOCKS_EXCLUDED(mu_);
+  // dup2/dup3: replaces newfd; returns the file it displaced (the caller
+  // releases it, and its locks, outside the table lock).
+  base::ErrnoOr<base::RefPtr<fs::File>> InstallAt(base::RefPtr<fs::File> f,
+                                                  int fd, bool cloexec)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // EBADF if fd is not open.
+  base::ErrnoOr<base::RefPtr<fs::File>> Get(int fd) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  base::ErrnoOr<base::RefPtr<fs::File>> Remove(int fd) ABSL_LOCKS_EXCLUDED(mu_);
+  base::ErrnoOr<bool> GetCloexec(int fd) const ABSL_LOCKS_EXCLUDED(mu_);
+  base::Errno SetCloexec(int fd, bool cloexec) ABSL_LOCKS_EXCLUDED(mu_);
+  // Every open fd, ascending (for /proc/[pid]/fd).
+  std::vector<int> Fds() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Closes everything, returning the files for release.
+  std::vector<base::RefPtr<fs::File>> RemoveAll() ABSL_LOCKS_EXCLUDED(mu_);
+  int limit() const { return limit_; }
+
+ private:
+  struct Slot {
+    base::RefPtr<fs::File> file;
+    bool cloexec = false;
+  };
+  mutable base::Mutex mu_;
+  std::vector<Slot> slots_ ABSL_GUARDED_BY(mu_);
+  int limit_ = kDefaultLimit;
+};
+
+class Task {
+ public:
+  // A task at ns's root, running with creds.
+  Task(base::RefPtr<fs::MountNamespace> ns, auth::Credentials creds,
+       int32_t pid = 1);
+  ~Task();
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  context::Context& ctx() { return ctx_; }
+  fs::MountNamespace* mount_namespace() const { return ns_.get(); }
+  FDTable& fd_table() { return fds_; }
+  fs::Path root() const ABSL_LOCKS_EXCLUDED(fs_mu_);
+  fs::Path cwd() const ABSL_LOCKS_EXCLUDED(fs_mu_);
+  uint32_t umask() const ABSL_LOCKS_EXCLUDED(fs_mu_);
+
+  // Files and descriptors.
+  long Openat(int dirfd, const char* path, int flags, mode_t mode = 0);
+  long Open(const char* path, int flags, mode_t mode = 0) {
+    return Openat(AT_FDCWD, path, flags, mode);
+  }
+  long Close(int fd);
+  long Dup(int fd);
+  long Dup3(int oldfd, int newfd, int flags);
+  long Read(int fd, void* buf, size_t count);
+  long Write(int fd, const void* buf, size_t count);
+  long Pread64(int fd, void* buf, size_t count, off_t offset);
+  long Pwrite64(int fd, const void* buf, size_t count, off_t offset);
+  long Readv(int fd, const struct iovec* iov, int iovcnt);
+  long Writev(int fd, const struct iovec* iov, int iovcnt);
+  long Lseek(int fd, off_t offset, int whence);
+  long Fstat(int fd, struct stat* st);
+  long Fstatat(int dirfd, const char* path, struct stat* st, int flags);
+  long Statfs(const char* path, struct statfs* st);
+  long Fstatfs(int fd, struct statfs* st);
+  long Getdents64(int fd, void* buf, size_t count);
+  long Ftruncate(int fd, off_t length);
+  long Truncate(const char* path, off_t length);
+  long Fallocate(int fd, int mode, off_t offset, off_t len);
+  long Fsync(int fd);
+  long Fdatasync(int fd);
+  long Fcntl(int fd, int cmd, unsigned long arg = 0);
+  long Flock(int fd, int operation);
+
+  // Names.
+  long Mkdirat(int dirfd, const char* path, mode_t mode);
+  long Mknodat(int dirfd, const char* path, mode_t mode, dev_t dev);
+  long Unlinkat(int dirfd, const char* path, int flags);
+  long Renameat2(int olddirfd, const char* oldpath, int newdirfd,
+                 const char* newpath, unsigned flags);
+  long Linkat(int olddirfd, const char* oldpath, int newdirfd,
+              const char* newpath, int flags);
+  long Symlinkat(const char* target, int newdirfd, const char* linkpath);
+  long Readlinkat(int dirfd, const char* path, char* buf, size_t bufsiz);
+
+  // Attributes.
+  long Fchmodat(int dirfd, const char* path, mode_t mode, int flags = 0);
+  long Fchmod(int fd, mode_t mode);
+  long Fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int flags);
+  long Fchown(int fd, uid_t uid, gid_t gid);
+  long Utimensat(int dirfd, const char* path, const struct timespec times[2],
+                 int flags);
+  long Faccessat(int dirfd, const char* path, int mode, int flags);
+  long Umask(mode_t mask);
+
+  // Extended attributes. The l* forms do not follow a final symlink.
+  long Setxattr(const char* path, const char* name, const void* value,
+                size_t size, int flags);
+  long Lsetxattr(const char* path, const char* name, const void* value,
+                 size_t size, int flags);
+  long Fsetxattr(int fd, const char* name, const void* value, size_t size,
+                 int flags);
+  long Getxattr(const char* path, const char* name, void* value, size_t size);
+  long Lgetxattr(const char* path, const char* name, void* value, size_t size);
+  long Fgetxattr(int fd, const char* name, void* value, size_t size);
+  long Listxattr(const char* path, char* list, size_t size);
+  long Llistxattr(const char* path, char* list, size_t size);
+  long Flistxattr(int fd, char* list, size_t size);
+  long Removexattr(const char* path, const char* name);
+  long Lremovexattr(const char* path, const char* name);
+  long Fremovexattr(int fd, const char* name);
+
+  // Process filesystem state.
+  long Chdir(const char* path);
+  long Fchdir(int fd);
+  long Getcwd(char* buf, size_t size);
+  long Chroot(const char* path);
+
+  // Mounts.
+  long Mount(const char* source, const char* target, const char* fstype,
+             unsigned long flags, const void* data);
+  long Umount2(const char* target, int flags);
+
+  // inotify.
+  long InotifyInit1(int flags);
+  long InotifyAddWatch(int fd, const char* path, uint32_t mask);
+  long InotifyRmWatch(int fd, int wd);
+
+  // For embedders: the File behind fd, and a new fd for an existing File.
+  base::ErrnoOr<base::RefPtr<fs::File>> GetFile(int fd) const {
+    return fds_.Get(fd);
+  }
+  long InstallFile(base::RefPtr<fs::File> f, bool cloexec);
+
+ private:
+  struct XattrTarget;
+  // The starting point for dirfd-relative resolution: cwd for AT_FDCWD,
+  // else the directory fd (EBADF, ENOTDIR).
+  base::ErrnoOr<fs::Path> StartFor(int dirfd, const char* path);
+  base::ErrnoOr<fs::Path> ResolveAt(int dirfd, const char* path, bool follow,
+                                    bool empty_path_ok = false,
+                                    bool must_be_dir = false);
+  base::ErrnoOr<fs::ParentAndName> ResolveParentAt(int dirfd,
+                                                   const char* path);
+  base::ErrnoOr<base::RefPtr<fs::File>> OpenPath(const fs::Path& p, int flags);
+  long DoStat(const fs::Path& p, struct stat* st);
+  long DoSetAttr(const fs::Path& p, const fs::AttrChange& ch);
+  long DoChmod(const fs::Path& p, mode_t mode);
+  long DoChown(const fs::Path& p, uid_t uid, gid_t gid);
+  long DoTruncate(const fs::Path& p, off_t length, bool through_fd);
+  long DoSetxattr(const fs::Path& p, const char* name, const void* value,
+                  size_t size, int flags);
+  long DoGetxattr(const fs::Path& p, const char* name, void* value,
+                  size_t size);
+  long DoListxattr(const fs::Path& p, char* list, size_t size);
+  long DoRemovexattr(const fs::Path& p, const char* name);
+  long DoPosixLock(const base::RefPtr<fs::File>& f, int cmd, struct flock* fl);
+  // Closing any fd of an inode drops this process's record locks on it.
+  void ReleaseFile(base::RefPtr<fs::File> f);
+
+  base::RefPtr<fs::MountNamespace> ns_;
+  context::Context ctx_;
+  FDTable fds_;
+  mutable base::Mutex fs_mu_;
+  fs::Path root_ ABSL_GUARDED_BY(fs_mu_);
+  fs::Path cwd_ ABSL_GUARDED_BY(fs_mu_);
+  uint32_t umask_ ABSL_GUARDED_BY(fs_mu_) = 022;
+};
+
+}  // namespace sentry::kernel
+
+#endif  // SENTRY_KERNEL_TASK_H_
