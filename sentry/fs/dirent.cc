@@ -181,9 +181,11 @@ Errno Dirent::Remove(const Context& ctx, std::string_view name, bool dir) {
   return Errno();
 }
 
+// The analysis cannot follow locks taken through the first/second aliases.
 Errno Dirent::Rename(const Context& ctx, Dirent* old_parent,
                      std::string_view old_name, Dirent* new_parent,
-                     std::string_view new_name, unsigned flags) {
+                     std::string_view new_name, unsigned flags)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
   if (!old_parent->inode() || !old_parent->inode()->IsDir() ||
       !new_parent->inode() || !new_parent->inode()->IsDir()) {
     return Errno(ENOTDIR);
@@ -251,8 +253,16 @@ Errno Dirent::Rename(const Context& ctx, Dirent* old_parent,
     unlock();
     return Errno(EBUSY);
   }
+  unsigned hint = 0;
+  if (old_parent != new_parent) {
+    if (old_parent->IsAncestorOfLocked(new_parent)) {
+      hint = kRenameOldParentIsAncestor;
+    } else if (new_parent->IsAncestorOfLocked(old_parent)) {
+      hint = kRenameNewParentIsAncestor;
+    }
+  }
   Errno e = old_parent->inode()->Rename(ctx, old_name, new_parent->inode(),
-                                        new_name, flags);
+                                        new_name, flags | hint);
   if (!e.ok()) {
     unlock();
     return e;

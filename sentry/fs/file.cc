@@ -180,7 +180,8 @@ ErrnoOr<size_t> File::WriteLocked(const Context& ctx, const IOSequence& src,
       RETURN_IF_ERRNO(in->SetAttr(ctx, ch));
     }
   }
-  const bool append = (flags() & O_APPEND) && use_file_offset;
+  // O_APPEND writes at the end even through pwrite, as Linux does.
+  const bool append = flags() & O_APPEND;
   uint64_t start = offset;
   ASSIGN_OR_RETURN(size_t n, ops_->Write(ctx, *this, src, offset, append,
                                          &start));
@@ -304,8 +305,8 @@ ErrnoOr<size_t> File::Getdents64(const Context& ctx, char* buf, size_t size) {
   if (!inode()->IsDir()) return Errno(ENOTDIR);
   base::MutexLock l(&pos_mu_);
   if (dirent_->unlinked() && inode()->IsDir()) {
-    // A removed directory lists nothing, not even "." and "..".
-    return size_t{0};
+    // A removed directory cannot be listed (IS_DEADDIR).
+    return Errno(ENOENT);
   }
   Dirent64Sink sink(buf, size);
   RETURN_IF_ERRNO(ops_->Readdir(ctx, *this, offset_, sink));

@@ -58,6 +58,12 @@ class DirSink {
   virtual bool Add(const DirEntry& e) = 0;
 };
 
+// Hints the VFS adds to Inode::Rename's flags (above renameat2's bits).
+inline constexpr unsigned kRenameOldParentIsAncestor = 1u << 30;
+inline constexpr unsigned kRenameNewParentIsAncestor = 1u << 31;
+inline constexpr unsigned kRenameHintMask =
+    kRenameOldParentIsAncestor | kRenameNewParentIsAncestor;
+
 class Inode : public base::RefCounted<Inode> {
  public:
   Inode(RefPtr<MountSource> msrc, const StableAttr& sattr);
@@ -120,6 +126,9 @@ class Inode : public base::RefCounted<Inode> {
   // implementation checks what only it knows: ENOENT, EEXIST with
   // RENAME_NOREPLACE, EISDIR/ENOTDIR mixes, ENOTEMPTY, EINVAL for
   // unsupported flags.
+  // flags may also carry kRenameOldParentIsAncestor or
+  // kRenameNewParentIsAncestor, so an implementation that locks both
+  // directories can take the ancestor first, as every other path does.
   virtual Errno Rename(const Context& ctx, std::string_view old_name,
                        Inode* new_parent, std::string_view new_name,
                        unsigned flags);

@@ -310,8 +310,7 @@ ErrnoOr<size_t> InotifyGroup::Read(const Context& ctx, const IOSequence& dst,
   while (events_.empty() && !closed_) {
     if (nonblocking) return Errno(EAGAIN);
     if (interrupted->load(std::memory_order_acquire)) return Errno(EINTR);
-    ev_mu_.AwaitWithTimeout(absl::Condition(this, &InotifyGroup::Readable),
-                            kInterruptPoll);
+    ev_mu_.AwaitWithTimeout(readable_cond_, kInterruptPoll);
   }
   if (events_.empty()) return Errno(EBADF);  // closed under the reader
   size_t done = 0;

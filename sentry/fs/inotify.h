@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "base/errno.h"
 #include "base/mutex.h"
 #include "base/refcount.h"
@@ -184,6 +185,10 @@ class InotifyGroup : public base::RefCounted<InotifyGroup> {
   bool overflow_queued_ ABSL_GUARDED_BY(ev_mu_) = false;
   bool closed_ ABSL_GUARDED_BY(ev_mu_) = false;
   std::atomic<bool> readable_{false};  // written under ev_mu_
+  // Built once: absl evaluates a waiter's condition from the unlocking
+  // thread, so a condition rebuilt on the reader's stack for each wait
+  // would look to TSan like a race on that stack slot.
+  const absl::Condition readable_cond_{this, &InotifyGroup::Readable};
 };
 
 // The object behind an inotify FD.

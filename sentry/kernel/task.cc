@@ -221,6 +221,10 @@ void Task::ReleaseFile(RefPtr<File> f) {
   if (Inode* in = f->inode()) {
     if (fs::lock::PosixLocks* pl = in->posix_locks_if_any()) {
       pl->UnlockAll(reinterpret_cast<fs::lock::OwnerId>(this));
+      // The last reference to the description drops its OFD locks.
+      if (f->ReadRefs() == 1) {
+        pl->UnlockAll(reinterpret_cast<fs::lock::OwnerId>(f.get()));
+      }
     }
   }
   f.reset();
@@ -271,7 +275,9 @@ long Task::InstallFile(RefPtr<File> f, bool cloexec) {
 ErrnoOr<RefPtr<File>> Task::OpenPath(const Path& p, int flags) {
   Inode* in = p.inode();
   if (flags & O_PATH) {
-    return base::MakeRef<File>(p.mount, p.dirent, (flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) | kOLargefile,
+    return base::MakeRef<File>(p.mount, p.dirent,
+                               flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW |
+                                        O_CLOEXEC),
                                std::unique_ptr<fs::FileOperations>(
                                    new fs::FileOperations()));
   }
@@ -289,21 +295,24 @@ ErrnoOr<RefPtr<File>> Task::OpenPath(const Path& p, int flags) {
 long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
   if (path == nullptr) return -EFAULT;
   if ((flags & O_TMPFILE) == O_TMPFILE) return -EOPNOTSUPP;
+  // build_open_flags: O_CREAT with O_DIRECTORY is refused outright.
+  if ((flags & O_CREAT) && (flags & O_DIRECTORY) && !(flags & O_PATH)) {
+    return -EINVAL;
+  }
   const int acc = flags & O_ACCMODE;
   if (flags & O_PATH) {
     flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   }
-  if (acc == O_ACCMODE && !(flags & O_PATH)) return -EINVAL;
-  const bool want_write =
-      !(flags & O_PATH) && (acc == O_WRONLY || acc == O_RDWR);
-  const bool want_read = !(flags & O_PATH) && (acc == O_RDONLY || acc == O_RDWR);
+  // Access mode 3 opens for neither (ioctl-only) but checks both.
+  const bool want_write = !(flags & O_PATH) && acc != O_RDONLY;
+  const bool want_read = !(flags & O_PATH) && acc != O_WRONLY;
   Path p;
   bool created = false;
   if (flags & O_CREAT) {
     SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(dirfd, path));
     if (pn.name.empty() || IsDots(pn.name)) {
       // "/" , "." or "..": an existing directory.
-      return -EISDIR;
+      return (flags & O_EXCL) ? -EEXIST : -EISDIR;
     }
     if (pn.trailing_slash) return -EISDIR;
     SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
@@ -312,6 +321,15 @@ long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
       Path cp = ns_->CrossMountsDown(Path{pn.parent.mount, child});
       if (cp.inode()->IsSymlink()) {
         if (flags & O_NOFOLLOW) return -ELOOP;
+        {
+          auto t = cp.inode()->Readlink(ctx_);
+          if (t.ok() && !t->empty() && t->back() == '/') {
+            auto resolved = ns_->Resolve(ctx_, root(), pn.parent, *t);
+            if (!resolved.ok() && resolved.error() == Errno(ENOENT)) {
+              return -EISDIR;
+            }
+          }
+        }
         int budget = linux_abi::kMaxSymlinkTraversals;
         fs::ResolveOptions o;
         o.allow_negative_final = true;
@@ -583,9 +601,9 @@ long Task::Truncate(const char* path, off_t length) {
 }
 
 long Task::Ftruncate(int fd, off_t length) {
+  if (length < 0) return -EINVAL;
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   if (f->is_path()) return -EBADF;
-  if (length < 0) return -EINVAL;
   if (!f->inode()->IsRegular() || !f->writable()) return -EINVAL;
   if (f->mount()->ReadOnly()) return -EROFS;
   return DoTruncate(Path{f->mount_ref(), f->dirent_ref()}, length, true);
@@ -636,8 +654,20 @@ long Task::DoPosixLock(const RefPtr<File>& f, int cmd, struct flock* fl) {
   SYS_ASSIGN(fs::lock::LockRange range,
              fs::lock::ComputeRange(fl->l_whence, fl->l_start, fl->l_len,
                                     f->offset(), size));
-  auto owner = reinterpret_cast<fs::lock::OwnerId>(this);
+  // Open file description locks (F_OFD_*) belong to the File, not the
+  // process, and must be asked for with l_pid 0.
+  const bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK ||
+                   cmd == F_OFD_SETLKW;
+  if (ofd && fl->l_pid != 0) return -EINVAL;
+  auto owner = ofd ? reinterpret_cast<fs::lock::OwnerId>(f.get())
+                   : reinterpret_cast<fs::lock::OwnerId>(this);
+  const auto kind = ofd ? fs::lock::OwnerKind::kOpenFile
+                        : fs::lock::OwnerKind::kProcess;
+  if (cmd == F_OFD_GETLK) cmd = F_GETLK;
+  if (cmd == F_OFD_SETLK) cmd = F_SETLK;
+  if (cmd == F_OFD_SETLKW) cmd = F_SETLKW;
   if (cmd == F_GETLK) {
+    if (fl->l_type == F_UNLCK && ofd) return 0;  // nothing to test
     if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK) return -EINVAL;
     auto c = in->posix_locks().Test(
         owner,
@@ -652,7 +682,7 @@ long Task::DoPosixLock(const RefPtr<File>& f, int cmd, struct flock* fl) {
     fl->l_whence = SEEK_SET;
     fl->l_start = static_cast<off_t>(c->range.start);
     fl->l_len = fs::lock::FlockLen(c->range);
-    fl->l_pid = c->pid;
+    fl->l_pid = c->pid;  // -1 for an open file description's lock
     return 0;
   }
   switch (fl->l_type) {
@@ -669,10 +699,10 @@ long Task::DoPosixLock(const RefPtr<File>& f, int cmd, struct flock* fl) {
       return -EINVAL;
   }
   return R(in->posix_locks().Lock(
-      owner, ctx_.pid(),
+      owner, ofd ? -1 : ctx_.pid(),
       fl->l_type == F_RDLCK ? fs::lock::LockType::kRead
                             : fs::lock::LockType::kWrite,
-      range, cmd == F_SETLKW, ctx_.interrupted()));
+      range, cmd == F_SETLKW, ctx_.interrupted(), kind));
 }
 
 long Task::Fcntl(int fd, int cmd, unsigned long arg) {
@@ -707,6 +737,9 @@ long Task::Fcntl(int fd, int cmd, unsigned long arg) {
     case F_GETLK:
     case F_SETLK:
     case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
       return DoPosixLock(f, cmd, reinterpret_cast<struct flock*>(arg));
     default:
       return -EINVAL;
@@ -716,6 +749,8 @@ long Task::Fcntl(int fd, int cmd, unsigned long arg) {
 long Task::Flock(int fd, int operation) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   if (f->is_path()) return -EBADF;
+  // LOCK_MAND (32) is obsolete; Linux accepts and ignores it.
+  if (operation & 32) return 0;
   const bool nb = operation & LOCK_NB;
   auto owner = reinterpret_cast<fs::lock::OwnerId>(f.get());
   switch (operation & ~LOCK_NB) {
@@ -882,10 +917,7 @@ long Task::Linkat(int olddirfd, const char* oldpath, int newdirfd,
   SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
   if (!child->negative()) return -EEXIST;
   if (pn.trailing_slash) return -ENOENT;
-  SYS_TRY(Permission(ctx_, pn.parent.inode(),
-                     linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
   Inode* target = old.inode();
-  if (target->IsDir()) return -EPERM;
   // fs.protected_hardlinks: only owners, or those who could read and
   // write a plain file, may link to it.
   {
@@ -900,6 +932,9 @@ long Task::Linkat(int olddirfd, const char* oldpath, int newdirfd,
       if (!safe) return -EPERM;
     }
   }
+  SYS_TRY(Permission(ctx_, pn.parent.inode(),
+                     linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
+  if (target->IsDir()) return -EPERM;
   SYS_ASSIGN(RefPtr<Dirent> d, pn.parent.dirent->Link(ctx_, pn.name, target));
   NotifyChild(pn.parent, target, IN_CREATE, pn.name);
   if (target->watches_if_any()) {
@@ -932,13 +967,13 @@ long Task::Renameat2(int olddirfd, const char* oldpath, int newdirfd,
   if (exchange && dst->negative()) return -ENOENT;
   Inode* si = src->inode();
   Inode* di = dst->negative() ? nullptr : dst->inode();
+  // A trailing slash needs a directory on its own side (and, for a plain
+  // rename, a directory being moved).
   if (!si->IsDir()) {
     if (op.trailing_slash) return -ENOTDIR;
     if (np.trailing_slash && !exchange) return -ENOTDIR;
   }
-  if (exchange && di && !di->IsDir() && (op.trailing_slash || np.trailing_slash)) {
-    return -ENOTDIR;
-  }
+  if (exchange && di && !di->IsDir() && np.trailing_slash) return -ENOTDIR;
   {
     // Loops: the trap is the common ancestor lock_rename finds.
     base::ReaderMutexLock rl(&fs::RenameMutex());
@@ -1033,7 +1068,9 @@ long Task::DoChown(const Path& p, uid_t uid, gid_t gid) {
   AttrChange ch;
   if (set_uid) ch.uid = uid;
   if (set_gid) ch.gid = gid;
-  if ((set_uid || set_gid) && !in->IsDir()) {
+  // notify_change drops setuid (and setgid with group exec) on every
+  // chown of a non-directory, even chown(-1, -1), even by root.
+  if (!in->IsDir()) {
     uint32_t perms = a.perms & ~S_ISUID;
     if (a.perms & S_IXGRP) perms &= ~S_ISGID;
     if (perms != a.perms) ch.perms = perms;
@@ -1190,6 +1227,11 @@ Errno CheckXattrName(const char* name, size_t* len) {
   if (*len == 0 || *len > static_cast<size_t>(linux_abi::kXattrNameMax)) {
     return Errno(ERANGE);
   }
+  // A bare namespace prefix ("user.") names nothing.
+  std::string_view n(name, *len);
+  for (std::string_view prefix : {"user.", "trusted.", "security.", "system."}) {
+    if (n == prefix) return Errno(EINVAL);
+  }
   return Errno();
 }
 
@@ -1253,16 +1295,19 @@ long Task::DoRemovexattr(const Path& p, const char* name) {
 
 long Task::Setxattr(const char* path, const char* name, const void* value,
                     size_t size, int flags) {
+  if (size > static_cast<size_t>(linux_abi::kXattrSizeMax)) return -E2BIG;
   SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, true));
   return DoSetxattr(p, name, value, size, flags);
 }
 long Task::Lsetxattr(const char* path, const char* name, const void* value,
                      size_t size, int flags) {
+  if (size > static_cast<size_t>(linux_abi::kXattrSizeMax)) return -E2BIG;
   SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, false));
   return DoSetxattr(p, name, value, size, flags);
 }
 long Task::Fsetxattr(int fd, const char* name, const void* value, size_t size,
                      int flags) {
+  if (size > static_cast<size_t>(linux_abi::kXattrSizeMax)) return -E2BIG;
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   if (f->is_path()) return -EBADF;
   return DoSetxattr(Path{f->mount_ref(), f->dirent_ref()}, name, value, size,

@@ -315,7 +315,9 @@ Errno Dir::RemoveChild(const Context& ctx, std::string_view name, bool dir) {
 
 Errno Dir::Rename(const Context& ctx, std::string_view old_name,
                   Inode* new_parent_inode, std::string_view new_name,
-                  unsigned flags) {
+                  unsigned flags) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  const unsigned hint = flags & kRenameHintMask;
+  flags &= ~kRenameHintMask;
   if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return Errno(EINVAL);
   if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) {
     return Errno(EINVAL);
@@ -325,9 +327,15 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
     return Errno(EXDEV);
   }
   RefPtr<Inode> keep_src, keep_dst;  // released after the locks
+  // Ancestor first, as creates and removals lock parent before child;
+  // unrelated directories by address.
   Dir* a = this;
   Dir* b = np;
-  if (b < a) std::swap(a, b);
+  if (hint & kRenameNewParentIsAncestor) {
+    std::swap(a, b);
+  } else if (!(hint & kRenameOldParentIsAncestor) && b < a) {
+    std::swap(a, b);
+  }
   a->mu_.Lock();
   if (b != a) b->mu_.Lock();
   auto unlock = [&] {
@@ -515,6 +523,7 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
       it = pages_.emplace(idx, std::move(p)).first;
     }
     src.CopyIn(done, it->second.get() + in_page, k);
+    if (!unwritten_.empty()) unwritten_.erase(idx);
     done += k;
   }
   if (done == 0) return Errno(ENOSPC);
@@ -538,6 +547,7 @@ void RegularFile::DropFromLocked(uint64_t from) {
   auto it = pages_.lower_bound(first_whole);
   size_t dropped = 0;
   while (it != pages_.end()) {
+    unwritten_.erase(it->first);
     it = pages_.erase(it);
     ++dropped;
   }
@@ -562,21 +572,22 @@ ErrnoOr<uint64_t> RegularFile::SeekDataHole(const Context&, uint64_t offset,
   uint64_t size = attr_.size;
   if (offset >= size) return Errno(ENXIO);
   uint64_t idx = offset / kPageSize;
+  auto is_data = [&](uint64_t i) {
+    return pages_.contains(i) && !unwritten_.contains(i);
+  };
   if (whence == SEEK_DATA) {
-    auto it = pages_.lower_bound(idx);
-    if (it == pages_.end()) return Errno(ENXIO);
-    uint64_t pos = std::max(offset, it->first * kPageSize);
-    if (pos >= size) return Errno(ENXIO);
-    return pos;
+    for (auto it = pages_.lower_bound(idx); it != pages_.end(); ++it) {
+      if (unwritten_.contains(it->first)) continue;
+      uint64_t pos = std::max(offset, it->first * kPageSize);
+      if (pos >= size) return Errno(ENXIO);
+      return pos;
+    }
+    return Errno(ENXIO);
   }
-  // SEEK_HOLE: the first missing page at or after idx, or the end.
-  auto it = pages_.find(idx);
-  if (it == pages_.end()) return offset;
+  // SEEK_HOLE: the first page at or after idx that holds no data.
+  if (!is_data(idx)) return offset;
   uint64_t next = idx;
-  while (it != pages_.end() && it->first == next) {
-    ++it;
-    ++next;
-  }
+  while (is_data(next)) ++next;
   return std::min(next * kPageSize, size);
 }
 
@@ -601,6 +612,7 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
       if (it != pages_.end()) {
         if (k == kPageSize) {
           pages_.erase(it);
+          unwritten_.erase(idx);
           if (counted_) ram_source()->ReleaseBytes(kPageSize);
         } else {
           std::memset(it->second.get() + in_page, 0, k);
@@ -618,13 +630,17 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
     if (pages_.contains(idx)) continue;
     if (counted_ && !ram_source()->ReserveBytes(kPageSize)) {
       // All or nothing, as shmem_fallocate undoes a failed allocation.
-      for (uint64_t a : added) pages_.erase(a);
+      for (uint64_t a : added) {
+        pages_.erase(a);
+        unwritten_.erase(a);
+      }
       if (counted_) ram_source()->ReleaseBytes(added.size() * kPageSize);
       return Errno(ENOSPC);
     }
     Page p(new char[kPageSize]);
     std::memset(p.get(), 0, kPageSize);
     pages_.emplace(idx, std::move(p));
+    unwritten_.insert(idx);
     added.push_back(idx);
   }
   if (!(mode & FALLOC_FL_KEEP_SIZE) && end > static_cast<uint64_t>(attr_.size)) {
@@ -650,7 +666,15 @@ ErrnoOr<std::string> Symlink::Readlink(const Context&) { return target_; }
 
 Node::Node(RefPtr<MountSource> msrc, InodeType type, const CreateSpec& spec,
            const linux_abi::Timespec& now)
-    : RamInode(std::move(msrc), type, spec, now) {}
+    : RamInode(std::move(msrc), type, spec, now) {
+  if (type == InodeType::kFifo) pipe_ = base::MakeRef<Pipe>();
+}
+
+ErrnoOr<std::unique_ptr<FileOperations>> Node::Open(const Context& ctx,
+                                                    int flags) {
+  if (pipe_) return pipe_->Open(ctx, flags);
+  return Inode::Open(ctx, flags);
+}
 
 // ---- Construction.
 

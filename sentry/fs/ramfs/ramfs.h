@@ -22,10 +22,12 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "base/mutex.h"
 #include "sentry/fs/inode.h"
 #include "sentry/fs/mount_source.h"
+#include "sentry/fs/pipe.h"
 
 namespace sentry::fs::ramfs {
 
@@ -177,6 +179,9 @@ class RegularFile : public RamInode {
   // Drops pages wholly at or past `from`, zeroes the tail of a partial one.
   void DropFromLocked(uint64_t from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::btree_map<uint64_t, Page> pages_ ABSL_GUARDED_BY(mu_);
+  // Pages fallocate made that nothing has written yet: they hold zeros
+  // and, as in shmem, SEEK_DATA/SEEK_HOLE treat them as holes.
+  absl::btree_set<uint64_t> unwritten_ ABSL_GUARDED_BY(mu_);
 };
 
 class Symlink : public RamInode {
@@ -195,6 +200,12 @@ class Node : public RamInode {
  public:
   Node(RefPtr<MountSource> msrc, InodeType type, const CreateSpec& spec,
        const linux_abi::Timespec& now);
+  // A fifo opens an end of its pipe; other nodes say ENXIO.
+  ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context& ctx,
+                                                int flags) override;
+
+ private:
+  RefPtr<Pipe> pipe_;  // fifos only
 };
 
 // Makes a new inode of spec's type (ENOSPC if the source is out of inodes,
