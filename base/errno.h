@@ -52,14 +52,14 @@ template <typename T>
 class [[nodiscard]] ErrnoOr {
  public:
   // Implicit from a value and from an error, like absl::StatusOr.
-  ErrnoOr(const T& v) : value_(v) {}  // NOLINT
+  ErrnoOr(const T& v) : value_(v) {}        // NOLINT
   ErrnoOr(T&& v) : value_(std::move(v)) {}  // NOLINT
-  template <typename U,
-            typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                        !std::is_same_v<std::decay_t<U>, T> &&
-                                        !std::is_same_v<std::decay_t<U>, Errno>>>
+  template <typename U, typename = std::enable_if_t<
+                            std::is_constructible_v<T, U&&> &&
+                            !std::is_same_v<std::decay_t<U>, T> &&
+                            !std::is_same_v<std::decay_t<U>, Errno>>>
   ErrnoOr(U&& v) : value_(std::forward<U>(v)) {}  // NOLINT
-  ErrnoOr(Errno e) : err_(e) {  // NOLINT
+  ErrnoOr(Errno e) : err_(e) {                    // NOLINT
     if (e.ok()) std::abort();  // An ErrnoOr error must be a real errno.
   }
 
@@ -97,10 +97,10 @@ Errno ToErrno(const ErrnoOr<T>& e) {
 
 // Returns the errno of `expr` (an Errno or ErrnoOr) from the enclosing
 // function if it is not ok.
-#define RETURN_IF_ERRNO(expr)                                         \
-  do {                                                                \
-    ::base::Errno base_errno_tmp_ = ::base::internal::ToErrno(expr);  \
-    if (!base_errno_tmp_.ok()) return base_errno_tmp_;                \
+#define RETURN_IF_ERRNO(expr)                                        \
+  do {                                                               \
+    ::base::Errno base_errno_tmp_ = ::base::internal::ToErrno(expr); \
+    if (!base_errno_tmp_.ok()) return base_errno_tmp_;               \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, Foo());` declares x from Foo()'s value, or

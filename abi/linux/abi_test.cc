@@ -165,7 +165,8 @@ static_assert(sizeof(al::Stat) == sizeof(struct stat));
 static_assert(offsetof(al::Stat, st_size) == offsetof(struct stat, st_size));
 static_assert(offsetof(al::Stat, st_mtim) == offsetof(struct stat, st_mtim));
 static_assert(sizeof(al::Statfs) == sizeof(struct statfs));
-static_assert(offsetof(al::Statfs, f_flags) == offsetof(struct statfs, f_flags));
+static_assert(offsetof(al::Statfs, f_flags) ==
+              offsetof(struct statfs, f_flags));
 static_assert(sizeof(al::Flock) == sizeof(struct flock));
 static_assert(offsetof(al::Flock, l_pid) == offsetof(struct flock, l_pid));
 static_assert(sizeof(al::InotifyEvent) == sizeof(struct inotify_event));

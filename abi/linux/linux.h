@@ -163,7 +163,8 @@ inline constexpr uint64_t MakeDev(uint32_t major, uint32_t minor) {
          (static_cast<uint64_t>(minor & 0xffffff00) << 12) | (minor & 0xff);
 }
 inline constexpr uint32_t DevMajor(uint64_t dev) {
-  return static_cast<uint32_t>(((dev >> 32) & 0xfffff000) | ((dev >> 8) & 0xfff));
+  return static_cast<uint32_t>(((dev >> 32) & 0xfffff000) |
+                               ((dev >> 8) & 0xfff));
 }
 inline constexpr uint32_t DevMinor(uint64_t dev) {
   return static_cast<uint32_t>(((dev >> 12) & 0xffffff00) | (dev & 0xff));

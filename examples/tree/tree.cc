@@ -6,8 +6,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -56,12 +56,13 @@ void PrintTree(Task& t, const std::string& path, const std::string& indent) {
       PrintTree(t, child, indent + "    ");
     } else if (S_ISLNK(st.st_mode)) {
       char target[4096];
-      long n = Check(t.Readlinkat(AT_FDCWD, child.c_str(), target, sizeof(target)),
-                     "readlink");
+      long n =
+          Check(t.Readlinkat(AT_FDCWD, child.c_str(), target, sizeof(target)),
+                "readlink");
       std::printf(" -> %.*s\n", static_cast<int>(n), target);
     } else {
-      std::printf("  (%lld bytes, mode %o)\n", static_cast<long long>(st.st_size),
-                  st.st_mode & 07777);
+      std::printf("  (%lld bytes, mode %o)\n",
+                  static_cast<long long>(st.st_size), st.st_mode & 07777);
     }
   }
 }
@@ -91,14 +92,16 @@ int main() {
     fd = Check(t.Open("/tmp/scratch", O_CREAT | O_RDWR, 0600), "create");
     Check(t.Pwrite64(fd, "x", 1, 1 << 20), "pwrite");  // a sparse 1 MiB file
     t.Close(fd);
-    fd = Check(t.Open("/srv/data/report.txt", O_CREAT | O_WRONLY, 0644), "create");
+    fd = Check(t.Open("/srv/data/report.txt", O_CREAT | O_WRONLY, 0644),
+               "create");
     Check(t.Write(fd, "hello\n", 6), "write");
     t.Close(fd);
     Check(t.Mount("/srv/data", "/mnt", nullptr, MS_BIND, nullptr), "bind");
 
     std::printf("/\n");
     PrintTree(t, "/", "    ");
-    std::printf("\nmounts (id parent root mount-point fstype source options):\n");
+    std::printf(
+        "\nmounts (id parent root mount-point fstype source options):\n");
     for (const fs::MountInfo& m : t.mount_namespace()->Mounts(t.root())) {
       std::printf("%d %d %s %s %s %s %s\n", m.id, m.parent_id, m.root.c_str(),
                   m.mount_point.c_str(), m.fs_type.c_str(), m.source.c_str(),

@@ -28,9 +28,9 @@ std::optional<InodeType> TypeFromMode(uint32_t mode);
 // What never changes for an inode's lifetime.
 struct StableAttr {
   InodeType type = InodeType::kRegular;
-  uint64_t dev = 0;      // st_dev: the mount source's device number
-  uint64_t ino = 0;      // st_ino, unique within dev
-  uint64_t rdev = 0;     // device nodes: encoded major/minor
+  uint64_t dev = 0;   // st_dev: the mount source's device number
+  uint64_t ino = 0;   // st_ino, unique within dev
+  uint64_t rdev = 0;  // device nodes: encoded major/minor
   int64_t block_size = 4096;
 };
 
@@ -63,8 +63,8 @@ struct CreateSpec {
   uint32_t mode = 0;  // S_IF* type | permission bits, umask already applied
   uint32_t uid = 0;
   uint32_t gid = 0;
-  uint64_t rdev = 0;                  // mknod of a device
-  std::string_view symlink_target;    // symlink
+  uint64_t rdev = 0;                // mknod of a device
+  std::string_view symlink_target;  // symlink
 };
 
 }  // namespace sentry::fs

@@ -144,8 +144,8 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Create(const Context& ctx,
   return d;
 }
 
-ErrnoOr<RefPtr<Dirent>> Dirent::Link(const Context& ctx,
-                                     std::string_view name, Inode* target) {
+ErrnoOr<RefPtr<Dirent>> Dirent::Link(const Context& ctx, std::string_view name,
+                                     Inode* target) {
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
   RefPtr<Dirent> old;
   base::MutexLock l(&mu_);
@@ -184,8 +184,8 @@ Errno Dirent::Remove(const Context& ctx, std::string_view name, bool dir) {
 // The analysis cannot follow locks taken through the first/second aliases.
 Errno Dirent::Rename(const Context& ctx, Dirent* old_parent,
                      std::string_view old_name, Dirent* new_parent,
-                     std::string_view new_name, unsigned flags)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                     std::string_view new_name,
+                     unsigned flags) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   if (!old_parent->inode() || !old_parent->inode()->IsDir() ||
       !new_parent->inode() || !new_parent->inode()->IsDir()) {
     return Errno(ENOTDIR);

@@ -10,8 +10,8 @@ namespace sentry::fs {
 
 // ---- FileOperations defaults.
 
-ErrnoOr<size_t> FileOperations::Read(const Context&, File& f,
-                                     const IOSequence&, uint64_t) {
+ErrnoOr<size_t> FileOperations::Read(const Context&, File& f, const IOSequence&,
+                                     uint64_t) {
   return Errno(f.inode()->IsDir() ? EISDIR : EINVAL);
 }
 
@@ -47,8 +47,8 @@ ErrnoOr<size_t> InodeFileOperations::Write(const Context& ctx, File& f,
   return f.inode()->WriteAt(ctx, src, offset, append, offset_out);
 }
 
-Errno InodeFileOperations::Readdir(const Context& ctx, File& f,
-                                   uint64_t offset, DirSink& sink) {
+Errno InodeFileOperations::Readdir(const Context& ctx, File& f, uint64_t offset,
+                                   DirSink& sink) {
   return f.inode()->IterateDir(ctx, offset, sink);
 }
 
@@ -88,11 +88,10 @@ void File::OnLastRef() const {
 }
 
 void File::SetStatusFlags(int f) {
-  constexpr int kSettable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT |
-                            O_NOATIME;
+  constexpr int kSettable =
+      O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
   int old = flags_.load(std::memory_order_relaxed);
-  flags_.store((old & ~kSettable) | (f & kSettable),
-               std::memory_order_relaxed);
+  flags_.store((old & ~kSettable) | (f & kSettable), std::memory_order_relaxed);
 }
 
 bool File::readable() const {
@@ -121,8 +120,8 @@ void File::AfterRead(const Context& ctx, bool notify) {
     if (!mf.no_atime) in->TouchAtime(ctx, !mf.strict_atime);
   }
   if (!notify) return;
-  if (in->watches_if_any() ||
-      (dirent_ && !dirent_->IsRoot() && dirent_->parent()->inode()->watches_if_any())) {
+  if (in->watches_if_any() || (dirent_ && !dirent_->IsRoot() &&
+                               dirent_->parent()->inode()->watches_if_any())) {
     RefPtr<Dirent> p = dirent_->IsRoot() ? nullptr : dirent_->parent();
     NotifyEvent(p ? p->inode() : nullptr, in, IN_ACCESS, dirent_->name());
   }
@@ -130,8 +129,8 @@ void File::AfterRead(const Context& ctx, bool notify) {
 
 void File::AfterWrite(const Context& ctx) {
   Inode* in = inode();
-  if (in->watches_if_any() ||
-      (dirent_ && !dirent_->IsRoot() && dirent_->parent()->inode()->watches_if_any())) {
+  if (in->watches_if_any() || (dirent_ && !dirent_->IsRoot() &&
+                               dirent_->parent()->inode()->watches_if_any())) {
     RefPtr<Dirent> p = dirent_->IsRoot() ? nullptr : dirent_->parent();
     NotifyEvent(p ? p->inode() : nullptr, in, IN_MODIFY, dirent_->name());
   }
@@ -167,8 +166,7 @@ ErrnoOr<size_t> File::Pread(const Context& ctx, const IOSequence& dst,
 ErrnoOr<size_t> File::WriteLocked(const Context& ctx, const IOSequence& src,
                                   int64_t offset, bool use_file_offset) {
   Inode* in = inode();
-  if (mount_ && mount_->ReadOnly() &&
-      (in->IsRegular() || in->IsDir())) {
+  if (mount_ && mount_->ReadOnly() && (in->IsRegular() || in->IsDir())) {
     return Errno(EROFS);
   }
   // A write by someone without CAP_FSETID drops setuid/setgid.
@@ -183,8 +181,8 @@ ErrnoOr<size_t> File::WriteLocked(const Context& ctx, const IOSequence& src,
   // O_APPEND writes at the end even through pwrite, as Linux does.
   const bool append = flags() & O_APPEND;
   uint64_t start = offset;
-  ASSIGN_OR_RETURN(size_t n, ops_->Write(ctx, *this, src, offset, append,
-                                         &start));
+  ASSIGN_OR_RETURN(size_t n,
+                   ops_->Write(ctx, *this, src, offset, append, &start));
   if (use_file_offset) offset_ = start + n;
   return n;
 }
@@ -240,8 +238,7 @@ ErrnoOr<int64_t> File::Seek(const Context& ctx, int64_t offset, int whence) {
     case SEEK_HOLE: {
       if (offset < 0) return Errno(ENXIO);
       if (inode()->IsDir()) return Errno(EINVAL);
-      ASSIGN_OR_RETURN(uint64_t r,
-                       inode()->SeekDataHole(ctx, offset, whence));
+      ASSIGN_OR_RETURN(uint64_t r, inode()->SeekDataHole(ctx, offset, whence));
       offset_ = static_cast<int64_t>(r);
       return offset_;
     }

@@ -33,9 +33,7 @@ Watches& Inode::watches() { return LazyInit(watches_ptr_); }
 lock::PosixLocks& Inode::posix_locks() { return LazyInit(posix_locks_); }
 lock::FlockLocks& Inode::flock_locks() { return LazyInit(flock_locks_); }
 
-Errno Inode::SetAttr(const Context&, const AttrChange&) {
-  return Errno(EPERM);
-}
+Errno Inode::SetAttr(const Context&, const AttrChange&) { return Errno(EPERM); }
 
 ErrnoOr<RefPtr<Inode>> Inode::Lookup(const Context&, std::string_view) {
   return Errno(ENOTDIR);
@@ -54,8 +52,8 @@ Errno Inode::RemoveChild(const Context&, std::string_view, bool) {
   return Errno(IsDir() ? EPERM : ENOTDIR);
 }
 
-Errno Inode::Rename(const Context&, std::string_view, Inode*,
-                    std::string_view, unsigned) {
+Errno Inode::Rename(const Context&, std::string_view, Inode*, std::string_view,
+                    unsigned) {
   return Errno(IsDir() ? EPERM : ENOTDIR);
 }
 
@@ -86,16 +84,13 @@ Errno Inode::Allocate(const Context&, int, uint64_t, uint64_t) {
   return Errno(IsDir() ? EISDIR : EOPNOTSUPP);
 }
 
-ErrnoOr<std::string> Inode::Readlink(const Context&) {
-  return Errno(EINVAL);
-}
+ErrnoOr<std::string> Inode::Readlink(const Context&) { return Errno(EINVAL); }
 
 ErrnoOr<std::string> Inode::GetXattr(const Context&, std::string_view) {
   return Errno(EOPNOTSUPP);
 }
 
-Errno Inode::SetXattr(const Context&, std::string_view, std::string_view,
-                      int) {
+Errno Inode::SetXattr(const Context&, std::string_view, std::string_view, int) {
   return Errno(EOPNOTSUPP);
 }
 

@@ -47,8 +47,8 @@ using context::Context;
 struct DirEntry {
   std::string_view name;
   uint64_t ino;
-  uint8_t type;      // DT_*
-  uint64_t next_off; // the offset that resumes after this entry
+  uint8_t type;       // DT_*
+  uint64_t next_off;  // the offset that resumes after this entry
 };
 
 // Receives directory entries; returns false to stop (buffer full).
@@ -113,8 +113,7 @@ class Inode : public base::RefCounted<Inode> {
                                              const CreateSpec& spec);
   // Adds name for target (a non-directory of the same MountSource).
   // EEXIST; EMLINK past the link limit; ENOENT if target was unlinked.
-  virtual Errno Link(const Context& ctx, std::string_view name,
-                     Inode* target);
+  virtual Errno Link(const Context& ctx, std::string_view name, Inode* target);
   // Removes name: a non-directory when !dir (EISDIR otherwise), an empty
   // directory when dir (ENOTDIR if not one, ENOTEMPTY if not empty).
   virtual Errno RemoveChild(const Context& ctx, std::string_view name,

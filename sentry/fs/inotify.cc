@@ -9,8 +9,8 @@
 // (copy_event_to_user, round_event_name_len).
 #include "sentry/fs/inotify.h"
 
-#include <sys/ioctl.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <utility>
@@ -24,7 +24,8 @@ namespace sentry::fs {
 namespace {
 
 // What inotify_add_watch keeps of its mask argument.
-constexpr uint32_t kStoredMaskBits = IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK;
+constexpr uint32_t kStoredMaskBits =
+    IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK;
 // What a read reports of an event's mask (inotify_mask_to_arg).
 constexpr uint32_t kReportedMaskBits =
     IN_ALL_EVENTS | IN_ISDIR | IN_UNMOUNT | IN_IGNORED | IN_Q_OVERFLOW;
@@ -34,10 +35,9 @@ constexpr uint32_t kSelfEvents = IN_ACCESS | IN_MODIFY | IN_ATTRIB | IN_OPEN |
                                  IN_DELETE_SELF | IN_MOVE_SELF;
 // Events reported on a directory about its children
 // (FS_EVENTS_POSS_ON_CHILD plus the directory-entry events).
-constexpr uint32_t kChildEvents = IN_ACCESS | IN_MODIFY | IN_ATTRIB | IN_OPEN |
-                                  IN_CLOSE_WRITE | IN_CLOSE_NOWRITE |
-                                  IN_CREATE | IN_DELETE | IN_MOVED_FROM |
-                                  IN_MOVED_TO;
+constexpr uint32_t kChildEvents =
+    IN_ACCESS | IN_MODIFY | IN_ATTRIB | IN_OPEN | IN_CLOSE_WRITE |
+    IN_CLOSE_NOWRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
 // Delivered whatever the watch's mask (Linux always sets them on a mark).
 constexpr uint32_t kAlwaysDelivered = IN_UNMOUNT;
 
@@ -149,9 +149,8 @@ void Watches::HandleDeletion() {
 
 void NotifyEvent(Inode* parent, Inode* child, uint32_t mask,
                  std::string_view name, uint32_t cookie) {
-  Watches* pw = parent != nullptr && parent != child
-                    ? parent->watches_if_any()
-                    : nullptr;
+  Watches* pw =
+      parent != nullptr && parent != child ? parent->watches_if_any() : nullptr;
   Watches* cw = child != nullptr ? child->watches_if_any() : nullptr;
   if (pw == nullptr && cw == nullptr) return;  // the common case
   const uint32_t isdir =
@@ -330,8 +329,7 @@ ErrnoOr<size_t> InotifyGroup::Read(const Context& ctx, const IOSequence& dst,
     dst.CopyOut(done, &h, kHeaderSize);
     if (name_len != 0) {
       dst.CopyOut(done + kHeaderSize, e.name.data(), e.name.size());
-      dst.ZeroOut(done + kHeaderSize + e.name.size(),
-                  name_len - e.name.size());
+      dst.ZeroOut(done + kHeaderSize + e.name.size(), name_len - e.name.size());
     }
     done += size;
     pending_bytes_ -= size;

@@ -92,7 +92,8 @@ class Watches {
     uint32_t mask;  // IN_ALL_EVENTS bits, IN_ONESHOT, IN_EXCL_UNLINK
   };
   // The watch of owner, or null.
-  Watch* FindLocked(const InotifyGroup* owner) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Watch* FindLocked(const InotifyGroup* owner)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes owner's watch numbered wd; returns whether there was one. The
   // removed watch (and its group reference) goes to *out, to be dropped
   // after mu_ is released.

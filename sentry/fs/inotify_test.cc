@@ -77,9 +77,8 @@ struct Ev {
            a.name == b.name;
   }
   friend std::ostream& operator<<(std::ostream& os, const Ev& e) {
-    return os << "{wd=" << e.wd << " mask=0x" << std::hex << e.mask
-              << std::dec << " cookie=" << e.cookie << " name=\"" << e.name
-              << "\"}";
+    return os << "{wd=" << e.wd << " mask=0x" << std::hex << e.mask << std::dec
+              << " cookie=" << e.cookie << " name=\"" << e.name << "\"}";
   }
 };
 
@@ -187,16 +186,16 @@ TEST_F(InotifyTest, AddWatchValidation) {
        EINVAL},
       {"onlydir on file", InodeType::kRegular, false, IN_ONLYDIR | IN_MODIFY,
        ENOTDIR},
-      {"onlydir on symlink", InodeType::kSymlink, false,
-       IN_ONLYDIR | IN_MODIFY, ENOTDIR},
+      {"onlydir on symlink", InodeType::kSymlink, false, IN_ONLYDIR | IN_MODIFY,
+       ENOTDIR},
       {"onlydir on fifo", InodeType::kFifo, false, IN_ONLYDIR | IN_OPEN,
        ENOTDIR},
       {"onlydir on dir", InodeType::kDirectory, false, IN_ONLYDIR | IN_CREATE,
        0},
       {"create fresh", InodeType::kRegular, false, IN_MASK_CREATE | IN_MODIFY,
        0},
-      {"create existing", InodeType::kRegular, true,
-       IN_MASK_CREATE | IN_MODIFY, EEXIST},
+      {"create existing", InodeType::kRegular, true, IN_MASK_CREATE | IN_MODIFY,
+       EEXIST},
       {"create existing dir", InodeType::kDirectory, true,
        IN_MASK_CREATE | IN_ONLYDIR | IN_CREATE, EEXIST},
       {"add fresh", InodeType::kRegular, false, IN_MASK_ADD | IN_MODIFY, 0},
@@ -270,19 +269,36 @@ struct MaskCase {
 TEST_F(InotifyTest, MaskReplaceAndAdd) {
   const MaskCase cases[] = {
       {"replace", IN_MODIFY, IN_ATTRIB, {IN_MODIFY, IN_ATTRIB}, {IN_ATTRIB}},
-      {"add", IN_MODIFY, IN_ATTRIB | IN_MASK_ADD, {IN_MODIFY, IN_ATTRIB},
+      {"add",
+       IN_MODIFY,
+       IN_ATTRIB | IN_MASK_ADD,
+       {IN_MODIFY, IN_ATTRIB},
        {IN_MODIFY, IN_ATTRIB}},
-      {"create fresh then add", IN_MODIFY | IN_MASK_CREATE,
-       IN_OPEN | IN_MASK_ADD, {IN_OPEN, IN_MODIFY, IN_ACCESS},
+      {"create fresh then add",
+       IN_MODIFY | IN_MASK_CREATE,
+       IN_OPEN | IN_MASK_ADD,
+       {IN_OPEN, IN_MODIFY, IN_ACCESS},
        {IN_OPEN, IN_MODIFY}},
-      {"replace clears oneshot", IN_MODIFY | IN_ACCESS | IN_ONESHOT,
-       IN_MODIFY | IN_ACCESS, {IN_MODIFY, IN_ACCESS}, {IN_MODIFY, IN_ACCESS}},
-      {"add keeps oneshot", IN_MODIFY | IN_ONESHOT, IN_ACCESS | IN_MASK_ADD,
-       {IN_ACCESS, IN_MODIFY}, {IN_ACCESS, IN_IGNORED}},
-      {"replace sets oneshot", IN_MODIFY, IN_MODIFY | IN_ONESHOT,
-       {IN_MODIFY, IN_MODIFY}, {IN_MODIFY, IN_IGNORED}},
-      {"add with the same bits", IN_MODIFY, IN_MODIFY | IN_MASK_ADD,
-       {IN_ATTRIB, IN_MODIFY}, {IN_MODIFY}},
+      {"replace clears oneshot",
+       IN_MODIFY | IN_ACCESS | IN_ONESHOT,
+       IN_MODIFY | IN_ACCESS,
+       {IN_MODIFY, IN_ACCESS},
+       {IN_MODIFY, IN_ACCESS}},
+      {"add keeps oneshot",
+       IN_MODIFY | IN_ONESHOT,
+       IN_ACCESS | IN_MASK_ADD,
+       {IN_ACCESS, IN_MODIFY},
+       {IN_ACCESS, IN_IGNORED}},
+      {"replace sets oneshot",
+       IN_MODIFY,
+       IN_MODIFY | IN_ONESHOT,
+       {IN_MODIFY, IN_MODIFY},
+       {IN_MODIFY, IN_IGNORED}},
+      {"add with the same bits",
+       IN_MODIFY,
+       IN_MODIFY | IN_MASK_ADD,
+       {IN_ATTRIB, IN_MODIFY},
+       {IN_MODIFY}},
   };
   for (const MaskCase& c : cases) {
     SCOPED_TRACE(c.what);
@@ -334,8 +350,8 @@ TEST_F(InotifyTest, CoalescesIdenticalLastEvent) {
       {"different cookie",
        {{IN_MOVED_FROM, "f", 1}, {IN_MOVED_FROM, "f", 2}},
        2},
-      {"only the last", {{IN_MODIFY, "f", 0}, {IN_ACCESS, "f", 0},
-                         {IN_MODIFY, "f", 0}},
+      {"only the last",
+       {{IN_MODIFY, "f", 0}, {IN_ACCESS, "f", 0}, {IN_MODIFY, "f", 0}},
        3},
       {"isdir differs",
        {{IN_CREATE, "d", 0}, {IN_CREATE | IN_ISDIR, "d", 0}},
@@ -388,7 +404,9 @@ TEST_F(InotifyTest, OverflowQueuedOnce) {
   std::vector<Ev> got = Drain(fd);
   ASSERT_EQ(got.size(), kMax);
   for (size_t i = 0; i + 1 < kMax; ++i) {
-    ASSERT_EQ(got[i], (Ev{wd, (i % 2) ? uint32_t{IN_MODIFY} : uint32_t{IN_ACCESS}})) << i;
+    ASSERT_EQ(got[i],
+              (Ev{wd, (i % 2) ? uint32_t{IN_MODIFY} : uint32_t{IN_ACCESS}}))
+        << i;
   }
   EXPECT_EQ(got.back(), (Ev{-1, IN_Q_OVERFLOW}));
   // Drained: events queue again, and a new overflow can come.
@@ -455,8 +473,9 @@ TEST_F(InotifyTest, RemoveWatchQueuesIgnored) {
   EXPECT_TRUE(fd->RemoveWatch(wx).ok());
   NotifyEvent(nullptr, x.get(), IN_MODIFY, "");  // no longer watched
   NotifyEvent(nullptr, y.get(), IN_MODIFY, "");
-  EXPECT_EQ(Drain(fd), (std::vector<Ev>{
-                           {wx, IN_MODIFY}, {wx, IN_IGNORED}, {wy, IN_MODIFY}}));
+  EXPECT_EQ(
+      Drain(fd),
+      (std::vector<Ev>{{wx, IN_MODIFY}, {wx, IN_IGNORED}, {wy, IN_MODIFY}}));
   EXPECT_TRUE(x->watches().empty());
   EXPECT_EQ(y->watches().size(), 1u);
   for (int bad : {wx, 0, -1, 42}) {
@@ -632,7 +651,7 @@ TEST_F(InotifyTest, NamesArePaddedToSixteen) {
   const struct {
     size_t name_len;
     uint32_t len;
-  } cases[] = {{0, 0},   {1, 16},  {14, 16}, {15, 16}, {16, 32},
+  } cases[] = {{0, 0},   {1, 16},  {14, 16}, {15, 16},  {16, 32},
                {17, 32}, {31, 32}, {32, 48}, {255, 256}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name_len);
@@ -667,9 +686,8 @@ TEST_F(InotifyTest, ReadBufferSizes) {
     size_t buf;
     int err;
     size_t got;
-  } cases[] = {{0, EINVAL, 0},  {1, EINVAL, 0},  {15, EINVAL, 0},
-               {16, 0, 16},     {17, 0, 16},     {47, 0, 16},
-               {48, 0, 48},     {4096, 0, 48}};
+  } cases[] = {{0, EINVAL, 0}, {1, EINVAL, 0}, {15, EINVAL, 0}, {16, 0, 16},
+               {17, 0, 16},    {47, 0, 16},    {48, 0, 48},     {4096, 0, 48}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.buf);
     Fd fd = NewFd();
@@ -716,10 +734,11 @@ TEST_F(InotifyTest, ReadIntoScatteredBuffers) {
   auto n = fd->Read(ctx_, *fd.file, dst, 0);
   ASSERT_TRUE(n.ok());
   ASSERT_EQ(*n, 64u);
-  std::string flat = std::string(a, 5) + std::string(b, 30) + std::string(c, 29);
-  EXPECT_EQ(Parse(flat.data(), flat.size()),
-            (std::vector<Ev>{{wd, IN_CREATE, 0, "abc"},
-                             {wd, IN_DELETE, 0, "xyz"}}));
+  std::string flat =
+      std::string(a, 5) + std::string(b, 30) + std::string(c, 29);
+  EXPECT_EQ(
+      Parse(flat.data(), flat.size()),
+      (std::vector<Ev>{{wd, IN_CREATE, 0, "abc"}, {wd, IN_DELETE, 0, "xyz"}}));
 }
 
 TEST_F(InotifyTest, Fionread) {
@@ -727,11 +746,12 @@ TEST_F(InotifyTest, Fionread) {
   RefPtr<Inode> dir = NewDir();
   Watch(fd, dir, IN_ALL_EVENTS);
   int n = -1;
-  ASSERT_TRUE(fd->Ioctl(ctx_, *fd.file, FIONREAD,
-                        reinterpret_cast<uintptr_t>(&n)).ok());
+  ASSERT_TRUE(
+      fd->Ioctl(ctx_, *fd.file, FIONREAD, reinterpret_cast<uintptr_t>(&n))
+          .ok());
   EXPECT_EQ(n, 0);
-  dir->watches().Notify(IN_CREATE, "abc", 0);  // 32
-  dir->watches().Notify(IN_ATTRIB, "", 0);     // 16
+  dir->watches().Notify(IN_CREATE, "abc", 0);                 // 32
+  dir->watches().Notify(IN_ATTRIB, "", 0);                    // 16
   dir->watches().Notify(IN_DELETE, std::string(20, 'x'), 0);  // 16 + 32
   auto r = fd->Ioctl(ctx_, *fd.file, FIONREAD, reinterpret_cast<uintptr_t>(&n));
   ASSERT_TRUE(r.ok());
@@ -740,8 +760,9 @@ TEST_F(InotifyTest, Fionread) {
   EXPECT_EQ(static_cast<size_t>(n), fd->PendingBytes());
   char buf[32];
   ASSERT_EQ(*ReadInto(fd, buf, sizeof(buf)), 32u);
-  ASSERT_TRUE(fd->Ioctl(ctx_, *fd.file, FIONREAD,
-                        reinterpret_cast<uintptr_t>(&n)).ok());
+  ASSERT_TRUE(
+      fd->Ioctl(ctx_, *fd.file, FIONREAD, reinterpret_cast<uintptr_t>(&n))
+          .ok());
   EXPECT_EQ(n, 64);
   EXPECT_EQ(fd->Ioctl(ctx_, *fd.file, FIONREAD, 0).error(), Errno(EFAULT));
   EXPECT_EQ(fd->Ioctl(ctx_, *fd.file, TCGETS, 0).error(), Errno(ENOTTY));

@@ -17,7 +17,9 @@ int NextMountId() {
 // ---- Mount.
 
 Mount::Mount(int id, RefPtr<Dirent> root, MountFlags flags)
-    : id_(id), root_(std::move(root)), flags_(flags),
+    : id_(id),
+      root_(std::move(root)),
+      flags_(flags),
       read_only_(flags.read_only) {
   source()->IncMountRefs();
 }
@@ -462,8 +464,8 @@ std::vector<MountInfo> MountNamespace::Mounts(const Path& root) const {
       if (mi.root.empty()) mi.root = "/";
     }
     if (m->parent_) {
-      mi.mount_point = PathOfLocked(Path{RefPtr(m->parent_), m->mount_point_},
-                                    root);
+      mi.mount_point =
+          PathOfLocked(Path{RefPtr(m->parent_), m->mount_point_}, root);
     } else {
       mi.mount_point = "/";
     }

@@ -75,7 +75,7 @@ class Mount : public base::RefCounted<Mount> {
   MountFlags flags_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> read_only_{false};
   // Tree links, guarded by the owning namespace's mu_.
-  Mount* parent_ = nullptr;  // weak: the namespace holds every mount
+  Mount* parent_ = nullptr;   // weak: the namespace holds every mount
   RefPtr<Mount> parent_ref_;  // strong while attached (keeps parent alive)
   RefPtr<Dirent> mount_point_;
   std::vector<Mount*> children_;
@@ -137,9 +137,8 @@ class MountNamespace : public base::RefCounted<MountNamespace> {
   // or the path >= 4096), ENOENT (empty path or a missing component),
   // ENOTDIR (a non-directory with more to walk, or a trailing slash),
   // EACCES (no search permission on a directory walked through).
-  ErrnoOr<Path> Resolve(const Context& ctx, const Path& root,
-                        const Path& start, std::string_view path,
-                        const ResolveOptions& opts = {});
+  ErrnoOr<Path> Resolve(const Context& ctx, const Path& root, const Path& start,
+                        std::string_view path, const ResolveOptions& opts = {});
   // Resolves all but the last component. "/" gives name "".
   ErrnoOr<ParentAndName> ResolveParent(const Context& ctx, const Path& root,
                                        const Path& start,

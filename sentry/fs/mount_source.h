@@ -59,7 +59,9 @@ class MountSource : public base::RefCounted<MountSource> {
   virtual std::string OptionsString() const { return ""; }
 
   // A fresh inode number, unique within this instance.
-  uint64_t NextIno() { return next_ino_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t NextIno() {
+    return next_ino_.fetch_add(1, std::memory_order_relaxed);
+  }
 
   // Mounts showing this instance, in any namespace. When the last one
   // goes, the instance's dirent tree is torn down (Dirent::DetachTree).

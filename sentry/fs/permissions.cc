@@ -18,8 +18,8 @@ Errno GenericPermission(const Credentials& creds, InodeType type,
   } else {
     bits = mode & 7;
   }
-  int want = may & (linux_abi::MAY_READ | linux_abi::MAY_WRITE |
-                    linux_abi::MAY_EXEC);
+  int want =
+      may & (linux_abi::MAY_READ | linux_abi::MAY_WRITE | linux_abi::MAY_EXEC);
   if ((bits & want) == static_cast<uint32_t>(want)) return Errno();
 
   const bool dir = type == InodeType::kDirectory;

@@ -104,7 +104,8 @@ ErrnoOr<std::unique_ptr<FileOperations>> Pipe::Open(const Context& ctx,
       cv_.wait_for(l, std::chrono::milliseconds(10));
     }
   }
-  return std::unique_ptr<FileOperations>(new PipeFile(RefPtr<Pipe>(this), r, w));
+  return std::unique_ptr<FileOperations>(
+      new PipeFile(RefPtr<Pipe>(this), r, w));
 }
 
 }  // namespace sentry::fs

@@ -190,8 +190,7 @@ void StressTest::Run(const std::string& ops, unsigned rename_flags) {
   }
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back(RunOps, tasks_[i].get(), seed + i, ops,
-                         rename_flags);
+    threads.emplace_back(RunOps, tasks_[i].get(), seed + i, ops, rename_flags);
   }
   for (auto& th : threads) th.join();
 

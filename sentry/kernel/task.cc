@@ -38,15 +38,15 @@ long R(const ErrnoOr<T>& e) {
 }
 
 // Returns from the syscall with -errno if expr fails.
-#define SYS_TRY(expr)                                 \
-  do {                                                \
+#define SYS_TRY(expr)                                       \
+  do {                                                      \
     ::base::Errno sys_e_ = ::base::internal::ToErrno(expr); \
-    if (!sys_e_.ok()) return sys_e_.AsSyscallResult(); \
+    if (!sys_e_.ok()) return sys_e_.AsSyscallResult();      \
   } while (0)
 #define SYS_ASSIGN(lhs, expr) \
   SYS_ASSIGN_IMPL_(BASE_ERRNO_CONCAT_(sys_or_, __LINE__), lhs, expr)
-#define SYS_ASSIGN_IMPL_(tmp, lhs, expr) \
-  auto tmp = (expr);                     \
+#define SYS_ASSIGN_IMPL_(tmp, lhs, expr)               \
+  auto tmp = (expr);                                   \
   if (!tmp.ok()) return tmp.error().AsSyscallResult(); \
   lhs = std::move(tmp).value()
 
@@ -66,9 +66,8 @@ bool IsDots(std::string_view n) { return n == "." || n == ".."; }
 class AnonInode : public Inode {
  public:
   AnonInode()
-      : Inode(base::AdoptRef(new fs::MountSource(nullptr, {},
-                                                fs::CachePolicy::kKeep,
-                                                "anon_inodefs")),
+      : Inode(base::AdoptRef(new fs::MountSource(
+                  nullptr, {}, fs::CachePolicy::kKeep, "anon_inodefs")),
               fs::StableAttr{InodeType::kRegular, 0, 0, 0, 4096}) {}
   ErrnoOr<UnstableAttr> GetAttr(const context::Context&) override {
     UnstableAttr a;
@@ -120,8 +119,7 @@ ErrnoOr<int> FDTable::Install(RefPtr<File> f, bool cloexec, int min_fd) {
   return Errno(EMFILE);
 }
 
-ErrnoOr<RefPtr<File>> FDTable::InstallAt(RefPtr<File> f, int fd,
-                                         bool cloexec) {
+ErrnoOr<RefPtr<File>> FDTable::InstallAt(RefPtr<File> f, int fd, bool cloexec) {
   base::MutexLock l(&mu_);
   if (fd < 0 || fd >= limit_) return Errno(EBADF);
   if (fd >= static_cast<int>(slots_.size())) slots_.resize(fd + 1);
@@ -185,9 +183,9 @@ std::vector<RefPtr<File>> FDTable::RemoveAll() {
 
 // ---- Task.
 
-Task::Task(RefPtr<fs::MountNamespace> ns, auth::Credentials creds,
-           int32_t pid)
-    : ns_(std::move(ns)), ctx_(std::move(creds), &context::RealtimeClock(), pid) {
+Task::Task(RefPtr<fs::MountNamespace> ns, auth::Credentials creds, int32_t pid)
+    : ns_(std::move(ns)),
+      ctx_(std::move(creds), &context::RealtimeClock(), pid) {
   base::MutexLock l(&fs_mu_);
   root_ = ns_->Root();
   cwd_ = root_;
@@ -275,11 +273,10 @@ long Task::InstallFile(RefPtr<File> f, bool cloexec) {
 ErrnoOr<RefPtr<File>> Task::OpenPath(const Path& p, int flags) {
   Inode* in = p.inode();
   if (flags & O_PATH) {
-    return base::MakeRef<File>(p.mount, p.dirent,
-                               flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW |
-                                        O_CLOEXEC),
-                               std::unique_ptr<fs::FileOperations>(
-                                   new fs::FileOperations()));
+    return base::MakeRef<File>(
+        p.mount, p.dirent,
+        flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+        std::unique_ptr<fs::FileOperations>(new fs::FileOperations()));
   }
   if ((in->type() == InodeType::kCharDevice ||
        in->type() == InodeType::kBlockDevice) &&
@@ -413,8 +410,8 @@ long Task::Dup3(int oldfd, int newfd, int flags) {
   if (flags & ~O_CLOEXEC) return -EINVAL;
   if (oldfd == newfd) return -EINVAL;
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(oldfd));
-  SYS_ASSIGN(RefPtr<File> old, fds_.InstallAt(std::move(f), newfd,
-                                              flags & O_CLOEXEC));
+  SYS_ASSIGN(RefPtr<File> old,
+             fds_.InstallAt(std::move(f), newfd, flags & O_CLOEXEC));
   ReleaseFile(std::move(old));
   return newfd;
 }
@@ -430,8 +427,8 @@ long Task::Read(int fd, void* buf, size_t count) {
 long Task::Write(int fd, const void* buf, size_t count) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   if (!f->writable()) return -EBADF;
-  auto n = f->Write(ctx_, fs::IOSequence::FromConst(
-                              buf, std::min(count, kMaxRwCount)));
+  auto n = f->Write(
+      ctx_, fs::IOSequence::FromConst(buf, std::min(count, kMaxRwCount)));
   if (!n.ok()) return R(n);
   return static_cast<long>(*n);
 }
@@ -439,8 +436,8 @@ long Task::Write(int fd, const void* buf, size_t count) {
 long Task::Pread64(int fd, void* buf, size_t count, off_t offset) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   if (!f->readable()) return -EBADF;
-  auto n = f->Pread(ctx_, fs::IOSequence(buf, std::min(count, kMaxRwCount)),
-                    offset);
+  auto n =
+      f->Pread(ctx_, fs::IOSequence(buf, std::min(count, kMaxRwCount)), offset);
   if (!n.ok()) return R(n);
   return static_cast<long>(*n);
 }
@@ -537,8 +534,10 @@ void FillStatfs(const Path& p, const linux_abi::Statfs& in, struct statfs* st) {
   if (mf.no_suid || sf.no_suid) fl |= ST_NOSUID;
   if (mf.no_dev || sf.no_dev) fl |= ST_NODEV;
   if (mf.no_exec || sf.no_exec) fl |= ST_NOEXEC;
-  if (mf.no_atime || sf.no_atime) fl |= ST_NOATIME;
-  else if (!sf.strict_atime) fl |= ST_RELATIME;
+  if (mf.no_atime || sf.no_atime)
+    fl |= ST_NOATIME;
+  else if (!sf.strict_atime)
+    fl |= ST_RELATIME;
   st->f_flags = fl;
 }
 }  // namespace
@@ -656,24 +655,24 @@ long Task::DoPosixLock(const RefPtr<File>& f, int cmd, struct flock* fl) {
                                     f->offset(), size));
   // Open file description locks (F_OFD_*) belong to the File, not the
   // process, and must be asked for with l_pid 0.
-  const bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK ||
-                   cmd == F_OFD_SETLKW;
+  const bool ofd =
+      cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
   if (ofd && fl->l_pid != 0) return -EINVAL;
   auto owner = ofd ? reinterpret_cast<fs::lock::OwnerId>(f.get())
                    : reinterpret_cast<fs::lock::OwnerId>(this);
-  const auto kind = ofd ? fs::lock::OwnerKind::kOpenFile
-                        : fs::lock::OwnerKind::kProcess;
+  const auto kind =
+      ofd ? fs::lock::OwnerKind::kOpenFile : fs::lock::OwnerKind::kProcess;
   if (cmd == F_OFD_GETLK) cmd = F_GETLK;
   if (cmd == F_OFD_SETLK) cmd = F_SETLK;
   if (cmd == F_OFD_SETLKW) cmd = F_SETLKW;
   if (cmd == F_GETLK) {
     if (fl->l_type == F_UNLCK && ofd) return 0;  // nothing to test
     if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK) return -EINVAL;
-    auto c = in->posix_locks().Test(
-        owner,
-        fl->l_type == F_RDLCK ? fs::lock::LockType::kRead
-                              : fs::lock::LockType::kWrite,
-        range);
+    auto c = in->posix_locks().Test(owner,
+                                    fl->l_type == F_RDLCK
+                                        ? fs::lock::LockType::kRead
+                                        : fs::lock::LockType::kWrite,
+                                    range);
     if (!c) {
       fl->l_type = F_UNLCK;
       return 0;
@@ -698,11 +697,11 @@ long Task::DoPosixLock(const RefPtr<File>& f, int cmd, struct flock* fl) {
     default:
       return -EINVAL;
   }
-  return R(in->posix_locks().Lock(
-      owner, ofd ? -1 : ctx_.pid(),
-      fl->l_type == F_RDLCK ? fs::lock::LockType::kRead
-                            : fs::lock::LockType::kWrite,
-      range, cmd == F_SETLKW, ctx_.interrupted(), kind));
+  return R(
+      in->posix_locks().Lock(owner, ofd ? -1 : ctx_.pid(),
+                             fl->l_type == F_RDLCK ? fs::lock::LockType::kRead
+                                                   : fs::lock::LockType::kWrite,
+                             range, cmd == F_SETLKW, ctx_.interrupted(), kind));
 }
 
 long Task::Fcntl(int fd, int cmd, unsigned long arg) {
@@ -774,9 +773,9 @@ namespace {
 Errno MayDelete(const context::Context& ctx, Inode* dir, Inode* victim,
                 bool want_dir) {
   ASSIGN_OR_RETURN(UnstableAttr da, dir->GetAttr(ctx));
-  RETURN_IF_ERRNO(fs::GenericPermission(
-      ctx.creds(), InodeType::kDirectory, da,
-      linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
+  RETURN_IF_ERRNO(
+      fs::GenericPermission(ctx.creds(), InodeType::kDirectory, da,
+                            linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
   ASSIGN_OR_RETURN(UnstableAttr va, victim->GetAttr(ctx));
   RETURN_IF_ERRNO(fs::CheckSticky(ctx.creds(), da, va));
   if (want_dir && !victim->IsDir()) return Errno(ENOTDIR);
@@ -923,12 +922,12 @@ long Task::Linkat(int olddirfd, const char* oldpath, int newdirfd,
   {
     SYS_ASSIGN(UnstableAttr ta, target->GetAttr(ctx_));
     if (!fs::OwnerOrCapable(ctx_.creds(), ta)) {
-      bool safe = target->IsRegular() && !(ta.perms & S_ISUID) &&
-                  !((ta.perms & S_ISGID) && (ta.perms & S_IXGRP)) &&
-                  fs::GenericPermission(ctx_.creds(), target->type(), ta,
-                                        linux_abi::MAY_READ |
-                                            linux_abi::MAY_WRITE)
-                      .ok();
+      bool safe =
+          target->IsRegular() && !(ta.perms & S_ISUID) &&
+          !((ta.perms & S_ISGID) && (ta.perms & S_IXGRP)) &&
+          fs::GenericPermission(ctx_.creds(), target->type(), ta,
+                                linux_abi::MAY_READ | linux_abi::MAY_WRITE)
+              .ok();
       if (!safe) return -EPERM;
     }
   }
@@ -1229,7 +1228,8 @@ Errno CheckXattrName(const char* name, size_t* len) {
   }
   // A bare namespace prefix ("user.") names nothing.
   std::string_view n(name, *len);
-  for (std::string_view prefix : {"user.", "trusted.", "security.", "system."}) {
+  for (std::string_view prefix :
+       {"user.", "trusted.", "security.", "system."}) {
     if (n == prefix) return Errno(EINVAL);
   }
   return Errno();
@@ -1445,9 +1445,7 @@ long Task::Umount2(const char* target, int flags) {
     return -EINVAL;
   }
   Path t;
-  {
-    SYS_ASSIGN(t, ResolveAt(AT_FDCWD, target, !(flags & UMOUNT_NOFOLLOW)));
-  }
+  { SYS_ASSIGN(t, ResolveAt(AT_FDCWD, target, !(flags & UMOUNT_NOFOLLOW))); }
   return R(ns_->Unmount(t, flags & MNT_DETACH));
 }
 
@@ -1456,9 +1454,9 @@ long Task::Umount2(const char* target, int flags) {
 long Task::InotifyInit1(int flags) {
   if (flags & ~(IN_CLOEXEC | IN_NONBLOCK)) return -EINVAL;
   auto ops = std::make_unique<fs::InotifyInstance>(flags & IN_NONBLOCK);
-  RefPtr<File> f = base::MakeRef<File>(
-      nullptr, AnonDirent("anon_inode:inotify"),
-      O_RDONLY | (flags & IN_NONBLOCK), std::move(ops));
+  RefPtr<File> f =
+      base::MakeRef<File>(nullptr, AnonDirent("anon_inode:inotify"),
+                          O_RDONLY | (flags & IN_NONBLOCK), std::move(ops));
   return InstallFile(std::move(f), flags & IN_CLOEXEC);
 }
 

@@ -182,8 +182,7 @@ class Task {
   base::ErrnoOr<fs::Path> ResolveAt(int dirfd, const char* path, bool follow,
                                     bool empty_path_ok = false,
                                     bool must_be_dir = false);
-  base::ErrnoOr<fs::ParentAndName> ResolveParentAt(int dirfd,
-                                                   const char* path);
+  base::ErrnoOr<fs::ParentAndName> ResolveParentAt(int dirfd, const char* path);
   base::ErrnoOr<base::RefPtr<fs::File>> OpenPath(const fs::Path& p, int flags);
   long DoStat(const fs::Path& p, struct stat* st);
   long DoSetAttr(const fs::Path& p, const fs::AttrChange& ch);

@@ -63,9 +63,9 @@ class TaskTest : public ::testing::Test {
     return other_.get();
   }
   struct stat Stat(const char* path, Task* task = nullptr) {
-    struct stat st{};
-    long r = (task ? task : t())->Fstatat(AT_FDCWD, path, &st,
-                                           AT_SYMLINK_NOFOLLOW);
+    struct stat st {};
+    long r =
+        (task ? task : t())->Fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW);
     EXPECT_THAT(r, Succeeds()) << path;
     return st;
   }
@@ -257,16 +257,21 @@ TEST_F(TaskTest, SeekDataAndHoleOnSparseFile) {
     long want;
   };
   const std::vector<Case> cases = {
-      {0, SEEK_DATA, 65536},       {0, SEEK_HOLE, 0},
-      {65536, SEEK_DATA, 65536},   {65536, SEEK_HOLE, 65536 + 4096},
-      {70000, SEEK_DATA, 131072},  {131072, SEEK_HOLE, 131072 + 4096},
-      {140000, SEEK_DATA, -ENXIO}, {140000, SEEK_HOLE, 140000},
-      {1 << 20, SEEK_DATA, -ENXIO}, {1 << 20, SEEK_HOLE, -ENXIO},
+      {0, SEEK_DATA, 65536},
+      {0, SEEK_HOLE, 0},
+      {65536, SEEK_DATA, 65536},
+      {65536, SEEK_HOLE, 65536 + 4096},
+      {70000, SEEK_DATA, 131072},
+      {131072, SEEK_HOLE, 131072 + 4096},
+      {140000, SEEK_DATA, -ENXIO},
+      {140000, SEEK_HOLE, 140000},
+      {1 << 20, SEEK_DATA, -ENXIO},
+      {1 << 20, SEEK_HOLE, -ENXIO},
       {(1 << 20) - 1, SEEK_HOLE, (1 << 20) - 1},
   };
   for (const auto& c : cases) {
-    SCOPED_TRACE(::testing::Message() << "off=" << c.off << " whence="
-                                      << c.whence);
+    SCOPED_TRACE(::testing::Message()
+                 << "off=" << c.off << " whence=" << c.whence);
     EXPECT_EQ(t()->Lseek(fd, c.off, c.whence), c.want);
   }
   t()->Close(fd);
@@ -500,12 +505,9 @@ TEST_F(TaskTest, RenameTypeMismatches) {
     int err;
   };
   const std::vector<Case> cases = {
-      {"/f", "/d", EISDIR},
-      {"/d", "/f", ENOTDIR},
-      {"/d", "/full", ENOTEMPTY},
-      {"/f", "/f/x", ENOTDIR},
-      {"/f/", "/g", ENOTDIR},
-      {"/d", "/", EBUSY},
+      {"/f", "/d", EISDIR},       {"/d", "/f", ENOTDIR},
+      {"/d", "/full", ENOTEMPTY}, {"/f", "/f/x", ENOTDIR},
+      {"/f/", "/g", ENOTDIR},     {"/d", "/", EBUSY},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(std::string(c.from) + " -> " + c.to);
@@ -553,8 +555,7 @@ TEST_F(TaskTest, RenameDirectoryUpdatesLinkCounts) {
 TEST_F(TaskTest, DISABLED_RenameInvertingAncestryDoesNotAbort) {
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/p", 0755), Succeeds());
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/p/c", 0755), Succeeds());  // p -> c
-  ASSERT_THAT(t()->Renameat2(AT_FDCWD, "/p/c", AT_FDCWD, "/c", 0),
-              Succeeds());
+  ASSERT_THAT(t()->Renameat2(AT_FDCWD, "/p/c", AT_FDCWD, "/c", 0), Succeeds());
   ASSERT_THAT(t()->Renameat2(AT_FDCWD, "/p", AT_FDCWD, "/c/p", 0),
               Succeeds());  // c -> p
   EXPECT_TRUE(S_ISDIR(Stat("/c/p").st_mode));
@@ -641,7 +642,7 @@ TEST_F(TaskTest, SymlinkLoopIsEloopAfter40) {
                 Succeeds());
     prev = name;
   }
-  EXPECT_EQ(ReadFile(t(), "/l39"), "T");  // 40 traversals
+  EXPECT_EQ(ReadFile(t(), "/l39"), "T");                     // 40 traversals
   EXPECT_THAT(t()->Open("/l40", O_RDONLY), IsErrno(ELOOP));  // 41
   ASSERT_THAT(t()->Symlinkat("/self", AT_FDCWD, "/self"), Succeeds());
   EXPECT_THAT(t()->Open("/self", O_RDONLY), IsErrno(ELOOP));
@@ -665,11 +666,9 @@ TEST_F(TaskTest, MknodFifoAndCharDev) {
   EXPECT_THAT(t()->Mknodat(AT_FDCWD, "/fifo", S_IFIFO | 0644, 0),
               IsErrno(EEXIST));
   ASSERT_THAT(t()->Fchmodat(AT_FDCWD, "/", 0777), Succeeds());
-  EXPECT_THAT(User()->Mknodat(AT_FDCWD, "/udev", S_IFCHR | 0666,
-                              makedev(1, 3)),
+  EXPECT_THAT(User()->Mknodat(AT_FDCWD, "/udev", S_IFCHR | 0666, makedev(1, 3)),
               IsErrno(EPERM));
-  EXPECT_THAT(User()->Mknodat(AT_FDCWD, "/ublk", S_IFBLK | 0666,
-                              makedev(8, 0)),
+  EXPECT_THAT(User()->Mknodat(AT_FDCWD, "/ublk", S_IFBLK | 0666, makedev(8, 0)),
               IsErrno(EPERM));
   EXPECT_THAT(User()->Mknodat(AT_FDCWD, "/ufifo", S_IFIFO | 0666, 0),
               Succeeds());
@@ -778,9 +777,9 @@ TEST_F(TaskTest, StickyDirectoryRestrictsRemoval) {
   EXPECT_THAT(User()->Unlinkat(AT_FDCWD, "/tmp/roots", 0), IsErrno(EPERM));
   EXPECT_THAT(User()->Renameat2(AT_FDCWD, "/tmp/roots", AT_FDCWD, "/tmp/x", 0),
               IsErrno(EPERM));
-  EXPECT_THAT(User()->Renameat2(AT_FDCWD, "/tmp/mine", AT_FDCWD,
-                                "/tmp/roots", 0),
-              IsErrno(EPERM));
+  EXPECT_THAT(
+      User()->Renameat2(AT_FDCWD, "/tmp/mine", AT_FDCWD, "/tmp/roots", 0),
+      IsErrno(EPERM));
   EXPECT_THAT(User()->Unlinkat(AT_FDCWD, "/tmp/mine", 0), Succeeds());
   EXPECT_THAT(t()->Unlinkat(AT_FDCWD, "/tmp/roots", 0), Succeeds());
 }
@@ -995,8 +994,7 @@ TEST_F(TaskTest, XattrTrustedNeedsCapSysAdmin) {
   ASSERT_THAT(t()->Setxattr("/f", "trusted.t", "1", 1, 0), Succeeds());
   ASSERT_THAT(t()->Setxattr("/f", "user.u", "1", 1, 0), Succeeds());
   char buf[64];
-  EXPECT_THAT(User()->Setxattr("/f", "trusted.t2", "1", 1, 0),
-              IsErrno(EPERM));
+  EXPECT_THAT(User()->Setxattr("/f", "trusted.t2", "1", 1, 0), IsErrno(EPERM));
   EXPECT_THAT(User()->Getxattr("/f", "trusted.t", buf, sizeof(buf)),
               IsErrno(ENODATA));
   // trusted.* names are hidden from the listing without the capability.
@@ -1013,7 +1011,7 @@ TEST_F(TaskTest, XattrTrustedNeedsCapSysAdmin) {
 // ---- record locks and flock.
 
 long SetLk(Task* t, int fd, short type, off_t start, off_t len) {
-  struct flock fl{};
+  struct flock fl {};
   fl.l_type = type;
   fl.l_whence = SEEK_SET;
   fl.l_start = start;
@@ -1022,7 +1020,7 @@ long SetLk(Task* t, int fd, short type, off_t start, off_t len) {
 }
 
 struct flock GetLk(Task* t, int fd, short type, off_t start, off_t len) {
-  struct flock fl{};
+  struct flock fl {};
   fl.l_type = type;
   fl.l_whence = SEEK_SET;
   fl.l_start = start;
@@ -1216,8 +1214,8 @@ TEST_F(TaskTest, InotifyMoveAcrossDirsSharesCookie) {
 TEST_F(TaskTest, InotifyFileWatchModify) {
   ASSERT_THAT(WriteFile(t(), "/f", ""), Succeeds());
   long in = t()->InotifyInit1(IN_NONBLOCK);
-  long wd = t()->InotifyAddWatch(in, "/f", IN_MODIFY | IN_DELETE_SELF |
-                                               IN_ATTRIB);
+  long wd =
+      t()->InotifyAddWatch(in, "/f", IN_MODIFY | IN_DELETE_SELF | IN_ATTRIB);
   long fd = t()->Open("/f", O_WRONLY);
   ASSERT_EQ(t()->Write(fd, "x", 1), 1);
   t()->Close(fd);
@@ -1233,8 +1231,8 @@ TEST_F(TaskTest, InotifyFileWatchModify) {
 TEST_F(TaskTest, DISABLED_InotifyUnlinkOfWatchedFileSendsAttrib) {
   ASSERT_THAT(WriteFile(t(), "/f", ""), Succeeds());
   long in = t()->InotifyInit1(IN_NONBLOCK);
-  long wd = t()->InotifyAddWatch(in, "/f", IN_MODIFY | IN_DELETE_SELF |
-                                               IN_ATTRIB);
+  long wd =
+      t()->InotifyAddWatch(in, "/f", IN_MODIFY | IN_DELETE_SELF | IN_ATTRIB);
   ASSERT_THAT(t()->Unlinkat(AT_FDCWD, "/f", 0), Succeeds());
   auto evs = ReadEvents(t(), in);
   // Unlink of the last name: IN_ATTRIB (nlink), IN_DELETE_SELF, IN_IGNORED.
@@ -1395,9 +1393,9 @@ TEST_F(TaskTest, RemountReadOnly) {
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/mnt", 0755), Succeeds());
   ASSERT_THAT(t()->Mount("none", "/mnt", "tmpfs", 0, nullptr), Succeeds());
   ASSERT_THAT(WriteFile(t(), "/mnt/f", "x"), Succeeds());
-  ASSERT_THAT(t()->Mount(nullptr, "/mnt", nullptr, MS_REMOUNT | MS_RDONLY,
-                         nullptr),
-              Succeeds());
+  ASSERT_THAT(
+      t()->Mount(nullptr, "/mnt", nullptr, MS_REMOUNT | MS_RDONLY, nullptr),
+      Succeeds());
   EXPECT_THAT(t()->Open("/mnt/f", O_WRONLY), IsErrno(EROFS));
   EXPECT_THAT(t()->Open("/mnt/g", O_CREAT | O_WRONLY, 0644), IsErrno(EROFS));
   EXPECT_THAT(t()->Mkdirat(AT_FDCWD, "/mnt/d", 0755), IsErrno(EROFS));
@@ -1418,8 +1416,7 @@ TEST_F(TaskTest, RemountReadOnly) {
 TEST_F(TaskTest, ReadOnlyBindLeavesOriginalWritable) {
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/src", 0755), Succeeds());
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/ro", 0755), Succeeds());
-  ASSERT_THAT(t()->Mount("/src", "/ro", nullptr, MS_BIND, nullptr),
-              Succeeds());
+  ASSERT_THAT(t()->Mount("/src", "/ro", nullptr, MS_BIND, nullptr), Succeeds());
   ASSERT_THAT(t()->Mount(nullptr, "/ro", nullptr,
                          MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr),
               Succeeds());

@@ -130,8 +130,7 @@ void RamInode::TouchCtime(const linux_abi::Timespec& now) {
   attr_.ctime = now;
 }
 
-ErrnoOr<std::string> RamInode::GetXattr(const Context&,
-                                        std::string_view name) {
+ErrnoOr<std::string> RamInode::GetXattr(const Context&, std::string_view name) {
   base::MutexLock l(&mu_);
   if (!xattrs_) return Errno(ENODATA);
   auto it = xattrs_->find(name);
@@ -143,7 +142,8 @@ Errno RamInode::SetXattr(const Context& ctx, std::string_view name,
                          std::string_view value, int flags) {
   base::MutexLock l(&mu_);
   if (!xattrs_) {
-    xattrs_ = std::make_unique<std::map<std::string, std::string, std::less<>>>();
+    xattrs_ =
+        std::make_unique<std::map<std::string, std::string, std::less<>>>();
   }
   auto it = xattrs_->find(name);
   if (it != xattrs_->end() && (flags & XATTR_CREATE)) return Errno(EEXIST);
@@ -259,7 +259,8 @@ ErrnoOr<RefPtr<Inode>> Dir::CreateChild(const Context& ctx,
   if ((spec.mode & S_IFMT) == S_IFDIR && attr_.nlink >= linux_abi::kLinkMax) {
     return Errno(EMLINK);
   }
-  ASSIGN_OR_RETURN(RefPtr<Inode> child, NewInode(ctx, RefPtr<MountSource>(mount_source()), spec));
+  ASSIGN_OR_RETURN(RefPtr<Inode> child,
+                   NewInode(ctx, RefPtr<MountSource>(mount_source()), spec));
   RETURN_IF_ERRNO(InsertLocked(name, child));
   attr_.mtime = attr_.ctime = ctx.Now();
   return child;
@@ -643,7 +644,8 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
     unwritten_.insert(idx);
     added.push_back(idx);
   }
-  if (!(mode & FALLOC_FL_KEEP_SIZE) && end > static_cast<uint64_t>(attr_.size)) {
+  if (!(mode & FALLOC_FL_KEEP_SIZE) &&
+      end > static_cast<uint64_t>(attr_.size)) {
     attr_.size = end;
   }
   attr_.usage = pages_.size() * kPageSize;
@@ -753,8 +755,8 @@ class RamfsFilesystem : public Filesystem {
                                std::string_view data) const override {
     RefPtr<MountSource> msrc = base::AdoptRef<MountSource>(
         new RamMountSource(this, flags, std::string(device)));
-    return RefPtr<Inode>(NewRoot(ctx, msrc, 0755, ctx.creds().fsuid,
-                                 ctx.creds().fsgid));
+    return RefPtr<Inode>(
+        NewRoot(ctx, msrc, 0755, ctx.creds().fsuid, ctx.creds().fsgid));
   }
 };
 

@@ -116,18 +116,14 @@ class Dir : public RamInode {
 
   ErrnoOr<RefPtr<Inode>> Lookup(const Context& ctx,
                                 std::string_view name) override;
-  ErrnoOr<RefPtr<Inode>> CreateChild(const Context& ctx,
-                                     std::string_view name,
+  ErrnoOr<RefPtr<Inode>> CreateChild(const Context& ctx, std::string_view name,
                                      const CreateSpec& spec) override;
-  Errno Link(const Context& ctx, std::string_view name,
-             Inode* target) override;
+  Errno Link(const Context& ctx, std::string_view name, Inode* target) override;
   Errno RemoveChild(const Context& ctx, std::string_view name,
                     bool dir) override;
-  Errno Rename(const Context& ctx, std::string_view old_name,
-               Inode* new_parent, std::string_view new_name,
-               unsigned flags) override;
-  Errno IterateDir(const Context& ctx, uint64_t offset,
-                   DirSink& sink) override;
+  Errno Rename(const Context& ctx, std::string_view old_name, Inode* new_parent,
+               std::string_view new_name, unsigned flags) override;
+  Errno IterateDir(const Context& ctx, uint64_t offset, DirSink& sink) override;
   ErrnoOr<bool> HasChildren(const Context& ctx) override;
 
   // Adds an existing inode under name (MakeDirectoryTree, dev, proc).

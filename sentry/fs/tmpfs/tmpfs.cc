@@ -23,10 +23,22 @@ base::ErrnoOr<uint64_t> ParseSize(std::string_view v, bool allow_percent) {
   if (rest.size() != 1) return base::Errno(EINVAL);
   int shift = 0;
   switch (rest[0]) {
-    case 'k': case 'K': shift = 10; break;
-    case 'm': case 'M': shift = 20; break;
-    case 'g': case 'G': shift = 30; break;
-    case 't': case 'T': shift = 40; break;
+    case 'k':
+    case 'K':
+      shift = 10;
+      break;
+    case 'm':
+    case 'M':
+      shift = 20;
+      break;
+    case 'g':
+    case 'G':
+      shift = 30;
+      break;
+    case 't':
+    case 'T':
+      shift = 40;
+      break;
     case '%':
       if (!allow_percent || n > 100) return base::Errno(EINVAL);
       return static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
@@ -101,8 +113,8 @@ class TmpfsFilesystem : public Filesystem {
     if (o.max_bytes) bytes = (bytes + 4095) / 4096 * 4096;
     uint64_t inodes =
         o.max_inodes ? o.max_inodes : ramfs::RamMountSource::kUnlimited;
-    auto* src = new TmpfsMountSource(this, flags, std::string(device), bytes,
-                                     inodes);
+    auto* src =
+        new TmpfsMountSource(this, flags, std::string(device), bytes, inodes);
     std::string opts;
     if (o.max_bytes) absl::StrAppend(&opts, "size=", bytes / 1024, "k,");
     if (o.max_inodes) absl::StrAppend(&opts, "nr_inodes=", o.max_inodes, ",");
@@ -111,9 +123,9 @@ class TmpfsFilesystem : public Filesystem {
     if (o.gid_set) absl::StrAppend(&opts, ",gid=", o.gid);
     src->set_options_string(opts);
     RefPtr<MountSource> msrc = base::AdoptRef<MountSource>(src);
-    return RefPtr<Inode>(ramfs::NewRoot(
-        ctx, msrc, o.mode, o.uid_set ? o.uid : ctx.creds().fsuid,
-        o.gid_set ? o.gid : ctx.creds().fsgid));
+    return RefPtr<Inode>(ramfs::NewRoot(ctx, msrc, o.mode,
+                                        o.uid_set ? o.uid : ctx.creds().fsuid,
+                                        o.gid_set ? o.gid : ctx.creds().fsgid));
   }
 };
 

@@ -85,10 +85,10 @@ TEST(ParseOptionsTest, SizePercentOfMemory) {
 
 TEST(ParseOptionsTest, InvalidOptionsAreEinval) {
   const std::vector<const char*> cases = {
-      "bogus=1",  "bogus",        "size",        "size=",     "size=abc",
-      "size=1x",  "size=1kk",     "size=-1",     "mode=9",    "mode=abc",
-      "uid=abc",  "uid=",         "gid=1.5",     "nr_inodes=1%", "nr_inodes=",
-      "size=1m,bogus=2",
+      "bogus=1",  "bogus",        "size",       "size=",
+      "size=abc", "size=1x",      "size=1kk",   "size=-1",
+      "mode=9",   "mode=abc",     "uid=abc",    "uid=",
+      "gid=1.5",  "nr_inodes=1%", "nr_inodes=", "size=1m,bogus=2",
   };
   for (const char* c : cases) {
     SCOPED_TRACE(c);
@@ -114,8 +114,8 @@ class TmpfsTest : public ::testing::Test {
 };
 
 TEST_F(TmpfsTest, RootModeAndOwnerFromOptions) {
-  t_ = NewTmpfsTask(kernel::auth::Credentials::Root(),
-                    "mode=750,uid=12,gid=34");
+  t_ =
+      NewTmpfsTask(kernel::auth::Credentials::Root(), "mode=750,uid=12,gid=34");
   struct stat st;
   ASSERT_THAT(t_->Fstatat(AT_FDCWD, "/", &st, 0), Succeeds());
   EXPECT_EQ(st.st_mode, S_IFDIR | 0750u);
@@ -178,8 +178,8 @@ TEST_F(TmpfsTest, InodeLimitGivesEnospcOnCreate) {
 }
 
 TEST_F(TmpfsTest, StatfsFigures) {
-  t_ = NewTmpfsTask(kernel::auth::Credentials::Root(),
-                    "size=40k,nr_inodes=100");
+  t_ =
+      NewTmpfsTask(kernel::auth::Credentials::Root(), "size=40k,nr_inodes=100");
   struct statfs sf;
   ASSERT_THAT(t_->Statfs("/", &sf), Succeeds());
   EXPECT_EQ(sf.f_type, 0x01021994);  // TMPFS_MAGIC

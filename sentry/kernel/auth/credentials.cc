@@ -19,7 +19,8 @@ Credentials Credentials::User(KUID uid, KGID gid, std::vector<KGID> groups) {
 }
 
 bool Credentials::InGroup(KGID g) const {
-  return g == fsgid || std::find(groups.begin(), groups.end(), g) != groups.end();
+  return g == fsgid ||
+         std::find(groups.begin(), groups.end(), g) != groups.end();
 }
 
 }  // namespace sentry::kernel::auth

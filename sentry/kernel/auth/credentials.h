@@ -25,7 +25,9 @@ class CapabilitySet {
  public:
   constexpr CapabilitySet() = default;
   constexpr explicit CapabilitySet(uint64_t bits) : bits_(bits) {}
-  static constexpr CapabilitySet All() { return CapabilitySet((1ull << 41) - 1); }
+  static constexpr CapabilitySet All() {
+    return CapabilitySet((1ull << 41) - 1);
+  }
   constexpr bool Has(int cap) const { return (bits_ >> cap) & 1; }
   constexpr CapabilitySet With(int cap) const {
     return CapabilitySet(bits_ | (1ull << cap));
@@ -49,7 +51,7 @@ struct IdMapEntry {
 struct Credentials {
   KUID uid = 0;  // real
   KGID gid = 0;
-  KUID euid = 0;   // effective; permission checks use the fs ids below
+  KUID euid = 0;  // effective; permission checks use the fs ids below
   KGID egid = 0;
   KUID fsuid = 0;  // filesystem ids (follow the effective ids)
   KGID fsgid = 0;

@@ -98,9 +98,15 @@ SideOutput RunInChild(const std::function<void(RecordWriter&)>& body,
     std::string payload = buf.substr(pos + kHdr, n);
     pos += kHdr + n;
     switch (tag) {
-      case 'R': out.results.push_back(Result{static_cast<long>(r), payload}); break;
-      case 'T': out.tree = payload; break;
-      case 'E': absl::StrAppend(&out.error, side_name, ": ", payload, "\n"); break;
+      case 'R':
+        out.results.push_back(Result{static_cast<long>(r), payload});
+        break;
+      case 'T':
+        out.tree = payload;
+        break;
+      case 'E':
+        absl::StrAppend(&out.error, side_name, ": ", payload, "\n");
+        break;
     }
   }
   std::string stderr_text;
@@ -114,8 +120,8 @@ SideOutput RunInChild(const std::function<void(RecordWriter&)>& body,
     }
     close(err_fd);
   }
-  bool died = WIFSIGNALED(status) ||
-              (WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  bool died =
+      WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0);
   if (WIFSIGNALED(status)) {
     absl::StrAppend(&out.error, side_name, ": child killed by signal ",
                     WTERMSIG(status),

@@ -22,50 +22,94 @@ struct Outcome {
 
 const char* KindName(OpKind k) {
   switch (k) {
-    case OpKind::kOpen: return "open";
-    case OpKind::kClose: return "close";
-    case OpKind::kDup: return "dup";
-    case OpKind::kRead: return "read";
-    case OpKind::kWrite: return "write";
-    case OpKind::kPread: return "pread";
-    case OpKind::kPwrite: return "pwrite";
-    case OpKind::kReadv: return "readv";
-    case OpKind::kWritev: return "writev";
-    case OpKind::kLseek: return "lseek";
-    case OpKind::kFstat: return "fstat";
-    case OpKind::kStat: return "stat";
-    case OpKind::kStatfs: return "statfs";
-    case OpKind::kGetdents: return "getdents";
-    case OpKind::kListDir: return "listdir";
-    case OpKind::kFtruncate: return "ftruncate";
-    case OpKind::kTruncate: return "truncate";
-    case OpKind::kFallocate: return "fallocate";
-    case OpKind::kFsync: return "fsync";
-    case OpKind::kFcntl: return "fcntl";
-    case OpKind::kLock: return "lock";
-    case OpKind::kFlock: return "flock";
-    case OpKind::kMkdir: return "mkdir";
-    case OpKind::kMknod: return "mknod";
-    case OpKind::kUnlink: return "unlink";
-    case OpKind::kRmdir: return "rmdir";
-    case OpKind::kRename: return "rename";
-    case OpKind::kLink: return "link";
-    case OpKind::kSymlink: return "symlink";
-    case OpKind::kReadlink: return "readlink";
-    case OpKind::kChmod: return "chmod";
-    case OpKind::kFchmod: return "fchmod";
-    case OpKind::kChown: return "chown";
-    case OpKind::kFchown: return "fchown";
-    case OpKind::kUtimens: return "utimens";
-    case OpKind::kAccess: return "access";
-    case OpKind::kUmask: return "umask";
-    case OpKind::kSetxattr: return "setxattr";
-    case OpKind::kGetxattr: return "getxattr";
-    case OpKind::kListxattr: return "listxattr";
-    case OpKind::kRemovexattr: return "removexattr";
-    case OpKind::kChdir: return "chdir";
-    case OpKind::kFchdir: return "fchdir";
-    case OpKind::kGetcwd: return "getcwd";
+    case OpKind::kOpen:
+      return "open";
+    case OpKind::kClose:
+      return "close";
+    case OpKind::kDup:
+      return "dup";
+    case OpKind::kRead:
+      return "read";
+    case OpKind::kWrite:
+      return "write";
+    case OpKind::kPread:
+      return "pread";
+    case OpKind::kPwrite:
+      return "pwrite";
+    case OpKind::kReadv:
+      return "readv";
+    case OpKind::kWritev:
+      return "writev";
+    case OpKind::kLseek:
+      return "lseek";
+    case OpKind::kFstat:
+      return "fstat";
+    case OpKind::kStat:
+      return "stat";
+    case OpKind::kStatfs:
+      return "statfs";
+    case OpKind::kGetdents:
+      return "getdents";
+    case OpKind::kListDir:
+      return "listdir";
+    case OpKind::kFtruncate:
+      return "ftruncate";
+    case OpKind::kTruncate:
+      return "truncate";
+    case OpKind::kFallocate:
+      return "fallocate";
+    case OpKind::kFsync:
+      return "fsync";
+    case OpKind::kFcntl:
+      return "fcntl";
+    case OpKind::kLock:
+      return "lock";
+    case OpKind::kFlock:
+      return "flock";
+    case OpKind::kMkdir:
+      return "mkdir";
+    case OpKind::kMknod:
+      return "mknod";
+    case OpKind::kUnlink:
+      return "unlink";
+    case OpKind::kRmdir:
+      return "rmdir";
+    case OpKind::kRename:
+      return "rename";
+    case OpKind::kLink:
+      return "link";
+    case OpKind::kSymlink:
+      return "symlink";
+    case OpKind::kReadlink:
+      return "readlink";
+    case OpKind::kChmod:
+      return "chmod";
+    case OpKind::kFchmod:
+      return "fchmod";
+    case OpKind::kChown:
+      return "chown";
+    case OpKind::kFchown:
+      return "fchown";
+    case OpKind::kUtimens:
+      return "utimens";
+    case OpKind::kAccess:
+      return "access";
+    case OpKind::kUmask:
+      return "umask";
+    case OpKind::kSetxattr:
+      return "setxattr";
+    case OpKind::kGetxattr:
+      return "getxattr";
+    case OpKind::kListxattr:
+      return "listxattr";
+    case OpKind::kRemovexattr:
+      return "removexattr";
+    case OpKind::kChdir:
+      return "chdir";
+    case OpKind::kFchdir:
+      return "fchdir";
+    case OpKind::kGetcwd:
+      return "getcwd";
   }
   return "?";
 }
@@ -77,8 +121,7 @@ std::vector<const Op*> AllOps(const Sequence& s) {
   return v;
 }
 
-Outcome Compare(const Sequence& s, const SideOutput& lx,
-                const SideOutput& vf) {
+Outcome Compare(const Sequence& s, const SideOutput& lx, const SideOutput& vf) {
   std::vector<const Op*> all = AllOps(s);
   for (size_t i = 0; i < all.size(); ++i) {
     const Op& op = *all[i];
@@ -91,10 +134,9 @@ Outcome Compare(const Sequence& s, const SideOutput& lx,
       return o;
     }
     if (op.expect && lx.results[i].ret != *op.expect) {
-      o.signature = absl::StrCat("CASE INVALID: Linux returned ",
-                                 ErrnoString(lx.results[i].ret),
-                                 ", the case expects ",
-                                 ErrnoString(*op.expect));
+      o.signature = absl::StrCat(
+          "CASE INVALID: Linux returned ", ErrnoString(lx.results[i].ret),
+          ", the case expects ", ErrnoString(*op.expect));
       o.minimizable = false;
       return o;
     }
@@ -107,9 +149,9 @@ Outcome Compare(const Sequence& s, const SideOutput& lx,
     const Result& a = lx.results[i];
     const Result& b = vf.results[i];
     if (!(a == b)) {
-      o.signature = absl::StrCat(KindName(op.kind), ": linux=",
-                                 ErrnoString(a.ret), " vfs=",
-                                 ErrnoString(b.ret));
+      o.signature =
+          absl::StrCat(KindName(op.kind), ": linux=", ErrnoString(a.ret),
+                       " vfs=", ErrnoString(b.ret));
       if (a.ret == b.ret) o.signature += " (payload differs)";
       return o;
     }
@@ -180,20 +222,21 @@ std::string Indent(const std::string& s) {
 std::string Render(const Sequence& s, const SideOutput& lx,
                    const SideOutput& vf, const Outcome& o,
                    const std::string& title) {
-  std::string r = absl::StrCat(
-      "==== ", title, ": ", s.name, " (seed ", s.seed, ", ",
-      s.unprivileged ? "uid/gid 1000, groups {1000,2000}" : "root",
-      "; linux root: ", LinuxRootKind(), ") ====\n", "  signature: ",
-      o.signature, "\n  ops (setup ops run as root; up to the first "
+  std::string r =
+      absl::StrCat("==== ", title, ": ", s.name, " (seed ", s.seed, ", ",
+                   s.unprivileged ? "uid/gid 1000, groups {1000,2000}" : "root",
+                   "; linux root: ", LinuxRootKind(), ") ====\n",
+                   "  signature: ", o.signature,
+                   "\n  ops (setup ops run as root; up to the first "
                    "difference):\n");
   std::vector<const Op*> all = AllOps(s);
   size_t end = o.failing_op >= 0 ? o.failing_op + 1 : all.size();
   for (size_t i = 0; i < end && i < all.size(); ++i) {
     bool setup = i < s.setup.size();
-    std::string lr = i < lx.results.size() ? ResultToString(lx.results[i])
-                                           : "<none>";
-    std::string vr = i < vf.results.size() ? ResultToString(vf.results[i])
-                                           : "<none>";
+    std::string lr =
+        i < lx.results.size() ? ResultToString(lx.results[i]) : "<none>";
+    std::string vr =
+        i < vf.results.size() ? ResultToString(vf.results[i]) : "<none>";
     bool bad = static_cast<int>(i) == o.failing_op;
     absl::StrAppend(&r, bad ? "  >> " : "     ", setup ? "setup " : "op ", i,
                     ": ", OpToString(*all[i]));
@@ -210,10 +253,12 @@ std::string Render(const Sequence& s, const SideOutput& lx,
   }
   if (!lx.error.empty()) absl::StrAppend(&r, "  linux error: ", lx.error);
   if (!vf.error.empty()) absl::StrAppend(&r, "  vfs error: ", vf.error);
-  absl::StrAppend(&r, "  linux tree", o.failing_op >= 0 ? " (after that op)" : "",
-                  ":\n", Indent(lx.tree), "  vfs tree:\n", Indent(vf.tree));
+  absl::StrAppend(&r, "  linux tree",
+                  o.failing_op >= 0 ? " (after that op)" : "", ":\n",
+                  Indent(lx.tree), "  vfs tree:\n", Indent(vf.tree));
   std::string d = TreeDiff(lx.tree, vf.tree);
-  if (!d.empty()) absl::StrAppend(&r, "  tree diff (- linux only, + vfs only):\n", d);
+  if (!d.empty())
+    absl::StrAppend(&r, "  tree diff (- linux only, + vfs only):\n", d);
   return r;
 }
 
@@ -254,8 +299,8 @@ DiffResult RunDiff(const Sequence& s, bool minimize) {
       SideOutput b = RunOnVfs(cand);
       Outcome c = Compare(cand, a, b);
       if (!c.ok && c.signature == o.signature) {
-        cur = c.failing_op >= 0 ? Truncated(cand, c.failing_op)
-                                : std::move(cand);
+        cur =
+            c.failing_op >= 0 ? Truncated(cand, c.failing_op) : std::move(cand);
         clx = std::move(a);
         cvf = std::move(b);
         co = c;

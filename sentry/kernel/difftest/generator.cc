@@ -41,17 +41,24 @@ class Gen {
       s.setup = {
           Umask(0),  // so the modes below are exact
           Mkdir("/r", 0755),
-          Open(0, "/r/f", O_WRONLY | O_CREAT, 0644), Write(0, "root data"),
+          Open(0, "/r/f", O_WRONLY | O_CREAT, 0644),
+          Write(0, "root data"),
           Close(0),
           Mkdir("/s", 01777),
-          Open(0, "/s/x", O_WRONLY | O_CREAT, 0666), Close(0),
+          Open(0, "/s/x", O_WRONLY | O_CREAT, 0666),
+          Close(0),
           Chown("/s/x", 2000, 2000),
-          Mkdir("/g", 02775), Chown("/g", 0, kUserGroup2),
+          Mkdir("/g", 02775),
+          Chown("/g", 0, kUserGroup2),
           Mkdir("/o", 0700),
-          Open(0, "/o/f", O_WRONLY | O_CREAT, 0644), Close(0),
+          Open(0, "/o/f", O_WRONLY | O_CREAT, 0644),
+          Close(0),
           Mkdir("/w", 0777),
-          Open(0, "/ro", O_WRONLY | O_CREAT, 0444), Write(0, "ro"), Close(0),
-          Open(0, "/rw", O_WRONLY | O_CREAT, 0666), Close(0),
+          Open(0, "/ro", O_WRONLY | O_CREAT, 0444),
+          Write(0, "ro"),
+          Close(0),
+          Open(0, "/rw", O_WRONLY | O_CREAT, 0666),
+          Close(0),
           Symlink("r/f", "/rl"),
       };
     }
@@ -75,8 +82,8 @@ class Gen {
   std::string Component() {
     static const std::vector<std::string> kNames = {"a", "b", "c", "d"};
     static const std::vector<std::string> kUserNames = {
-        "a", "b", "c", "d", "r", "s", "g", "o", "w", "ro", "rw", "rl", "f",
-        "x"};
+        "a", "b", "c",  "d",  "r",  "s", "g",
+        "o", "w", "ro", "rw", "rl", "f", "x"};
     return Pick(unpriv_ ? kUserNames : kNames);
   }
 
@@ -100,7 +107,8 @@ class Gen {
   std::string Data() {
     int n = Chance(0.05) ? Uniform(100, 5000) : Uniform(0, 24);
     std::string d;
-    for (int i = 0; i < n; ++i) d.push_back(static_cast<char>('a' + Uniform(0, 25)));
+    for (int i = 0; i < n; ++i)
+      d.push_back(static_cast<char>('a' + Uniform(0, 25)));
     return d;
   }
 
@@ -133,8 +141,9 @@ class Gen {
 
   XattrVariant Xv() {
     int r = Uniform(0, 9);
-    return r < 5 ? XattrVariant::kPath
-                 : r < 8 ? XattrVariant::kLpath : XattrVariant::kFd;
+    return r < 5   ? XattrVariant::kPath
+           : r < 8 ? XattrVariant::kLpath
+                   : XattrVariant::kFd;
   }
 
   std::string XattrName() {
@@ -150,13 +159,12 @@ class Gen {
       int id;
     };
     static const std::vector<W> kWeights = {
-        {14, 0},  {4, 1},  {6, 2},  {4, 3},  {4, 4},  {3, 5},  {1, 6},
-        {1, 7},   {3, 8},  {2, 9},  {2, 10}, {2, 11}, {2, 12}, {5, 13},
-        {8, 14},  {2, 15}, {4, 16}, {3, 17}, {5, 18}, {3, 19}, {4, 20},
-        {2, 21},  {3, 22}, {1, 23}, {2, 24}, {1, 25}, {2, 26}, {2, 27},
-        {1, 28},  {2, 29}, {3, 30}, {1, 31}, {3, 32}, {2, 33}, {1, 34},
-        {1, 35},  {2, 36}, {2, 37}, {2, 38}, {1, 39}, {1, 40}, {1, 41},
-        {1, 42},  {1, 43}};
+        {14, 0}, {4, 1},  {6, 2},  {4, 3},  {4, 4},  {3, 5},  {1, 6},  {1, 7},
+        {3, 8},  {2, 9},  {2, 10}, {2, 11}, {2, 12}, {5, 13}, {8, 14}, {2, 15},
+        {4, 16}, {3, 17}, {5, 18}, {3, 19}, {4, 20}, {2, 21}, {3, 22}, {1, 23},
+        {2, 24}, {1, 25}, {2, 26}, {2, 27}, {1, 28}, {2, 29}, {3, 30}, {1, 31},
+        {3, 32}, {2, 33}, {1, 34}, {1, 35}, {2, 36}, {2, 37}, {2, 38}, {1, 39},
+        {1, 40}, {1, 41}, {1, 42}, {1, 43}};
     int total = 0;
     for (const W& w : kWeights) total += w.weight;
     int x = Uniform(0, total - 1);
@@ -178,44 +186,61 @@ class Gen {
         Op op = Openat(Slot(), DirSlot(), Path(), OpenFlags(), Mode());
         return op;
       }
-      case 1: return Close(Slot());
-      case 2: return Write(Slot(), Data());
-      case 3: return Pwrite(Slot(), Data(), Offset());
-      case 4: return Read(Slot(), Pick(std::vector<int64_t>{0, 1, 5, 100, 8192}));
-      case 5: return Pread(Slot(), Pick(std::vector<int64_t>{1, 5, 100, 8192}), Offset());
-      case 6: return Readv(Slot(), Pick(std::vector<int64_t>{2, 7, 100}));
-      case 7: return Writev(Slot(), Data());
+      case 1:
+        return Close(Slot());
+      case 2:
+        return Write(Slot(), Data());
+      case 3:
+        return Pwrite(Slot(), Data(), Offset());
+      case 4:
+        return Read(Slot(), Pick(std::vector<int64_t>{0, 1, 5, 100, 8192}));
+      case 5:
+        return Pread(Slot(), Pick(std::vector<int64_t>{1, 5, 100, 8192}),
+                     Offset());
+      case 6:
+        return Readv(Slot(), Pick(std::vector<int64_t>{2, 7, 100}));
+      case 7:
+        return Writev(Slot(), Data());
       case 8:
-        return Lseek(Slot(),
-                     Pick(std::vector<int64_t>{0, 1, 100, 4096, 5000, -1, 100000}),
-                     Pick(std::vector<int>{SEEK_SET, SEEK_CUR, SEEK_END,
-                                           SEEK_DATA, SEEK_HOLE}));
-      case 9: return Ftruncate(Slot(), Pick(std::vector<int64_t>{0, 1, 5, 4096, 5000, 12288, -1}));
-      case 10: return Truncate(Path(), Pick(std::vector<int64_t>{0, 3, 4096, 9000}));
+        return Lseek(
+            Slot(),
+            Pick(std::vector<int64_t>{0, 1, 100, 4096, 5000, -1, 100000}),
+            Pick(std::vector<int>{SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA,
+                                  SEEK_HOLE}));
+      case 9:
+        return Ftruncate(
+            Slot(), Pick(std::vector<int64_t>{0, 1, 5, 4096, 5000, 12288, -1}));
+      case 10:
+        return Truncate(Path(), Pick(std::vector<int64_t>{0, 3, 4096, 9000}));
       case 11:
-        return Fallocate(Slot(),
-                         Pick(std::vector<int>{0, FALLOC_FL_KEEP_SIZE,
-                                               FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                                               FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                                               FALLOC_FL_PUNCH_HOLE}),
-                         Offset(), Pick(std::vector<int64_t>{1, 100, 4096, 8192, 0}));
-      case 12: return Fstat(Slot());
+        return Fallocate(
+            Slot(),
+            Pick(std::vector<int>{0, FALLOC_FL_KEEP_SIZE,
+                                  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                  FALLOC_FL_PUNCH_HOLE}),
+            Offset(), Pick(std::vector<int64_t>{1, 100, 4096, 8192, 0}));
+      case 12:
+        return Fstat(Slot());
       case 13: {
         Op op = Stat(Path(), Chance(0.5) ? AT_SYMLINK_NOFOLLOW : 0, DirSlot());
         return op;
       }
-      case 14: return Mkdir(Path(), Mode(), DirSlot());
+      case 14:
+        return Mkdir(Path(), Mode(), DirSlot());
       case 15: {
         int r = Uniform(0, 3);
         if (r == 0) return Mknod(kFifo, S_IFIFO | 0644);
         if (r == 1) return Mknod(kDev, S_IFCHR | 0666, makedev(1, 3));
         return Mknod(Path(), (Chance(0.8) ? S_IFREG : 0) | Mode());
       }
-      case 16: return Unlink(Chance(0.05) ? kFifo : Path(), DirSlot());
-      case 17: return Rmdir(Path(), DirSlot());
+      case 16:
+        return Unlink(Chance(0.05) ? kFifo : Path(), DirSlot());
+      case 17:
+        return Rmdir(Path(), DirSlot());
       case 18: {
-        unsigned flags = Pick(std::vector<unsigned>{0, 0, 0, 0, RENAME_NOREPLACE,
-                                                    RENAME_EXCHANGE});
+        unsigned flags = Pick(std::vector<unsigned>{
+            0, 0, 0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE});
         // Never exchange the fifo into the name pool.
         bool fifo = flags != RENAME_EXCHANGE && Chance(0.05);
         Op op = Rename(Path(), fifo ? kFifo : Path(), flags);
@@ -248,11 +273,13 @@ class Gen {
         op.dir = DirSlot();
         return op;
       }
-      case 23: return Fchmod(Slot(), Mode());
+      case 23:
+        return Fchmod(Slot(), Mode());
       case 24: {
-        Op op = Chown(Path(), Pick(std::vector<uint32_t>{~0u, ~0u, 0, 1000, 2000}),
-                      Pick(std::vector<uint32_t>{~0u, 0, 1000, 2000, 3000}),
-                      Chance(0.2) ? AT_SYMLINK_NOFOLLOW : 0);
+        Op op =
+            Chown(Path(), Pick(std::vector<uint32_t>{~0u, ~0u, 0, 1000, 2000}),
+                  Pick(std::vector<uint32_t>{~0u, 0, 1000, 2000, 3000}),
+                  Chance(0.2) ? AT_SYMLINK_NOFOLLOW : 0);
         op.dir = DirSlot();
         return op;
       }
@@ -260,21 +287,28 @@ class Gen {
         return Fchown(Slot(), Pick(std::vector<uint32_t>{~0u, 0, 1000, 2000}),
                       Pick(std::vector<uint32_t>{~0u, 0, 1000, 2000, 3000}));
       case 26:
-        return Access(Path(),
-                      Pick(std::vector<int>{F_OK, R_OK, W_OK, X_OK, R_OK | W_OK}),
-                      Pick(std::vector<int>{0, 0, AT_EACCESS, AT_SYMLINK_NOFOLLOW}));
-      case 27: return Chdir(Chance(0.2) ? Pick(std::vector<std::string>{"/", "..", "."}) : Path());
-      case 28: return Fchdir(Slot());
-      case 29: return Getcwd(Pick(std::vector<int64_t>{0, 1, 2, 3, 5, 4096}));
+        return Access(
+            Path(), Pick(std::vector<int>{F_OK, R_OK, W_OK, X_OK, R_OK | W_OK}),
+            Pick(std::vector<int>{0, 0, AT_EACCESS, AT_SYMLINK_NOFOLLOW}));
+      case 27:
+        return Chdir(Chance(0.2)
+                         ? Pick(std::vector<std::string>{"/", "..", "."})
+                         : Path());
+      case 28:
+        return Fchdir(Slot());
+      case 29:
+        return Getcwd(Pick(std::vector<int64_t>{0, 1, 2, 3, 5, 4096}));
       case 30:
-        return ListDir(Chance(0.2) ? std::string(".") : Path(),
-                       Pick(std::vector<int64_t>{10, 24, 32, 48, 64, 100, 1000}));
-      case 31: return Getdents(Slot(), Pick(std::vector<int64_t>{10, 24, 40, 4096}));
+        return ListDir(
+            Chance(0.2) ? std::string(".") : Path(),
+            Pick(std::vector<int64_t>{10, 24, 32, 48, 64, 100, 1000}));
+      case 31:
+        return Getdents(Slot(), Pick(std::vector<int64_t>{10, 24, 40, 4096}));
       case 32: {
         std::string v = Chance(0.02) ? std::string(65537, 'v') : Data();
-        Op op = Setxattr(Path(), XattrName(), v,
-                         Pick(std::vector<int>{0, 0, XATTR_CREATE, XATTR_REPLACE}),
-                         Xv());
+        Op op = Setxattr(
+            Path(), XattrName(), v,
+            Pick(std::vector<int>{0, 0, XATTR_CREATE, XATTR_REPLACE}), Xv());
         op.slot = Slot();
         return op;
       }
@@ -285,7 +319,8 @@ class Gen {
         return op;
       }
       case 34: {
-        Op op = Listxattr(Path(), Pick(std::vector<int64_t>{0, 1, 7, 100}), Xv());
+        Op op =
+            Listxattr(Path(), Pick(std::vector<int64_t>{0, 1, 7, 100}), Xv());
         op.slot = Slot();
         return op;
       }
@@ -296,31 +331,39 @@ class Gen {
       }
       case 36:
         return Lock(Slot(),
-                    Pick(std::vector<int>{F_SETLK, F_SETLK, F_GETLK, F_OFD_SETLK,
-                                          F_OFD_GETLK}),
+                    Pick(std::vector<int>{F_SETLK, F_SETLK, F_GETLK,
+                                          F_OFD_SETLK, F_OFD_GETLK}),
                     Pick(std::vector<short>{F_RDLCK, F_WRLCK, F_UNLCK}),
                     Pick(std::vector<int64_t>{0, 10, 100}),
                     Pick(std::vector<int64_t>{0, 10, 50}));
       case 37:
         // Always LOCK_NB: a conflicting blocking flock would hang.
-        return Flock(Slot(), Pick(std::vector<int>{LOCK_SH, LOCK_EX, LOCK_UN}) | LOCK_NB);
+        return Flock(Slot(), Pick(std::vector<int>{LOCK_SH, LOCK_EX, LOCK_UN}) |
+                                 LOCK_NB);
       case 38: {
-        int cmd = Pick(std::vector<int>{F_GETFL, F_GETFL, F_SETFL, F_GETFD, F_SETFD});
+        int cmd =
+            Pick(std::vector<int>{F_GETFL, F_GETFL, F_SETFL, F_GETFD, F_SETFD});
         long arg = 0;
         // O_NONBLOCK is never cleared: a fifo fd must not start blocking.
-        if (cmd == F_SETFL) arg = Pick(std::vector<long>{O_NONBLOCK, O_APPEND | O_NONBLOCK});
+        if (cmd == F_SETFL)
+          arg = Pick(std::vector<long>{O_NONBLOCK, O_APPEND | O_NONBLOCK});
         if (cmd == F_SETFD) arg = Pick(std::vector<long>{0, FD_CLOEXEC});
         return Fcntl(Slot(), cmd, arg);
       }
-      case 39: return Umask(Pick(std::vector<uint32_t>{0, 022, 077, 02, 0777}));
+      case 39:
+        return Umask(Pick(std::vector<uint32_t>{0, 022, 077, 02, 0777}));
       case 40: {
-        Op op = Utimens(Path(), Uniform(0, 3), Chance(0.2) ? AT_SYMLINK_NOFOLLOW : 0);
+        Op op = Utimens(Path(), Uniform(0, 3),
+                        Chance(0.2) ? AT_SYMLINK_NOFOLLOW : 0);
         op.dir = DirSlot();
         return op;
       }
-      case 41: return Statfs(Path());
-      case 42: return Dup(Slot(), Uniform(0, 3));
-      case 43: return Fsync(Slot());
+      case 41:
+        return Statfs(Path());
+      case 42:
+        return Dup(Slot(), Uniform(0, 3));
+      case 43:
+        return Fsync(Slot());
     }
     return Stat(Path());
   }

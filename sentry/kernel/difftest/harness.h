@@ -42,10 +42,10 @@ inline constexpr gid_t kUserGroup2 = 2000;
 
 struct Sequence {
   std::string name;
-  uint64_t seed = 0;        // 0 for hand-written cases
+  uint64_t seed = 0;  // 0 for hand-written cases
   bool unprivileged = false;
-  std::vector<Op> setup;    // always run as root, before ops
-  std::vector<Op> ops;      // run as root, or as kUserUid if unprivileged
+  std::vector<Op> setup;  // always run as root, before ops
+  std::vector<Op> ops;    // run as root, or as kUserUid if unprivileged
 };
 
 // What one side produced.

@@ -54,8 +54,8 @@ HostRoot MakeHostRoot() {
   InitOnce();
   HostRoot h;
   const char* base = getenv("TEST_TMPDIR");
-  std::string tmpl = absl::StrCat(base && *base ? base : "/tmp",
-                                  "/difftest.XXXXXX");
+  std::string tmpl =
+      absl::StrCat(base && *base ? base : "/tmp", "/difftest.XXXXXX");
   if (mkdtemp(tmpl.data()) != nullptr) {
     if (mount("none", tmpl.c_str(), "tmpfs", 0, "mode=1777") == 0) {
       h.path = tmpl;
@@ -107,8 +107,7 @@ bool EnterRoot(const std::string& dir, internal::RecordWriter& w) {
 
 bool DropPrivileges(internal::RecordWriter& w) {
   const gid_t groups[] = {kUserGid, kUserGroup2};
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 ||
-      setgroups(2, groups) != 0 ||
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 || setgroups(2, groups) != 0 ||
       setresgid(kUserGid, kUserGid, kUserGid) != 0 ||
       setresuid(kUserUid, kUserUid, kUserUid) != 0) {
     w.WriteError(absl::StrCat("dropping privileges: ", strerror(errno)));
@@ -120,7 +119,8 @@ bool DropPrivileges(internal::RecordWriter& w) {
 }  // namespace
 
 std::string LinuxSideUnavailableReason() {
-  if (geteuid() != 0) return "the Linux side needs root (mount, chroot, setuid)";
+  if (geteuid() != 0)
+    return "the Linux side needs root (mount, chroot, setuid)";
   return "";
 }
 

@@ -1,13 +1,13 @@
 #include "sentry/kernel/difftest/op.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
-#include <dirent.h>
-#include <stdio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -27,16 +27,17 @@ const char* ErrnoName(int e) {
 #define E(x) \
   case x:    \
     return #x;
-    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC)
-    E(EBADF) E(ECHILD) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(ENOTBLK)
-    E(EBUSY) E(EEXIST) E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL)
-    E(ENFILE) E(EMFILE) E(ENOTTY) E(ETXTBSY) E(EFBIG) E(ENOSPC) E(ESPIPE)
-    E(EROFS) E(EMLINK) E(EPIPE) E(EDOM) E(ERANGE) E(EDEADLK) E(ENAMETOOLONG)
-    E(ENOLCK) E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENODATA) E(EOVERFLOW)
-    E(EOPNOTSUPP) E(ESTALE) E(EDQUOT)
+    E(EPERM)
+    E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC) E(EBADF)
+        E(ECHILD) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(ENOTBLK) E(EBUSY)
+            E(EEXIST) E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL)
+                E(ENFILE) E(EMFILE) E(ENOTTY) E(ETXTBSY) E(EFBIG) E(ENOSPC)
+                    E(ESPIPE) E(EROFS) E(EMLINK) E(EPIPE) E(EDOM) E(ERANGE)
+                        E(EDEADLK) E(ENAMETOOLONG) E(ENOLCK) E(ENOSYS)
+                            E(ENOTEMPTY) E(ELOOP) E(ENODATA) E(EOVERFLOW)
+                                E(EOPNOTSUPP) E(ESTALE) E(EDQUOT)
 #undef E
-    default:
-      return nullptr;
+                                    default : return nullptr;
   }
 }
 
@@ -72,35 +73,52 @@ std::string Oct(uint32_t m) { return absl::StrFormat("0%o", m); }
 
 std::string WhenceName(int w) {
   switch (w) {
-    case SEEK_SET: return "SEEK_SET";
-    case SEEK_CUR: return "SEEK_CUR";
-    case SEEK_END: return "SEEK_END";
-    case SEEK_DATA: return "SEEK_DATA";
-    case SEEK_HOLE: return "SEEK_HOLE";
+    case SEEK_SET:
+      return "SEEK_SET";
+    case SEEK_CUR:
+      return "SEEK_CUR";
+    case SEEK_END:
+      return "SEEK_END";
+    case SEEK_DATA:
+      return "SEEK_DATA";
+    case SEEK_HOLE:
+      return "SEEK_HOLE";
   }
   return absl::StrCat(w);
 }
 
 std::string FcntlCmdName(int c) {
   switch (c) {
-    case F_GETFL: return "F_GETFL";
-    case F_SETFL: return "F_SETFL";
-    case F_GETFD: return "F_GETFD";
-    case F_SETFD: return "F_SETFD";
-    case F_GETLK: return "F_GETLK";
-    case F_SETLK: return "F_SETLK";
-    case F_SETLKW: return "F_SETLKW";
-    case F_OFD_GETLK: return "F_OFD_GETLK";
-    case F_OFD_SETLK: return "F_OFD_SETLK";
+    case F_GETFL:
+      return "F_GETFL";
+    case F_SETFL:
+      return "F_SETFL";
+    case F_GETFD:
+      return "F_GETFD";
+    case F_SETFD:
+      return "F_SETFD";
+    case F_GETLK:
+      return "F_GETLK";
+    case F_SETLK:
+      return "F_SETLK";
+    case F_SETLKW:
+      return "F_SETLKW";
+    case F_OFD_GETLK:
+      return "F_OFD_GETLK";
+    case F_OFD_SETLK:
+      return "F_OFD_SETLK";
   }
   return absl::StrCat(c);
 }
 
 std::string LockTypeName(long t) {
   switch (t) {
-    case F_RDLCK: return "F_RDLCK";
-    case F_WRLCK: return "F_WRLCK";
-    case F_UNLCK: return "F_UNLCK";
+    case F_RDLCK:
+      return "F_RDLCK";
+    case F_WRLCK:
+      return "F_WRLCK";
+    case F_UNLCK:
+      return "F_UNLCK";
   }
   return absl::StrCat(t);
 }
@@ -108,10 +126,17 @@ std::string LockTypeName(long t) {
 std::string FlockName(int op) {
   std::string s;
   switch (op & ~LOCK_NB) {
-    case LOCK_SH: s = "LOCK_SH"; break;
-    case LOCK_EX: s = "LOCK_EX"; break;
-    case LOCK_UN: s = "LOCK_UN"; break;
-    default: s = absl::StrCat(op & ~LOCK_NB);
+    case LOCK_SH:
+      s = "LOCK_SH";
+      break;
+    case LOCK_EX:
+      s = "LOCK_EX";
+      break;
+    case LOCK_UN:
+      s = "LOCK_UN";
+      break;
+    default:
+      s = absl::StrCat(op & ~LOCK_NB);
   }
   if (op & LOCK_NB) s += "|LOCK_NB";
   return s;
@@ -151,27 +176,42 @@ std::string AccessMode(int m) {
 
 std::string TypeName(mode_t m) {
   switch (m & S_IFMT) {
-    case S_IFREG: return "reg";
-    case S_IFDIR: return "dir";
-    case S_IFLNK: return "lnk";
-    case S_IFIFO: return "fifo";
-    case S_IFCHR: return "chr";
-    case S_IFBLK: return "blk";
-    case S_IFSOCK: return "sock";
+    case S_IFREG:
+      return "reg";
+    case S_IFDIR:
+      return "dir";
+    case S_IFLNK:
+      return "lnk";
+    case S_IFIFO:
+      return "fifo";
+    case S_IFCHR:
+      return "chr";
+    case S_IFBLK:
+      return "blk";
+    case S_IFSOCK:
+      return "sock";
   }
   return absl::StrFormat("type%o", m & S_IFMT);
 }
 
 std::string DtypeName(unsigned char t) {
   switch (t) {
-    case DT_REG: return "reg";
-    case DT_DIR: return "dir";
-    case DT_LNK: return "lnk";
-    case DT_FIFO: return "fifo";
-    case DT_CHR: return "chr";
-    case DT_BLK: return "blk";
-    case DT_SOCK: return "sock";
-    case DT_UNKNOWN: return "unknown";
+    case DT_REG:
+      return "reg";
+    case DT_DIR:
+      return "dir";
+    case DT_LNK:
+      return "lnk";
+    case DT_FIFO:
+      return "fifo";
+    case DT_CHR:
+      return "chr";
+    case DT_BLK:
+      return "blk";
+    case DT_SOCK:
+      return "sock";
+    case DT_UNKNOWN:
+      return "unknown";
   }
   return absl::StrCat("dt", t);
 }
@@ -219,20 +259,34 @@ std::string ErrnoString(long ret) {
 
 std::string OpenFlagsToString(int flags) {
   static const Flag kFlags[] = {
-      {O_CREAT, "O_CREAT"},       {O_EXCL, "O_EXCL"},
-      {O_TRUNC, "O_TRUNC"},       {O_APPEND, "O_APPEND"},
-      {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
-      {O_PATH, "O_PATH"},         {O_NONBLOCK, "O_NONBLOCK"},
-      {O_CLOEXEC, "O_CLOEXEC"},   {O_NOCTTY, "O_NOCTTY"},
-      {__O_LARGEFILE, "O_LARGEFILE"}, {O_NOATIME, "O_NOATIME"},
+      {O_CREAT, "O_CREAT"},
+      {O_EXCL, "O_EXCL"},
+      {O_TRUNC, "O_TRUNC"},
+      {O_APPEND, "O_APPEND"},
+      {O_DIRECTORY, "O_DIRECTORY"},
+      {O_NOFOLLOW, "O_NOFOLLOW"},
+      {O_PATH, "O_PATH"},
+      {O_NONBLOCK, "O_NONBLOCK"},
+      {O_CLOEXEC, "O_CLOEXEC"},
+      {O_NOCTTY, "O_NOCTTY"},
+      {__O_LARGEFILE, "O_LARGEFILE"},
+      {O_NOATIME, "O_NOATIME"},
       {O_SYNC, "O_SYNC"},
   };
   std::string s;
   switch (flags & O_ACCMODE) {
-    case O_RDONLY: s = "O_RDONLY"; break;
-    case O_WRONLY: s = "O_WRONLY"; break;
-    case O_RDWR: s = "O_RDWR"; break;
-    default: s = "O_ACCMODE"; break;
+    case O_RDONLY:
+      s = "O_RDONLY";
+      break;
+    case O_WRONLY:
+      s = "O_WRONLY";
+      break;
+    case O_RDWR:
+      s = "O_RDWR";
+      break;
+    default:
+      s = "O_ACCMODE";
+      break;
   }
   int rest = flags & ~O_ACCMODE;
   for (const Flag& f : kFlags) {
@@ -256,9 +310,9 @@ std::string EscapeBytes(const std::string& s, size_t max) {
     size_t j = i;
     while (j < s.size() && s[j] == s[i]) ++j;
     if (j - i >= 8) {
-      absl::StrAppend(&out, absl::StrFormat("<%02x*%d>",
-                                            static_cast<unsigned char>(s[i]),
-                                            j - i));
+      absl::StrAppend(
+          &out, absl::StrFormat("<%02x*%d>", static_cast<unsigned char>(s[i]),
+                                j - i));
       i = j;
       continue;
     }
@@ -277,9 +331,12 @@ std::string OpToString(const Op& op) {
   std::string x;
   auto xpath = [&]() {
     switch (op.xv) {
-      case XattrVariant::kPath: return absl::StrCat("(", Quote(op.path));
-      case XattrVariant::kLpath: return absl::StrCat("l(", Quote(op.path));
-      case XattrVariant::kFd: return absl::StrCat("f(", SlotName(op.slot));
+      case XattrVariant::kPath:
+        return absl::StrCat("(", Quote(op.path));
+      case XattrVariant::kLpath:
+        return absl::StrCat("l(", Quote(op.path));
+      case XattrVariant::kFd:
+        return absl::StrCat("f(", SlotName(op.slot));
     }
     return std::string("?");
   };
@@ -326,8 +383,8 @@ std::string OpToString(const Op& op) {
       x = absl::StrCat("fstat(", SlotName(op.slot), ")");
       break;
     case OpKind::kStat:
-      x = absl::StrCat("fstatat(", SlotName(op.dir), ", ", Quote(op.path),
-                       ", ", AtFlags(op.flags), ")");
+      x = absl::StrCat("fstatat(", SlotName(op.dir), ", ", Quote(op.path), ", ",
+                       AtFlags(op.flags), ")");
       break;
     case OpKind::kStatfs:
       x = absl::StrCat("statfs(", Quote(op.path), ")");
@@ -370,13 +427,13 @@ std::string OpToString(const Op& op) {
                        ")");
       break;
     case OpKind::kMkdir:
-      x = absl::StrCat("mkdirat(", SlotName(op.dir), ", ", Quote(op.path),
-                       ", ", Oct(op.mode), ")");
+      x = absl::StrCat("mkdirat(", SlotName(op.dir), ", ", Quote(op.path), ", ",
+                       Oct(op.mode), ")");
       break;
     case OpKind::kMknod:
-      x = absl::StrCat("mknodat(", SlotName(op.dir), ", ", Quote(op.path),
-                       ", ", TypeName(op.mode), "|", Oct(op.mode & 07777),
-                       ", ", major(op.dev), ":", minor(op.dev), ")");
+      x = absl::StrCat("mknodat(", SlotName(op.dir), ", ", Quote(op.path), ", ",
+                       TypeName(op.mode), "|", Oct(op.mode & 07777), ", ",
+                       major(op.dev), ":", minor(op.dev), ")");
       break;
     case OpKind::kUnlink:
       x = absl::StrCat("unlinkat(", SlotName(op.dir), ", ", Quote(op.path),
@@ -418,8 +475,8 @@ std::string OpToString(const Op& op) {
       break;
     case OpKind::kFchown:
       x = absl::StrCat("fchown(", SlotName(op.slot), ", ",
-                       static_cast<int>(op.uid), ", ",
-                       static_cast<int>(op.gid), ")");
+                       static_cast<int>(op.uid), ", ", static_cast<int>(op.gid),
+                       ")");
       break;
     case OpKind::kUtimens: {
       const char* t[] = {"NULL", "{1000,2000}", "{UTIME_NOW,UTIME_NOW}",
@@ -430,8 +487,7 @@ std::string OpToString(const Op& op) {
     }
     case OpKind::kAccess:
       x = absl::StrCat("faccessat2(", SlotName(op.dir), ", ", Quote(op.path),
-                       ", ", AccessMode(op.mode), ", ", AtFlags(op.flags),
-                       ")");
+                       ", ", AccessMode(op.mode), ", ", AtFlags(op.flags), ")");
       break;
     case OpKind::kUmask:
       x = absl::StrCat("umask(", Oct(op.mode), ")");
@@ -444,8 +500,8 @@ std::string OpToString(const Op& op) {
                        ", ", XattrFlags(op.flags), ")");
       break;
     case OpKind::kGetxattr:
-      x = absl::StrCat("getxattr", xpath(), ", ", Quote(op.name), ", ",
-                       op.len, ")");
+      x = absl::StrCat("getxattr", xpath(), ", ", Quote(op.name), ", ", op.len,
+                       ")");
       break;
     case OpKind::kListxattr:
       x = absl::StrCat("listxattr", xpath(), ", ", op.len, ")");
@@ -656,9 +712,8 @@ Result Executor::Run(const Op& op) {
         // l_pid is excluded: the two sides are different processes.
         p = fl.l_type == F_UNLCK
                 ? "F_UNLCK"
-                : absl::StrCat(LockTypeName(fl.l_type), " whence=",
-                               fl.l_whence, " start=", fl.l_start,
-                               " len=", fl.l_len);
+                : absl::StrCat(LockTypeName(fl.l_type), " whence=", fl.l_whence,
+                               " start=", fl.l_start, " len=", fl.l_len);
       }
       break;
     }
@@ -678,8 +733,8 @@ Result Executor::Run(const Op& op) {
       r = sys_->Unlinkat(DirFd(op.dir), path, AT_REMOVEDIR);
       break;
     case OpKind::kRename:
-      r = sys_->Renameat2(DirFd(op.dir), path, DirFd(op.dir2),
-                          op.path2.c_str(), op.flags);
+      r = sys_->Renameat2(DirFd(op.dir), path, DirFd(op.dir2), op.path2.c_str(),
+                          op.flags);
       break;
     case OpKind::kLink:
       r = sys_->Linkat(DirFd(op.dir), path, DirFd(op.dir2), op.path2.c_str(),
@@ -710,10 +765,21 @@ Result Executor::Run(const Op& op) {
       struct timespec ts[2];
       const struct timespec* t = ts;
       switch (op.arg & 3) {
-        case 0: t = nullptr; break;
-        case 1: ts[0] = {1000, 0}; ts[1] = {2000, 0}; break;
-        case 2: ts[0] = {0, UTIME_NOW}; ts[1] = {0, UTIME_NOW}; break;
-        case 3: ts[0] = {0, UTIME_OMIT}; ts[1] = {0, UTIME_OMIT}; break;
+        case 0:
+          t = nullptr;
+          break;
+        case 1:
+          ts[0] = {1000, 0};
+          ts[1] = {2000, 0};
+          break;
+        case 2:
+          ts[0] = {0, UTIME_NOW};
+          ts[1] = {0, UTIME_NOW};
+          break;
+        case 3:
+          ts[0] = {0, UTIME_OMIT};
+          ts[1] = {0, UTIME_OMIT};
+          break;
       }
       r = sys_->Utimensat(DirFd(op.dir), path, t, op.flags);
       break;
@@ -729,9 +795,15 @@ Result Executor::Run(const Op& op) {
       const void* v = op.data.data();
       size_t n = op.data.size();
       switch (op.xv) {
-        case XattrVariant::kPath: r = sys_->Setxattr(path, name, v, n, op.flags); break;
-        case XattrVariant::kLpath: r = sys_->Lsetxattr(path, name, v, n, op.flags); break;
-        case XattrVariant::kFd: r = sys_->Fsetxattr(fd, name, v, n, op.flags); break;
+        case XattrVariant::kPath:
+          r = sys_->Setxattr(path, name, v, n, op.flags);
+          break;
+        case XattrVariant::kLpath:
+          r = sys_->Lsetxattr(path, name, v, n, op.flags);
+          break;
+        case XattrVariant::kFd:
+          r = sys_->Fsetxattr(fd, name, v, n, op.flags);
+          break;
       }
       break;
     }
@@ -739,9 +811,15 @@ Result Executor::Run(const Op& op) {
       std::string buf(len, '\0');
       void* b = len ? buf.data() : nullptr;
       switch (op.xv) {
-        case XattrVariant::kPath: r = sys_->Getxattr(path, name, b, len); break;
-        case XattrVariant::kLpath: r = sys_->Lgetxattr(path, name, b, len); break;
-        case XattrVariant::kFd: r = sys_->Fgetxattr(fd, name, b, len); break;
+        case XattrVariant::kPath:
+          r = sys_->Getxattr(path, name, b, len);
+          break;
+        case XattrVariant::kLpath:
+          r = sys_->Lgetxattr(path, name, b, len);
+          break;
+        case XattrVariant::kFd:
+          r = sys_->Fgetxattr(fd, name, b, len);
+          break;
       }
       if (r > 0 && len) p = std::string(buf.data(), std::min<size_t>(r, len));
       break;
@@ -750,9 +828,15 @@ Result Executor::Run(const Op& op) {
       std::string buf(len, '\0');
       char* b = len ? buf.data() : nullptr;
       switch (op.xv) {
-        case XattrVariant::kPath: r = sys_->Listxattr(path, b, len); break;
-        case XattrVariant::kLpath: r = sys_->Llistxattr(path, b, len); break;
-        case XattrVariant::kFd: r = sys_->Flistxattr(fd, b, len); break;
+        case XattrVariant::kPath:
+          r = sys_->Listxattr(path, b, len);
+          break;
+        case XattrVariant::kLpath:
+          r = sys_->Llistxattr(path, b, len);
+          break;
+        case XattrVariant::kFd:
+          r = sys_->Flistxattr(fd, b, len);
+          break;
       }
       if (r > 0 && len) {
         // The order of names is excluded (Linux's depends on its rbtree).
@@ -774,9 +858,15 @@ Result Executor::Run(const Op& op) {
     }
     case OpKind::kRemovexattr:
       switch (op.xv) {
-        case XattrVariant::kPath: r = sys_->Removexattr(path, name); break;
-        case XattrVariant::kLpath: r = sys_->Lremovexattr(path, name); break;
-        case XattrVariant::kFd: r = sys_->Fremovexattr(fd, name); break;
+        case XattrVariant::kPath:
+          r = sys_->Removexattr(path, name);
+          break;
+        case XattrVariant::kLpath:
+          r = sys_->Lremovexattr(path, name);
+          break;
+        case XattrVariant::kFd:
+          r = sys_->Fremovexattr(fd, name);
+          break;
       }
       break;
     case OpKind::kChdir:
@@ -789,7 +879,8 @@ Result Executor::Run(const Op& op) {
       std::string buf(len, '\0');
       r = sys_->Getcwd(buf.data(), len);
       if (r > 0) {
-        p = std::string(buf.data(), strnlen(buf.data(), std::min<size_t>(r, len)));
+        p = std::string(buf.data(),
+                        strnlen(buf.data(), std::min<size_t>(r, len)));
       }
       break;
     }

@@ -48,31 +48,31 @@ enum class OpKind {
   kTruncate,   // truncate(path, len)
   kFallocate,  // fallocate(slot, mode=flags, off, len)
   kFsync,      // fsync(slot)
-  kFcntl,      // fcntl(slot, cmd=flags, arg) for F_GETFL/F_SETFL/F_GETFD/F_SETFD
-  kLock,       // fcntl(slot, cmd=flags, struct flock{type=arg, SEEK_SET, off, len})
-  kFlock,      // flock(slot, flags)
-  kMkdir,      // mkdirat(dir, path, mode)
-  kMknod,      // mknodat(dir, path, mode, dev)
-  kUnlink,     // unlinkat(dir, path, 0)
-  kRmdir,      // unlinkat(dir, path, AT_REMOVEDIR)
-  kRename,     // renameat2(dir, path, dir2, path2, flags)
-  kLink,       // linkat(dir, path, dir2, path2, flags)
-  kSymlink,    // symlinkat(target=path, dir2, linkpath=path2)
-  kReadlink,   // readlinkat(dir, path, bufsize=len)
-  kChmod,      // fchmodat(dir, path, mode, flags)
-  kFchmod,     // fchmod(slot, mode)
-  kChown,      // fchownat(dir, path, uid, gid, flags)
-  kFchown,     // fchown(slot, uid, gid)
-  kUtimens,    // utimensat(dir, path, arg ? {1000,1000} : NULL, flags)
-  kAccess,     // faccessat2(dir, path, mode, flags)
-  kUmask,      // umask(mode) -> old mask
-  kSetxattr,   // [l|f]setxattr(path|slot, name, data, flags)   variant=xv
-  kGetxattr,   // [l|f]getxattr(path|slot, name, len)
-  kListxattr,  // [l|f]listxattr(path|slot, len): sorted names
+  kFcntl,  // fcntl(slot, cmd=flags, arg) for F_GETFL/F_SETFL/F_GETFD/F_SETFD
+  kLock,   // fcntl(slot, cmd=flags, struct flock{type=arg, SEEK_SET, off, len})
+  kFlock,  // flock(slot, flags)
+  kMkdir,  // mkdirat(dir, path, mode)
+  kMknod,  // mknodat(dir, path, mode, dev)
+  kUnlink,       // unlinkat(dir, path, 0)
+  kRmdir,        // unlinkat(dir, path, AT_REMOVEDIR)
+  kRename,       // renameat2(dir, path, dir2, path2, flags)
+  kLink,         // linkat(dir, path, dir2, path2, flags)
+  kSymlink,      // symlinkat(target=path, dir2, linkpath=path2)
+  kReadlink,     // readlinkat(dir, path, bufsize=len)
+  kChmod,        // fchmodat(dir, path, mode, flags)
+  kFchmod,       // fchmod(slot, mode)
+  kChown,        // fchownat(dir, path, uid, gid, flags)
+  kFchown,       // fchown(slot, uid, gid)
+  kUtimens,      // utimensat(dir, path, arg ? {1000,1000} : NULL, flags)
+  kAccess,       // faccessat2(dir, path, mode, flags)
+  kUmask,        // umask(mode) -> old mask
+  kSetxattr,     // [l|f]setxattr(path|slot, name, data, flags)   variant=xv
+  kGetxattr,     // [l|f]getxattr(path|slot, name, len)
+  kListxattr,    // [l|f]listxattr(path|slot, len): sorted names
   kRemovexattr,  // [l|f]removexattr(path|slot, name)
-  kChdir,      // chdir(path)
-  kFchdir,     // fchdir(slot)
-  kGetcwd,     // getcwd(len)
+  kChdir,        // chdir(path)
+  kFchdir,       // fchdir(slot)
+  kGetcwd,       // getcwd(len)
 };
 
 // Which form of an xattr call.
@@ -80,10 +80,10 @@ enum class XattrVariant { kPath = 0, kLpath = 1, kFd = 2 };
 
 struct Op {
   OpKind kind = OpKind::kStat;
-  int slot = 0;      // fd slot used / opened into (kBadSlot: never open)
-  int slot2 = 0;     // second slot (dup target)
-  int dir = kCwd;    // dirfd slot or kCwd
-  int dir2 = kCwd;   // second dirfd slot (rename, link, symlink)
+  int slot = 0;     // fd slot used / opened into (kBadSlot: never open)
+  int slot2 = 0;    // second slot (dup target)
+  int dir = kCwd;   // dirfd slot or kCwd
+  int dir2 = kCwd;  // second dirfd slot (rename, link, symlink)
   std::string path;
   std::string path2;
   std::string name;  // xattr name
@@ -91,8 +91,8 @@ struct Op {
   int flags = 0;     // open flags / AT_* / RENAME_* / whence / cmd / ...
   uint32_t mode = 0;
   int64_t off = 0;
-  int64_t len = 0;   // count / buffer size / length
-  long arg = 0;      // fcntl arg, lock type, utimens choice
+  int64_t len = 0;  // count / buffer size / length
+  long arg = 0;     // fcntl arg, lock type, utimens choice
   uint32_t uid = static_cast<uint32_t>(-1);
   uint32_t gid = static_cast<uint32_t>(-1);
   uint64_t dev = 0;

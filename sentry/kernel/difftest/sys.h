@@ -44,8 +44,7 @@ class Sys {
   virtual long Fcntl(int fd, int cmd, unsigned long arg) = 0;
   virtual long Flock(int fd, int op) = 0;
   virtual long Mkdirat(int dirfd, const char* path, mode_t mode) = 0;
-  virtual long Mknodat(int dirfd, const char* path, mode_t mode,
-                       dev_t dev) = 0;
+  virtual long Mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) = 0;
   virtual long Unlinkat(int dirfd, const char* path, int flags) = 0;
   virtual long Renameat2(int olddirfd, const char* oldpath, int newdirfd,
                          const char* newpath, unsigned flags) = 0;
@@ -63,13 +62,12 @@ class Sys {
   virtual long Fchown(int fd, uid_t uid, gid_t gid) = 0;
   virtual long Utimensat(int dirfd, const char* path,
                          const struct timespec times[2], int flags) = 0;
-  virtual long Faccessat(int dirfd, const char* path, int mode,
-                         int flags) = 0;
+  virtual long Faccessat(int dirfd, const char* path, int mode, int flags) = 0;
   virtual long Umask(mode_t mask) = 0;
   virtual long Setxattr(const char* path, const char* name, const void* value,
                         size_t size, int flags) = 0;
-  virtual long Lsetxattr(const char* path, const char* name,
-                         const void* value, size_t size, int flags) = 0;
+  virtual long Lsetxattr(const char* path, const char* name, const void* value,
+                         size_t size, int flags) = 0;
   virtual long Fsetxattr(int fd, const char* name, const void* value,
                          size_t size, int flags) = 0;
   virtual long Getxattr(const char* path, const char* name, void* value,
@@ -122,8 +120,7 @@ class LinuxSys : public Sys {
   long Linkat(int olddirfd, const char* oldpath, int newdirfd,
               const char* newpath, int flags) override;
   long Symlinkat(const char* target, int dirfd, const char* linkpath) override;
-  long Readlinkat(int dirfd, const char* path, char* buf,
-                  size_t size) override;
+  long Readlinkat(int dirfd, const char* path, char* buf, size_t size) override;
   long Fchmodat(int dirfd, const char* path, mode_t mode, int flags) override;
   long Fchmod(int fd, mode_t mode) override;
   long Fchownat(int dirfd, const char* path, uid_t uid, gid_t gid,
@@ -188,8 +185,7 @@ class TaskSys : public Sys {
   long Linkat(int olddirfd, const char* oldpath, int newdirfd,
               const char* newpath, int flags) override;
   long Symlinkat(const char* target, int dirfd, const char* linkpath) override;
-  long Readlinkat(int dirfd, const char* path, char* buf,
-                  size_t size) override;
+  long Readlinkat(int dirfd, const char* path, char* buf, size_t size) override;
   long Fchmodat(int dirfd, const char* path, mode_t mode, int flags) override;
   long Fchmod(int fd, mode_t mode) override;
   long Fchownat(int dirfd, const char* path, uid_t uid, gid_t gid,

@@ -1,6 +1,7 @@
 // Sys implementations: the host kernel (raw syscalls).
 #include <sys/syscall.h>
 #include <unistd.h>
+
 #include <cerrno>
 
 #include "sentry/kernel/difftest/sys.h"
@@ -20,13 +21,9 @@ long LinuxSys::Openat(int dirfd, const char* path, int flags, mode_t mode) {
   return R(syscall(SYS_openat, dirfd, path, flags, mode));
 }
 
-long LinuxSys::Close(int fd) {
-  return R(syscall(SYS_close, fd));
-}
+long LinuxSys::Close(int fd) { return R(syscall(SYS_close, fd)); }
 
-long LinuxSys::Dup(int fd) {
-  return R(syscall(SYS_dup, fd));
-}
+long LinuxSys::Dup(int fd) { return R(syscall(SYS_dup, fd)); }
 
 long LinuxSys::Read(int fd, void* buf, size_t count) {
   return R(syscall(SYS_read, fd, buf, count));
@@ -60,7 +57,8 @@ long LinuxSys::Fstat(int fd, struct stat* st) {
   return R(syscall(SYS_fstat, fd, st));
 }
 
-long LinuxSys::Fstatat(int dirfd, const char* path, struct stat* st, int flags) {
+long LinuxSys::Fstatat(int dirfd, const char* path, struct stat* st,
+                       int flags) {
   return R(syscall(SYS_newfstatat, dirfd, path, st, flags));
 }
 
@@ -84,17 +82,13 @@ long LinuxSys::Fallocate(int fd, int mode, off_t off, off_t len) {
   return R(syscall(SYS_fallocate, fd, mode, off, len));
 }
 
-long LinuxSys::Fsync(int fd) {
-  return R(syscall(SYS_fsync, fd));
-}
+long LinuxSys::Fsync(int fd) { return R(syscall(SYS_fsync, fd)); }
 
 long LinuxSys::Fcntl(int fd, int cmd, unsigned long arg) {
   return R(syscall(SYS_fcntl, fd, cmd, arg));
 }
 
-long LinuxSys::Flock(int fd, int op) {
-  return R(syscall(SYS_flock, fd, op));
-}
+long LinuxSys::Flock(int fd, int op) { return R(syscall(SYS_flock, fd, op)); }
 
 long LinuxSys::Mkdirat(int dirfd, const char* path, mode_t mode) {
   return R(syscall(SYS_mkdirat, dirfd, path, mode));
@@ -108,11 +102,13 @@ long LinuxSys::Unlinkat(int dirfd, const char* path, int flags) {
   return R(syscall(SYS_unlinkat, dirfd, path, flags));
 }
 
-long LinuxSys::Renameat2(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, unsigned flags) {
+long LinuxSys::Renameat2(int olddirfd, const char* oldpath, int newdirfd,
+                         const char* newpath, unsigned flags) {
   return R(syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags));
 }
 
-long LinuxSys::Linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags) {
+long LinuxSys::Linkat(int olddirfd, const char* oldpath, int newdirfd,
+                      const char* newpath, int flags) {
   return R(syscall(SYS_linkat, olddirfd, oldpath, newdirfd, newpath, flags));
 }
 
@@ -134,7 +130,8 @@ long LinuxSys::Fchmod(int fd, mode_t mode) {
   return R(syscall(SYS_fchmod, fd, mode));
 }
 
-long LinuxSys::Fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int flags) {
+long LinuxSys::Fchownat(int dirfd, const char* path, uid_t uid, gid_t gid,
+                        int flags) {
   return R(syscall(SYS_fchownat, dirfd, path, uid, gid, flags));
 }
 
@@ -142,7 +139,8 @@ long LinuxSys::Fchown(int fd, uid_t uid, gid_t gid) {
   return R(syscall(SYS_fchown, fd, uid, gid));
 }
 
-long LinuxSys::Utimensat(int dirfd, const char* path, const struct timespec times[2], int flags) {
+long LinuxSys::Utimensat(int dirfd, const char* path,
+                         const struct timespec times[2], int flags) {
   return R(syscall(SYS_utimensat, dirfd, path, times, flags));
 }
 
@@ -150,27 +148,30 @@ long LinuxSys::Faccessat(int dirfd, const char* path, int mode, int flags) {
   return R(syscall(SYS_faccessat2, dirfd, path, mode, flags));
 }
 
-long LinuxSys::Umask(mode_t mask) {
-  return R(syscall(SYS_umask, mask));
-}
+long LinuxSys::Umask(mode_t mask) { return R(syscall(SYS_umask, mask)); }
 
-long LinuxSys::Setxattr(const char* path, const char* name, const void* value, size_t size, int flags) {
+long LinuxSys::Setxattr(const char* path, const char* name, const void* value,
+                        size_t size, int flags) {
   return R(syscall(SYS_setxattr, path, name, value, size, flags));
 }
 
-long LinuxSys::Lsetxattr(const char* path, const char* name, const void* value, size_t size, int flags) {
+long LinuxSys::Lsetxattr(const char* path, const char* name, const void* value,
+                         size_t size, int flags) {
   return R(syscall(SYS_lsetxattr, path, name, value, size, flags));
 }
 
-long LinuxSys::Fsetxattr(int fd, const char* name, const void* value, size_t size, int flags) {
+long LinuxSys::Fsetxattr(int fd, const char* name, const void* value,
+                         size_t size, int flags) {
   return R(syscall(SYS_fsetxattr, fd, name, value, size, flags));
 }
 
-long LinuxSys::Getxattr(const char* path, const char* name, void* value, size_t size) {
+long LinuxSys::Getxattr(const char* path, const char* name, void* value,
+                        size_t size) {
   return R(syscall(SYS_getxattr, path, name, value, size));
 }
 
-long LinuxSys::Lgetxattr(const char* path, const char* name, void* value, size_t size) {
+long LinuxSys::Lgetxattr(const char* path, const char* name, void* value,
+                         size_t size) {
   return R(syscall(SYS_lgetxattr, path, name, value, size));
 }
 
@@ -202,13 +203,9 @@ long LinuxSys::Fremovexattr(int fd, const char* name) {
   return R(syscall(SYS_fremovexattr, fd, name));
 }
 
-long LinuxSys::Chdir(const char* path) {
-  return R(syscall(SYS_chdir, path));
-}
+long LinuxSys::Chdir(const char* path) { return R(syscall(SYS_chdir, path)); }
 
-long LinuxSys::Fchdir(int fd) {
-  return R(syscall(SYS_fchdir, fd));
-}
+long LinuxSys::Fchdir(int fd) { return R(syscall(SYS_fchdir, fd)); }
 
 long LinuxSys::Getcwd(char* buf, size_t size) {
   return R(syscall(SYS_getcwd, buf, size));

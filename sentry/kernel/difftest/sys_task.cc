@@ -1,6 +1,5 @@
 // Sys implementation backed by our VFS (sentry::kernel::Task).
 #include "sentry/kernel/difftest/sys.h"
-
 #include "sentry/kernel/task.h"
 
 namespace difftest {
@@ -9,13 +8,9 @@ long TaskSys::Openat(int dirfd, const char* path, int flags, mode_t mode) {
   return t_->Openat(dirfd, path, flags, mode);
 }
 
-long TaskSys::Close(int fd) {
-  return t_->Close(fd);
-}
+long TaskSys::Close(int fd) { return t_->Close(fd); }
 
-long TaskSys::Dup(int fd) {
-  return t_->Dup(fd);
-}
+long TaskSys::Dup(int fd) { return t_->Dup(fd); }
 
 long TaskSys::Read(int fd, void* buf, size_t count) {
   return t_->Read(fd, buf, count);
@@ -45,9 +40,7 @@ long TaskSys::Lseek(int fd, off_t off, int whence) {
   return t_->Lseek(fd, off, whence);
 }
 
-long TaskSys::Fstat(int fd, struct stat* st) {
-  return t_->Fstat(fd, st);
-}
+long TaskSys::Fstat(int fd, struct stat* st) { return t_->Fstat(fd, st); }
 
 long TaskSys::Fstatat(int dirfd, const char* path, struct stat* st, int flags) {
   return t_->Fstatat(dirfd, path, st, flags);
@@ -61,9 +54,7 @@ long TaskSys::Getdents64(int fd, void* buf, size_t count) {
   return t_->Getdents64(fd, buf, count);
 }
 
-long TaskSys::Ftruncate(int fd, off_t len) {
-  return t_->Ftruncate(fd, len);
-}
+long TaskSys::Ftruncate(int fd, off_t len) { return t_->Ftruncate(fd, len); }
 
 long TaskSys::Truncate(const char* path, off_t len) {
   return t_->Truncate(path, len);
@@ -73,17 +64,13 @@ long TaskSys::Fallocate(int fd, int mode, off_t off, off_t len) {
   return t_->Fallocate(fd, mode, off, len);
 }
 
-long TaskSys::Fsync(int fd) {
-  return t_->Fsync(fd);
-}
+long TaskSys::Fsync(int fd) { return t_->Fsync(fd); }
 
 long TaskSys::Fcntl(int fd, int cmd, unsigned long arg) {
   return t_->Fcntl(fd, cmd, arg);
 }
 
-long TaskSys::Flock(int fd, int op) {
-  return t_->Flock(fd, op);
-}
+long TaskSys::Flock(int fd, int op) { return t_->Flock(fd, op); }
 
 long TaskSys::Mkdirat(int dirfd, const char* path, mode_t mode) {
   return t_->Mkdirat(dirfd, path, mode);
@@ -97,11 +84,13 @@ long TaskSys::Unlinkat(int dirfd, const char* path, int flags) {
   return t_->Unlinkat(dirfd, path, flags);
 }
 
-long TaskSys::Renameat2(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, unsigned flags) {
+long TaskSys::Renameat2(int olddirfd, const char* oldpath, int newdirfd,
+                        const char* newpath, unsigned flags) {
   return t_->Renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
 }
 
-long TaskSys::Linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags) {
+long TaskSys::Linkat(int olddirfd, const char* oldpath, int newdirfd,
+                     const char* newpath, int flags) {
   return t_->Linkat(olddirfd, oldpath, newdirfd, newpath, flags);
 }
 
@@ -117,11 +106,10 @@ long TaskSys::Fchmodat(int dirfd, const char* path, mode_t mode, int flags) {
   return t_->Fchmodat(dirfd, path, mode, flags);
 }
 
-long TaskSys::Fchmod(int fd, mode_t mode) {
-  return t_->Fchmod(fd, mode);
-}
+long TaskSys::Fchmod(int fd, mode_t mode) { return t_->Fchmod(fd, mode); }
 
-long TaskSys::Fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int flags) {
+long TaskSys::Fchownat(int dirfd, const char* path, uid_t uid, gid_t gid,
+                       int flags) {
   return t_->Fchownat(dirfd, path, uid, gid, flags);
 }
 
@@ -129,7 +117,8 @@ long TaskSys::Fchown(int fd, uid_t uid, gid_t gid) {
   return t_->Fchown(fd, uid, gid);
 }
 
-long TaskSys::Utimensat(int dirfd, const char* path, const struct timespec times[2], int flags) {
+long TaskSys::Utimensat(int dirfd, const char* path,
+                        const struct timespec times[2], int flags) {
   return t_->Utimensat(dirfd, path, times, flags);
 }
 
@@ -137,27 +126,30 @@ long TaskSys::Faccessat(int dirfd, const char* path, int mode, int flags) {
   return t_->Faccessat(dirfd, path, mode, flags);
 }
 
-long TaskSys::Umask(mode_t mask) {
-  return t_->Umask(mask);
-}
+long TaskSys::Umask(mode_t mask) { return t_->Umask(mask); }
 
-long TaskSys::Setxattr(const char* path, const char* name, const void* value, size_t size, int flags) {
+long TaskSys::Setxattr(const char* path, const char* name, const void* value,
+                       size_t size, int flags) {
   return t_->Setxattr(path, name, value, size, flags);
 }
 
-long TaskSys::Lsetxattr(const char* path, const char* name, const void* value, size_t size, int flags) {
+long TaskSys::Lsetxattr(const char* path, const char* name, const void* value,
+                        size_t size, int flags) {
   return t_->Lsetxattr(path, name, value, size, flags);
 }
 
-long TaskSys::Fsetxattr(int fd, const char* name, const void* value, size_t size, int flags) {
+long TaskSys::Fsetxattr(int fd, const char* name, const void* value,
+                        size_t size, int flags) {
   return t_->Fsetxattr(fd, name, value, size, flags);
 }
 
-long TaskSys::Getxattr(const char* path, const char* name, void* value, size_t size) {
+long TaskSys::Getxattr(const char* path, const char* name, void* value,
+                       size_t size) {
   return t_->Getxattr(path, name, value, size);
 }
 
-long TaskSys::Lgetxattr(const char* path, const char* name, void* value, size_t size) {
+long TaskSys::Lgetxattr(const char* path, const char* name, void* value,
+                        size_t size) {
   return t_->Lgetxattr(path, name, value, size);
 }
 
@@ -189,16 +181,10 @@ long TaskSys::Fremovexattr(int fd, const char* name) {
   return t_->Fremovexattr(fd, name);
 }
 
-long TaskSys::Chdir(const char* path) {
-  return t_->Chdir(path);
-}
+long TaskSys::Chdir(const char* path) { return t_->Chdir(path); }
 
-long TaskSys::Fchdir(int fd) {
-  return t_->Fchdir(fd);
-}
+long TaskSys::Fchdir(int fd) { return t_->Fchdir(fd); }
 
-long TaskSys::Getcwd(char* buf, size_t size) {
-  return t_->Getcwd(buf, size);
-}
+long TaskSys::Getcwd(char* buf, size_t size) { return t_->Getcwd(buf, size); }
 
 }  // namespace difftest

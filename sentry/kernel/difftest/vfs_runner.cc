@@ -29,9 +29,8 @@ SideOutput RunOnVfs(const Sequence& s) {
           return;
         }
         // Mode 1777 and owned by root, like the Linux side's root.
-        auto root_inode = (*fs)->Mount(ctx, "none",
-                                       sentry::fs::MountSourceFlags{},
-                                       "mode=1777");
+        auto root_inode = (*fs)->Mount(
+            ctx, "none", sentry::fs::MountSourceFlags{}, "mode=1777");
         if (!root_inode.ok()) {
           w.WriteError("tmpfs Mount: " + root_inode.error().ToString());
           return;
@@ -47,10 +46,9 @@ SideOutput RunOnVfs(const Sequence& s) {
         }
         {
           sentry::kernel::Task t(
-              ns, s.unprivileged
-                      ? Credentials::User(kUserUid, kUserGid,
-                                          {kUserGid, kUserGroup2})
-                      : Credentials::Root());
+              ns, s.unprivileged ? Credentials::User(kUserUid, kUserGid,
+                                                     {kUserGid, kUserGroup2})
+                                 : Credentials::Root());
           TaskSys sys(&t);
           Executor ex(&sys);
           for (const Op& op : s.ops) w.WriteResult(ex.Run(op));
