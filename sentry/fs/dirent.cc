@@ -54,6 +54,13 @@ bool Dirent::IsAncestorOfLocked(const Dirent* d) const {
 
 void Dirent::MarkUnlinked(Dirent* child) {
   child->unlinked_.store(true, std::memory_order_release);
+  // An unlinked dirent is out of its parent's map, so nothing would ever
+  // break the cycle with its cached children: drop them now. (Their
+  // destructors take no locks, so this is safe under the parent's lock.)
+  absl::flat_hash_map<std::string, RefPtr<Dirent>> dropped;
+  base::MutexLock l(&child->mu_);
+  child->negative_children_ = 0;
+  dropped.swap(child->children_);
 }
 
 RefPtr<Dirent> Dirent::ReplaceChildLocked(std::string_view name,
@@ -107,6 +114,12 @@ ErrnoOr<RefPtr<Dirent>> Dirent::WalkLocked(const Context& ctx,
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep;
   if (it != children_.end() && keep) return it->second;
   auto looked = inode_->Lookup(ctx, name);
+  if (unlinked()) {
+    // Below a removed directory, cache nothing (see MarkUnlinked).
+    if (!looked.ok() && looked.error() != Errno(ENOENT)) return looked.error();
+    return base::AdoptRef(new Dirent(looked.ok() ? std::move(*looked) : nullptr,
+                                     std::string(name), RefPtr(this)));
+  }
   if (!looked.ok()) {
     if (looked.error() != Errno(ENOENT)) return looked.error();
     if (it != children_.end() && it->second->negative()) return it->second;
@@ -164,20 +177,10 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Link(const Context& ctx, std::string_view name,
 Errno Dirent::Remove(const Context& ctx, std::string_view name, bool dir) {
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
   RefPtr<Dirent> old;
-  absl::flat_hash_map<std::string, RefPtr<Dirent>> dropped;
   base::MutexLock l(&mu_);
   RETURN_IF_ERRNO(inode_->RemoveChild(ctx, name, dir));
   old = ReplaceChildLocked(name, nullptr);
-  if (old) {
-    MarkUnlinked(old.get());
-    if (dir) {
-      // The removed directory's cached children (negative ones, since it
-      // was empty) go with it.
-      base::MutexLock cl(&old->mu_);
-      old->negative_children_ = 0;
-      dropped.swap(old->children_);
-    }
-  }
+  if (old) MarkUnlinked(old.get());
   return Errno();
 }
 

@@ -890,13 +890,16 @@ long Task::Unlinkat(int dirfd, const char* path, int flags) {
   if (child->mount_count() > 0) return -EBUSY;
   RefPtr<Inode> victim = child->inode_ref();
   SYS_TRY(pn.parent.dirent->Remove(ctx_, pn.name, rmdir));
-  NotifyChild(pn.parent, victim.get(), IN_DELETE, pn.name);
-  auto va = victim->GetAttr(ctx_);
-  if (va.ok() && (va->nlink == 0 || (victim->IsDir()))) {
-    if (fs::Watches* w = victim->watches_if_any()) w->HandleDeletion();
-  } else if (victim->watches_if_any()) {
+  // Linux's order: the link count changed (unlink only), the inode is
+  // gone if that was its last name, then the directory lost an entry.
+  if (!rmdir && victim->watches_if_any()) {
     fs::NotifyEvent(nullptr, victim.get(), IN_ATTRIB, "");
   }
+  auto va = victim->GetAttr(ctx_);
+  if (va.ok() && (va->nlink == 0 || victim->IsDir())) {
+    if (fs::Watches* w = victim->watches_if_any()) w->HandleDeletion();
+  }
+  NotifyChild(pn.parent, victim.get(), IN_DELETE, pn.name);
   return 0;
 }
 

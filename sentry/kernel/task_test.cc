@@ -207,11 +207,11 @@ TEST_F(TaskTest, ReadWritePreadPwrite) {
   t()->Close(fd);
 }
 
-// BUG: pwrite on an O_APPEND fd writes at the given offset; Linux appends.
-TEST_F(TaskTest, DISABLED_PwriteOnAppendFdAppends) {
+// pwrite on an O_APPEND fd appends, ignoring the offset, as Linux does.
+TEST_F(TaskTest, PwriteOnAppendFdAppends) {
   ASSERT_THAT(WriteFile(t(), "/f", "abc"), Succeeds());
   long fd = t()->Open("/f", O_WRONLY | O_APPEND);
-  // Linux: pwrite on an O_APPEND fd appends (a documented bug).
+  // pwrite(2) BUGS: on Linux, O_APPEND wins over the offset.
   EXPECT_EQ(t()->Pwrite64(fd, "Z", 1, 0), 1);
   t()->Close(fd);
   EXPECT_EQ(ReadFile(t(), "/f"), "abcZ");
@@ -548,11 +548,10 @@ TEST_F(TaskTest, RenameDirectoryUpdatesLinkCounts) {
   EXPECT_EQ(st.st_ino, Stat("/b").st_ino);
 }
 
-// BUG: the lock order of ramfs directory (and dirent) mutexes follows the
-// tree's current shape, so after directories swap ancestry absl's deadlock
-// detector sees a cycle and aborts the process ("Potential Mutex deadlock").
-// Linux: all three renames succeed.
-TEST_F(TaskTest, DISABLED_RenameInvertingAncestryDoesNotAbort) {
+// Directory locks nest by the tree's current shape, so renames that swap
+// ancestry must not be taken for a lock cycle (base/mutex.cc). Linux: all
+// three renames succeed.
+TEST_F(TaskTest, RenameInvertingAncestryDoesNotAbort) {
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/p", 0755), Succeeds());
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/p/c", 0755), Succeeds());  // p -> c
   ASSERT_THAT(t()->Renameat2(AT_FDCWD, "/p/c", AT_FDCWD, "/c", 0), Succeeds());
@@ -1226,9 +1225,9 @@ TEST_F(TaskTest, InotifyFileWatchModify) {
   t()->Close(in);
 }
 
-// BUG: unlinking a watched file queues no IN_ATTRIB for the link-count
-// change; Linux sends IN_ATTRIB, IN_DELETE_SELF, IN_IGNORED.
-TEST_F(TaskTest, DISABLED_InotifyUnlinkOfWatchedFileSendsAttrib) {
+// Unlinking a watched file reports the link-count change first; Linux sends
+// IN_ATTRIB, IN_DELETE_SELF, IN_IGNORED.
+TEST_F(TaskTest, InotifyUnlinkOfWatchedFileSendsAttrib) {
   ASSERT_THAT(WriteFile(t(), "/f", ""), Succeeds());
   long in = t()->InotifyInit1(IN_NONBLOCK);
   long wd =
@@ -1522,11 +1521,9 @@ TEST_F(TaskTest, RmdirWithCachedNegativeChildDoesNotLeak) {
   ASSERT_THAT(t()->Unlinkat(AT_FDCWD, "/a", AT_REMOVEDIR), Succeeds());
 }
 
-// BUG (leak): renaming a directory over an empty directory that has a
-// cached negative child (from a failed lookup) never frees the victim's
-// dirent, its negative child, or (through the victim's parent reference)
-// the tree above it. rmdir of the same directory does not leak.
-TEST_F(TaskTest, DISABLED_RenameOverDirWithCachedNegativeChildDoesNotLeak) {
+// Renaming over an empty directory that has a cached negative child (from
+// a failed lookup) must free the victim's dirent and that child.
+TEST_F(TaskTest, RenameOverDirWithCachedNegativeChildDoesNotLeak) {
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/a", 0755), Succeeds());
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/b", 0755), Succeeds());
   struct stat st;
@@ -1541,11 +1538,9 @@ TEST_F(TaskTest, RmdirAfterChildRemovedDoesNotLeak) {
   ASSERT_THAT(t()->Unlinkat(AT_FDCWD, "/a", AT_REMOVEDIR), Succeeds());
 }
 
-// BUG (leak): a lookup inside an unlinked directory caches a negative child
-// whose parent reference and the directory's child map form a cycle that
-// DetachTree never reaches; the namespace's dirents and inodes are never
-// freed. Linux frees everything (and returns ENOENT as we do).
-TEST_F(TaskTest, DISABLED_LookupInRemovedCwdDoesNotLeak) {
+// A lookup inside an unlinked directory must not cache a child there (it
+// would form a cycle nothing breaks). Linux returns ENOENT, as we do.
+TEST_F(TaskTest, LookupInRemovedCwdDoesNotLeak) {
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/a", 0755), Succeeds());
   ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/a/b", 0755), Succeeds());
   ASSERT_THAT(t()->Chdir("/a/b"), Succeeds());

@@ -204,7 +204,7 @@ Dir::Dir(RefPtr<MountSource> msrc, const CreateSpec& spec,
   base::MutexLock l(&mu_);
   attr_.nlink = 2;
   attr_.size = 2 * kBogoDirentSize;
-  parent_ino_ = stable_attr().ino;
+  parent_ino_.store(stable_attr().ino, std::memory_order_relaxed);
 }
 
 Dir::~Dir() = default;
@@ -223,8 +223,7 @@ Errno Dir::InsertLocked(std::string_view name, RefPtr<Inode> child) {
   if (child->IsDir()) {
     attr_.nlink++;
     if (auto* d = dynamic_cast<Dir*>(child.get())) {
-      base::MutexLock cl(&d->mu_);
-      d->parent_ino_ = stable_attr().ino;
+      d->parent_ino_.store(stable_attr().ino, std::memory_order_relaxed);
     }
   }
   entries_.emplace(serial, Entry{std::string(name), std::move(child)});
@@ -378,8 +377,8 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
     }
     for (auto [in, parent] : {std::pair{src, np}, std::pair{dst, this}}) {
       if (auto* d = dynamic_cast<Dir*>(in)) {
-        base::MutexLock cl(&d->mu_);
-        d->parent_ino_ = parent->stable_attr().ino;
+        d->parent_ino_.store(parent->stable_attr().ino,
+                             std::memory_order_relaxed);
       }
       static_cast<RamInode*>(in)->TouchCtime(now);
     }
@@ -440,7 +439,10 @@ Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
     offset = 1;
   }
   if (offset == 1) {
-    if (!sink.Add({"..", parent_ino_, DT_DIR, 2})) return Errno();
+    if (!sink.Add({"..", parent_ino_.load(std::memory_order_relaxed), DT_DIR,
+                   2})) {
+      return Errno();
+    }
     offset = 2;
   }
   for (auto it = entries_.lower_bound(offset); it != entries_.end(); ++it) {

@@ -146,7 +146,9 @@ class Dir : public RamInode {
   absl::btree_map<uint64_t, Entry> entries_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> index_ ABSL_GUARDED_BY(mu_);
   uint64_t next_serial_ ABSL_GUARDED_BY(mu_) = 2;
-  uint64_t parent_ino_ ABSL_GUARDED_BY(mu_) = 0;
+  // The ".." inode number. Atomic, so a parent never locks a child
+  // directory just to set it.
+  std::atomic<uint64_t> parent_ino_{0};
 };
 
 class RegularFile : public RamInode {
