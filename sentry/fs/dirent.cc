@@ -30,6 +30,14 @@ RefPtr<Dirent> Dirent::NewRoot(RefPtr<Inode> inode, std::string name) {
   return base::AdoptRef(new Dirent(std::move(inode), std::move(name), nullptr));
 }
 
+RefPtr<Dirent> Dirent::NewDetached(RefPtr<Inode> inode, std::string name,
+                                   RefPtr<Dirent> parent) {
+  RefPtr<Dirent> d = base::AdoptRef(
+      new Dirent(std::move(inode), std::move(name), std::move(parent)));
+  d->unlinked_.store(true, std::memory_order_release);
+  return d;
+}
+
 std::string Dirent::name() const {
   base::ReaderMutexLock l(&RenameMutex());
   return name_;

@@ -47,6 +47,10 @@ class Dirent : public base::RefCounted<Dirent> {
  public:
   // A root (no parent) for inode.
   static RefPtr<Dirent> NewRoot(RefPtr<Inode> inode, std::string name = "/");
+  // A dirent for a file with no name in parent (O_TMPFILE): not in the
+  // parent's cache, and unlinked from the start.
+  static RefPtr<Dirent> NewDetached(RefPtr<Inode> inode, std::string name,
+                                    RefPtr<Dirent> parent);
 
   Dirent(const Dirent&) = delete;
   Dirent& operator=(const Dirent&) = delete;

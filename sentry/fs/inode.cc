@@ -44,6 +44,11 @@ ErrnoOr<RefPtr<Inode>> Inode::CreateChild(const Context&, std::string_view,
   return Errno(IsDir() ? EPERM : ENOTDIR);
 }
 
+ErrnoOr<RefPtr<Inode>> Inode::CreateTmpfile(const Context&, const CreateSpec&,
+                                            bool) {
+  return Errno(IsDir() ? EOPNOTSUPP : ENOTDIR);
+}
+
 Errno Inode::Link(const Context&, std::string_view, Inode*) {
   return Errno(IsDir() ? EPERM : ENOTDIR);
 }

@@ -111,6 +111,13 @@ class Inode : public base::RefCounted<Inode> {
   virtual ErrnoOr<RefPtr<Inode>> CreateChild(const Context& ctx,
                                              std::string_view name,
                                              const CreateSpec& spec);
+  // O_TMPFILE: a new regular file in this directory with no name (link
+  // count 0). If linkable, a later Link may give it one (linkat with
+  // AT_EMPTY_PATH); otherwise it vanishes on last close. EOPNOTSUPP where
+  // the filesystem has no such files.
+  virtual ErrnoOr<RefPtr<Inode>> CreateTmpfile(const Context& ctx,
+                                               const CreateSpec& spec,
+                                               bool linkable);
   // Adds name for target (a non-directory of the same MountSource).
   // EEXIST; EMLINK past the link limit; ENOENT if target was unlinked.
   virtual Errno Link(const Context& ctx, std::string_view name, Inode* target);

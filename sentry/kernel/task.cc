@@ -291,7 +291,9 @@ ErrnoOr<RefPtr<File>> Task::OpenPath(const Path& p, int flags) {
 
 long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
   if (path == nullptr) return -EFAULT;
-  if ((flags & O_TMPFILE) == O_TMPFILE) return -EOPNOTSUPP;
+  if ((flags & O_TMPFILE) == O_TMPFILE) {
+    return OpenTmpfile(dirfd, path, flags, mode);
+  }
   // build_open_flags: O_CREAT with O_DIRECTORY is refused outright.
   if ((flags & O_CREAT) && (flags & O_DIRECTORY) && !(flags & O_PATH)) {
     return -EINVAL;
@@ -392,6 +394,31 @@ long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
     if (r < 0) return r;
   }
   if (!(flags & O_PATH)) NotifyPath(p, IN_OPEN);
+  return InstallFile(std::move(f), flags & O_CLOEXEC);
+}
+
+long Task::OpenTmpfile(int dirfd, const char* path, int flags, mode_t mode) {
+  // O_TMPFILE needs write access.
+  const int acc = flags & O_ACCMODE;
+  if (acc != O_WRONLY && acc != O_RDWR) return -EINVAL;
+  if (flags & O_CREAT) return -EINVAL;
+  SYS_ASSIGN(Path dir, ResolveAt(dirfd, path, !(flags & O_NOFOLLOW), false,
+                                 /*must_be_dir=*/true));
+  if (!dir.inode()->IsDir()) return -ENOTDIR;
+  SYS_TRY(Permission(ctx_, dir.inode(),
+                     linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
+  if (dir.mount->ReadOnly()) return -EROFS;
+  SYS_ASSIGN(UnstableAttr da, dir.inode()->GetAttr(ctx_));
+  fs::CreateSpec spec =
+      fs::OwnerForNew(ctx_.creds(), da, S_IFREG | (mode & 07777 & ~umask()));
+  SYS_ASSIGN(RefPtr<Inode> in,
+             dir.inode()->CreateTmpfile(ctx_, spec, !(flags & O_EXCL)));
+  // Linux names such a file "#<ino>" in its directory, always deleted.
+  std::string name = "#" + std::to_string(in->stable_attr().ino);
+  RefPtr<Dirent> d = Dirent::NewDetached(std::move(in), name, dir.dirent);
+  Path p{dir.mount, std::move(d)};
+  SYS_ASSIGN(RefPtr<File> f,
+             OpenPath(p, flags & ~(O_TMPFILE | O_EXCL | O_CREAT)));
   return InstallFile(std::move(f), flags & O_CLOEXEC);
 }
 
@@ -906,10 +933,10 @@ long Task::Unlinkat(int dirfd, const char* path, int flags) {
 long Task::Linkat(int olddirfd, const char* oldpath, int newdirfd,
                   const char* newpath, int flags) {
   if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return -EINVAL;
-  if ((flags & AT_EMPTY_PATH) &&
-      !ctx_.creds().HasCapability(CAP_DAC_READ_SEARCH)) {
-    return -ENOENT;
-  }
+  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH unless the caller opened the
+  // descriptor itself (Linux 6.10+ compares the file's opener credentials).
+  // A Task's descriptors are all its own until FDs can be passed in; that
+  // change must add the opener check here.
   SYS_ASSIGN(Path old, ResolveAt(olddirfd, oldpath, flags & AT_SYMLINK_FOLLOW,
                                  flags & AT_EMPTY_PATH));
   SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(newdirfd, newpath));

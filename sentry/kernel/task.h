@@ -184,6 +184,7 @@ class Task {
                                     bool must_be_dir = false);
   base::ErrnoOr<fs::ParentAndName> ResolveParentAt(int dirfd, const char* path);
   base::ErrnoOr<base::RefPtr<fs::File>> OpenPath(const fs::Path& p, int flags);
+  long OpenTmpfile(int dirfd, const char* path, int flags, mode_t mode);
   long DoStat(const fs::Path& p, struct stat* st);
   long DoSetAttr(const fs::Path& p, const fs::AttrChange& ch);
   long DoChmod(const fs::Path& p, mode_t mode);

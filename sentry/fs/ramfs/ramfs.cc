@@ -270,6 +270,23 @@ Errno Dir::AddChild(std::string_view name, RefPtr<Inode> child) {
   return InsertLocked(name, std::move(child));
 }
 
+ErrnoOr<RefPtr<Inode>> Dir::CreateTmpfile(const Context& ctx,
+                                          const CreateSpec& spec,
+                                          bool linkable) {
+  {
+    base::MutexLock l(&mu_);
+    if (attr_.nlink == 0) return Errno(ENOENT);
+  }
+  CreateSpec s = spec;
+  s.mode = S_IFREG | (spec.mode & 07777);
+  ASSIGN_OR_RETURN(RefPtr<Inode> in,
+                   NewInode(ctx, RefPtr<MountSource>(mount_source()), s));
+  auto* reg = static_cast<RegularFile*>(in.get());
+  reg->AdjustLinks(-1, ctx.Now());
+  reg->set_linkable(linkable);
+  return in;
+}
+
 Errno Dir::Link(const Context& ctx, std::string_view name, Inode* target) {
   auto* t = dynamic_cast<RamInode*>(target);
   if (t == nullptr || target->mount_source() != mount_source()) {
@@ -280,7 +297,11 @@ Errno Dir::Link(const Context& ctx, std::string_view name, Inode* target) {
   if (attr_.nlink == 0) return Errno(ENOENT);
   if (FindLocked(name)) return Errno(EEXIST);
   uint64_t n = t->links();
-  if (n == 0) return Errno(ENOENT);  // linkat of an unlinked file
+  if (n == 0) {
+    // Only an O_TMPFILE file opened without O_EXCL may come back.
+    auto* reg = dynamic_cast<RegularFile*>(t);
+    if (reg == nullptr || !reg->TakeLinkable()) return Errno(ENOENT);
+  }
   if (n >= static_cast<uint64_t>(linux_abi::kLinkMax)) return Errno(EMLINK);
   linux_abi::Timespec now = ctx.Now();
   RETURN_IF_ERRNO(InsertLocked(name, RefPtr<Inode>(target)));

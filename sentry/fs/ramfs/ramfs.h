@@ -118,6 +118,9 @@ class Dir : public RamInode {
                                 std::string_view name) override;
   ErrnoOr<RefPtr<Inode>> CreateChild(const Context& ctx, std::string_view name,
                                      const CreateSpec& spec) override;
+  ErrnoOr<RefPtr<Inode>> CreateTmpfile(const Context& ctx,
+                                       const CreateSpec& spec,
+                                       bool linkable) override;
   Errno Link(const Context& ctx, std::string_view name, Inode* target) override;
   Errno RemoveChild(const Context& ctx, std::string_view name,
                     bool dir) override;
@@ -165,6 +168,10 @@ class RegularFile : public RamInode {
                           uint64_t* offset_out) override;
   ErrnoOr<uint64_t> SeekDataHole(const Context& ctx, uint64_t offset,
                                  int whence) override;
+  // An O_TMPFILE file that linkat may still give a name (I_LINKABLE).
+  // Cleared by the first link, as Linux does.
+  bool TakeLinkable() { return linkable_.exchange(false); }
+  void set_linkable(bool l) { linkable_.store(l); }
   Errno Allocate(const Context& ctx, int mode, uint64_t offset,
                  uint64_t length) override;
 
@@ -177,6 +184,7 @@ class RegularFile : public RamInode {
   // Drops pages wholly at or past `from`, zeroes the tail of a partial one.
   void DropFromLocked(uint64_t from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::btree_map<uint64_t, Page> pages_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> linkable_{false};
   // Pages fallocate made that nothing has written yet: they hold zeros
   // and, as in shmem, SEEK_DATA/SEEK_HOLE treat them as holes.
   absl::btree_set<uint64_t> unwritten_ ABSL_GUARDED_BY(mu_);

@@ -815,6 +815,32 @@ std::vector<Case> RootCases() {
                      Flock(1, LOCK_EX | LOCK_NB),
                      Flock(1, 99),
                      Flock(kBadSlot, LOCK_EX).Expect(-EBADF)}})});
+  {
+    // O_TMPFILE: a nameless file that linkat(AT_EMPTY_PATH) can name.
+    Op name_it = Link("", "named", AT_EMPTY_PATH);
+    name_it.dir = 0;
+    Op name_excl = Link("", "never", AT_EMPTY_PATH);
+    name_excl.dir = 1;
+    c.push_back({"O_TMPFILE",
+                 false,
+                 {},
+                 Cat({MakeFile("f", "x"),
+                      {Mkdir("d"),
+                       Open(0, "d", O_TMPFILE | O_RDWR, 0640).Expect(0),
+                       Fstat(0),
+                       Write(0, "tmp data"),
+                       Getdents(2, 4096),
+                       name_it,
+                       Stat("named"),
+                       Open(1, ".", O_TMPFILE | O_WRONLY | O_EXCL, 0600),
+                       name_excl,
+                       Open(3, "d", O_TMPFILE | O_RDONLY, 0600),
+                       Open(4, "f", O_TMPFILE | O_RDWR, 0600),
+                       Open(5, "missing", O_TMPFILE | O_RDWR, 0600),
+                       Open(6, "d", O_TMPFILE | O_RDWR | O_CREAT, 0600),
+                       Close(0),
+                       Close(1)}})});
+  }
   return c;
 }
 
@@ -1000,6 +1026,18 @@ std::vector<Case> UserCases() {
                 Rename("/u/mine", "/w/mine"),
                 Rename("/r", "/r2").Expect(-EPERM), Link("/r/f", "/lnk"),
                 Link("/rw", "/lnk2"), Link("/u2/mine", "/lnk3").Expect(0)}});
+  {
+    // Without CAP_DAC_READ_SEARCH, linkat(AT_EMPTY_PATH) says ENOENT.
+    Op name_it = Link("", "named", AT_EMPTY_PATH);
+    name_it.dir = 0;
+    c.push_back({"O_TMPFILE as a user",
+                 true,
+                 {},
+                 {Open(0, ".", O_TMPFILE | O_RDWR, 0600),
+                  Fstat(0),
+                  name_it,
+                  Close(0)}});
+  }
   return c;
 }
 
