@@ -218,7 +218,7 @@ Errno Dirent::Rename(const Context& ctx, Dirent* old_parent,
   }
   first->mu_.Lock();
   if (second != first) second->mu_.Lock();
-  auto unlock = [&] {
+  auto unlock = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     if (second != first) second->mu_.Unlock();
     first->mu_.Unlock();
   };

@@ -359,7 +359,7 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
   }
   a->mu_.Lock();
   if (b != a) b->mu_.Lock();
-  auto unlock = [&] {
+  auto unlock = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     if (b != a) b->mu_.Unlock();
     a->mu_.Unlock();
   };
@@ -596,7 +596,7 @@ ErrnoOr<uint64_t> RegularFile::SeekDataHole(const Context&, uint64_t offset,
   uint64_t size = attr_.size;
   if (offset >= size) return Errno(ENXIO);
   uint64_t idx = offset / kPageSize;
-  auto is_data = [&](uint64_t i) {
+  auto is_data = [&](uint64_t i) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return pages_.contains(i) && !unwritten_.contains(i);
   };
   if (whence == SEEK_DATA) {
