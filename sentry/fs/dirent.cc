@@ -12,6 +12,9 @@ absl::string_view AbslKey(std::string_view s) {
 
 // Past this many negative entries in one directory, unreferenced ones go.
 constexpr int kMaxNegativePerDir = 1024;
+// Past this many entries in one directory of a filesystem that is not
+// kKeep (remote ones), unreferenced leaf entries go.
+constexpr size_t kMaxCachedPerDir = 1024;
 }  // namespace
 
 base::Mutex& RenameMutex() {
@@ -102,14 +105,26 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Walk(const Context& ctx,
   std::vector<RefPtr<Dirent>> evicted;
   base::MutexLock l(&mu_);
   auto r = WalkLocked(ctx, name);
-  if (negative_children_ > kMaxNegativePerDir) {
+  // Bound the cache. Where the filesystem is the only record of the tree
+  // (kKeep), only negative entries can go; elsewhere any entry nobody
+  // uses, with no cached children and no mounts, can be looked up again.
+  const bool keep =
+      inode_->mount_source()->cache_policy() == CachePolicy::kKeep;
+  if (negative_children_ > kMaxNegativePerDir ||
+      (!keep && children_.size() > kMaxCachedPerDir)) {
     for (auto it = children_.begin(); it != children_.end();) {
       auto cur = it++;
-      if (cur->second->negative() && cur->second->ReadRefs() == 1) {
-        evicted.push_back(std::move(cur->second));
-        children_.erase(cur);
+      Dirent* c = cur->second.get();
+      if (c->ReadRefs() != 1 || c->mount_count() != 0) continue;
+      if (!c->negative()) {
+        if (keep) continue;
+        base::ReaderMutexLock cl(&c->mu_);
+        if (!c->children_.empty()) continue;
+      } else {
         --negative_children_;
       }
+      evicted.push_back(std::move(cur->second));
+      children_.erase(cur);
     }
   }
   return r;

@@ -32,6 +32,10 @@ constexpr size_t kMaxRwCount = 0x7ffff000;  // MAX_RW_COUNT
 constexpr int kMaxIov = 1024;               // UIO_MAXIOV
 
 long R(Errno e) { return e.AsSyscallResult(); }
+// A byte count or -errno.
+long SizeResult(const ErrnoOr<size_t>& n) {
+  return n.ok() ? static_cast<long>(*n) : n.error().AsSyscallResult();
+}
 template <typename T>
 long R(const ErrnoOr<T>& e) {
   return e.error().AsSyscallResult();
@@ -447,8 +451,7 @@ long Task::Read(int fd, void* buf, size_t count) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   if (!f->readable()) return -EBADF;
   auto n = f->Read(ctx_, fs::IOSequence(buf, std::min(count, kMaxRwCount)));
-  if (!n.ok()) return R(n);
-  return static_cast<long>(*n);
+  return SizeResult(n);
 }
 
 long Task::Write(int fd, const void* buf, size_t count) {
@@ -456,8 +459,7 @@ long Task::Write(int fd, const void* buf, size_t count) {
   if (!f->writable()) return -EBADF;
   auto n = f->Write(
       ctx_, fs::IOSequence::FromConst(buf, std::min(count, kMaxRwCount)));
-  if (!n.ok()) return R(n);
-  return static_cast<long>(*n);
+  return SizeResult(n);
 }
 
 long Task::Pread64(int fd, void* buf, size_t count, off_t offset) {
@@ -465,8 +467,7 @@ long Task::Pread64(int fd, void* buf, size_t count, off_t offset) {
   if (!f->readable()) return -EBADF;
   auto n =
       f->Pread(ctx_, fs::IOSequence(buf, std::min(count, kMaxRwCount)), offset);
-  if (!n.ok()) return R(n);
-  return static_cast<long>(*n);
+  return SizeResult(n);
 }
 
 long Task::Pwrite64(int fd, const void* buf, size_t count, off_t offset) {
@@ -475,8 +476,7 @@ long Task::Pwrite64(int fd, const void* buf, size_t count, off_t offset) {
   auto n = f->Pwrite(
       ctx_, fs::IOSequence::FromConst(buf, std::min(count, kMaxRwCount)),
       offset);
-  if (!n.ok()) return R(n);
-  return static_cast<long>(*n);
+  return SizeResult(n);
 }
 
 long Task::Readv(int fd, const struct iovec* iov, int iovcnt) {
@@ -484,8 +484,7 @@ long Task::Readv(int fd, const struct iovec* iov, int iovcnt) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   if (!f->readable()) return -EBADF;
   auto n = f->Read(ctx_, fs::IOSequence(iov, iovcnt));
-  if (!n.ok()) return R(n);
-  return static_cast<long>(*n);
+  return SizeResult(n);
 }
 
 long Task::Writev(int fd, const struct iovec* iov, int iovcnt) {
@@ -493,8 +492,7 @@ long Task::Writev(int fd, const struct iovec* iov, int iovcnt) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   if (!f->writable()) return -EBADF;
   auto n = f->Write(ctx_, fs::IOSequence(iov, iovcnt));
-  if (!n.ok()) return R(n);
-  return static_cast<long>(*n);
+  return SizeResult(n);
 }
 
 long Task::Lseek(int fd, off_t offset, int whence) {
@@ -588,8 +586,7 @@ long Task::Getdents64(int fd, void* buf, size_t count) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   auto n = f->Getdents64(ctx_, static_cast<char*>(buf),
                          std::min(count, kMaxRwCount));
-  if (!n.ok()) return R(n);
-  return static_cast<long>(*n);
+  return SizeResult(n);
 }
 
 long Task::DoSetAttr(const Path& p, const AttrChange& ch) {
