@@ -2,6 +2,7 @@
 // through sentry::kernel::Task, in a forked child (crash/hang isolation).
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "sentry/context/context.h"
 #include "sentry/fs/dirent.h"
 #include "sentry/fs/filesystem.h"
@@ -59,6 +60,21 @@ SideOutput RunOnVfs(const Sequence& s) {
           TaskSys sys(&t);
           w.WriteTree(WalkTree(&sys));
         }
+        // Every sequence must leave nothing alive once the namespace goes.
+        ns.reset();
+        root_inode = sentry::fs::Errno(ENOENT);
+        std::string leaks;
+        auto count = [&](const char* what, int64_t n) {
+          if (n != 0) leaks += absl::StrCat(" ", what, "=", n);
+        };
+        count("Inode", base::LiveCounter<sentry::fs::Inode>::Live());
+        count("Dirent", base::LiveCounter<sentry::fs::Dirent>::Live());
+        count("MountSource",
+              base::LiveCounter<sentry::fs::MountSource>::Live());
+        count("File", base::LiveCounter<sentry::fs::File>::Live());
+        count("Mount", base::LiveCounter<sentry::fs::Mount>::Live());
+        if (!leaks.empty())
+          w.WriteError("live objects after teardown:" + leaks);
       },
       kTimeoutSeconds, "vfs");
 }
