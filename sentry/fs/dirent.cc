@@ -162,6 +162,50 @@ ErrnoOr<RefPtr<Dirent>> Dirent::WalkLocked(const Context& ctx,
   return d;
 }
 
+ErrnoOr<std::vector<RefPtr<Dirent>>> Dirent::WalkChain(
+    const Context& ctx, const std::vector<std::string_view>& names) {
+  std::vector<RefPtr<Dirent>> out;
+  if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
+  if (names.size() <= 1 || unlinked() ||
+      inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
+    ASSIGN_OR_RETURN(RefPtr<Dirent> d, Walk(ctx, names.at(0)));
+    out.push_back(std::move(d));
+    return out;
+  }
+  ASSIGN_OR_RETURN(std::vector<RefPtr<Inode>> inodes,
+                   inode_->LookupChain(ctx, names));
+  if (inodes.empty()) {
+    out.push_back(AdoptFetched(names[0], nullptr));
+    return out;
+  }
+  Dirent* parent = this;
+  for (size_t i = 0; i < inodes.size() && i < names.size(); ++i) {
+    out.push_back(parent->AdoptFetched(names[i], std::move(inodes[i])));
+    parent = out.back().get();
+  }
+  Inode* last = parent->inode();
+  if (out.size() < names.size() && last->IsDir()) {
+    out.push_back(base::AdoptRef(
+        new Dirent(nullptr, std::string(names[out.size()]), RefPtr(parent))));
+  }
+  return out;
+}
+
+RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name,
+                                    RefPtr<Inode> inode) {
+  RefPtr<Dirent> old;
+  base::MutexLock l(&mu_);
+  auto it = children_.find(AbslKey(name));
+  if (it != children_.end() && it->second->inode() == inode.get()) {
+    return it->second;
+  }
+  RefPtr<Dirent> d = base::AdoptRef(
+      new Dirent(std::move(inode), std::string(name), RefPtr(this)));
+  old = ReplaceChildLocked(name, d);
+  if (old) MarkUnlinked(old.get());
+  return d;
+}
+
 ErrnoOr<RefPtr<Dirent>> Dirent::Create(const Context& ctx,
                                        std::string_view name,
                                        const CreateSpec& spec) {

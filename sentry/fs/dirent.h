@@ -73,6 +73,18 @@ class Dirent : public base::RefCounted<Dirent> {
   ErrnoOr<RefPtr<Dirent>> Walk(const Context& ctx, std::string_view name)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Walks names[0], names[0]/names[1], ... with one Inode::LookupChain
+  // (one round trip on a remote filesystem), caching what it finds.
+  // Returns at least the first dirent (negative if names[0] is missing),
+  // then one per further component found; after a directory whose child
+  // is missing, an uncached negative dirent for that child. Only for
+  // filesystems that revalidate (not kKeep): their cache tolerates an
+  // entry that raced a change, as the next walk checks it again; a kKeep
+  // cache must never hold one, so there this is Walk(names[0]).
+  ErrnoOr<std::vector<RefPtr<Dirent>>> WalkChain(
+      const Context& ctx, const std::vector<std::string_view>& names)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Creates name through the filesystem and caches the result. EEXIST if
   // it exists (negative or absent entries are replaced).
   ErrnoOr<RefPtr<Dirent>> Create(const Context& ctx, std::string_view name,
@@ -125,6 +137,9 @@ class Dirent : public base::RefCounted<Dirent> {
   // Looks name up with mu_ held: the cache, else the filesystem.
   ErrnoOr<RefPtr<Dirent>> WalkLocked(const Context& ctx, std::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Caches what a chain walk fetched for name (inode null: absent).
+  RefPtr<Dirent> AdoptFetched(std::string_view name, RefPtr<Inode> inode)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Replaces the cache entry for name with d (null: drop it). Returns the
   // previous entry so the caller can release it after unlocking.
   RefPtr<Dirent> ReplaceChildLocked(std::string_view name, RefPtr<Dirent> d)

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "sentry/context/context.h"
 #include "sentry/fs/inode.h"
+#include "sentry/fs/mount.h"
 #include "sentry/fs/mount_source.h"
 #include "sentry/fs/testutil/testutil.h"
 
@@ -27,14 +28,31 @@ class FakeDir : public Inode {
     a.nlink = 2;
     return a;
   }
-  ErrnoOr<RefPtr<Inode>> Lookup(const Context&, std::string_view name) override {
+  ErrnoOr<RefPtr<Inode>> Lookup(const Context&,
+                                std::string_view name) override {
     ++lookups;
     auto it = entries.find(std::string(name));
     if (it == entries.end()) return Errno(ENOENT);
     return it->second;
   }
+  // One "round trip" for the whole chain, as a 9P Twalk.
+  ErrnoOr<std::vector<RefPtr<Inode>>> LookupChain(
+      const Context&, const std::vector<std::string_view>& names) override {
+    ++chains;
+    std::vector<RefPtr<Inode>> out;
+    FakeDir* d = this;
+    for (std::string_view n : names) {
+      auto it = d->entries.find(std::string(n));
+      if (it == d->entries.end()) break;
+      out.push_back(it->second);
+      d = dynamic_cast<FakeDir*>(it->second.get());
+      if (d == nullptr) break;
+    }
+    return out;
+  }
   std::map<std::string, RefPtr<Inode>> entries;
   int lookups = 0;
+  int chains = 0;
 };
 
 class FakeFile : public Inode {
@@ -124,7 +142,8 @@ TEST_P(DirentTest, NegativeEntriesAreBounded) {
 }
 
 TEST_P(DirentTest, PositiveEntriesAreBoundedUnlessKept) {
-  for (int i = 0; i < 3000; ++i) dir_->entries[absl::StrCat("f", i)] = NewFile();
+  for (int i = 0; i < 3000; ++i)
+    dir_->entries[absl::StrCat("f", i)] = NewFile();
   RefPtr<Dirent> held;
   for (int i = 0; i < 3000; ++i) {
     auto d = root_->Walk(ctx_, absl::StrCat("f", i));
@@ -140,6 +159,41 @@ TEST_P(DirentTest, PositiveEntriesAreBoundedUnlessKept) {
   auto again = root_->Walk(ctx_, "f0");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->get(), held.get());
+}
+
+TEST_P(DirentTest, PathWalkFetchesAChainInOneCallUnlessKept) {
+  // /a/b/c/d, each a FakeDir.
+  FakeDir* d = dir_.get();
+  std::vector<FakeDir*> dirs{d};
+  for (const char* n : {"a", "b", "c", "d"}) {
+    auto child = base::AdoptRef(
+        new FakeDir(RefPtr<MountSource>(dir_->mount_source())));
+    d->entries[n] = child;
+    d = child.get();
+    dirs.push_back(d);
+  }
+  {
+    auto ns = MountNamespace::New(root_);
+    Path root = ns->Root();
+    auto p = ns->Resolve(ctx_, root, root, "/a/b/c/d");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->inode(), dirs[4]);
+    int calls = 0;
+    for (FakeDir* x : dirs) calls += x->chains + x->lookups;
+    if (GetParam() == CachePolicy::kKeep) {
+      EXPECT_EQ(dir_->chains, 0);  // kKeep walks (and caches) one by one
+      EXPECT_EQ(calls, 4);
+    } else {
+      EXPECT_EQ(dir_->chains, 1);
+      EXPECT_EQ(calls, 1);
+      // A missing name at the end costs one chain too, and is ENOENT.
+      auto missing = ns->Resolve(ctx_, root, root, "/a/b/x/y");
+      EXPECT_EQ(missing.error(), Errno(ENOENT));
+      EXPECT_EQ(dir_->chains, 2);
+    }
+  }
+  // Deepest first: each directory is kept alive by its parent's entry.
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) (*it)->entries.clear();
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, DirentTest,

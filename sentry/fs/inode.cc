@@ -39,6 +39,19 @@ ErrnoOr<RefPtr<Inode>> Inode::Lookup(const Context&, std::string_view) {
   return Errno(ENOTDIR);
 }
 
+ErrnoOr<std::vector<RefPtr<Inode>>> Inode::LookupChain(
+    const Context& ctx, const std::vector<std::string_view>& names) {
+  std::vector<RefPtr<Inode>> out;
+  if (names.empty()) return out;
+  auto r = Lookup(ctx, names[0]);
+  if (!r.ok()) {
+    if (r.error() == Errno(ENOENT)) return out;
+    return r.error();
+  }
+  out.push_back(std::move(*r));
+  return out;
+}
+
 ErrnoOr<RefPtr<Inode>> Inode::CreateChild(const Context&, std::string_view,
                                           const CreateSpec&) {
   return Errno(IsDir() ? EPERM : ENOTDIR);

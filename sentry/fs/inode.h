@@ -106,6 +106,15 @@ class Inode : public base::RefCounted<Inode> {
   // The child called name (never "." or ".."); ENOENT if there is none.
   virtual ErrnoOr<RefPtr<Inode>> Lookup(const Context& ctx,
                                         std::string_view name);
+  // Looks up a chain of names below this directory: names[0] here,
+  // names[1] in that, and so on, for filesystems where one request walks
+  // several components (9P's Twalk carries up to 16). Returns the inodes
+  // found, in order, stopping early (a shorter result) after a component
+  // that is missing, is not a directory, or is a symlink; an empty result
+  // means names[0] does not exist. Errors other than ENOENT on names[0]
+  // are returned. Default: one Lookup.
+  virtual ErrnoOr<std::vector<RefPtr<Inode>>> LookupChain(
+      const Context& ctx, const std::vector<std::string_view>& names);
   // Makes a new child: regular file, directory, symlink or node by
   // spec.mode's type. EEXIST if name exists; ENOSPC; EMLINK.
   virtual ErrnoOr<RefPtr<Inode>> CreateChild(const Context& ctx,

@@ -145,6 +145,20 @@ class Components {
  public:
   explicit Components(std::string_view p) : p_(p) { SkipSlashes(); }
   bool Done() const { return pos_ >= p_.size(); }
+  // Up to max of the components after the next one, stopping before a
+  // "." or ".." (which the walk handles itself) or an over-long name.
+  void PeekAfterNext(size_t max, std::vector<std::string_view>* out) const {
+    Components c = *this;
+    c.Next();
+    while (!c.Done() && out->size() < max) {
+      std::string_view n = c.Next();
+      if (n == "." || n == ".." ||
+          n.size() > static_cast<size_t>(linux_abi::kNameMax)) {
+        break;
+      }
+      out->push_back(n);
+    }
+  }
   std::string_view Next() {
     size_t end = p_.find('/', pos_);
     if (end == std::string_view::npos) end = p_.size();
@@ -195,7 +209,17 @@ ErrnoOr<Path> ResolveWithBudget(MountNamespace* ns, const Context& ctx,
   const bool trailing_slash = path.back() == '/';
   Path cur = path[0] == '/' ? root : start;
   Components comps(path);
+  // Dirents a chain walk fetched for the components ahead (remote
+  // filesystems: one round trip for up to kMaxChain names).
+  constexpr size_t kMaxChain = 16;  // 9P's Twalk limit
+  std::vector<RefPtr<Dirent>> ahead;
+  size_t ahead_pos = 0;
   while (!comps.Done()) {
+    std::vector<std::string_view> chain;
+    if (ahead_pos >= ahead.size() && cur.inode() && cur.inode()->IsDir() &&
+        cur.inode()->mount_source()->cache_policy() != CachePolicy::kKeep) {
+      comps.PeekAfterNext(kMaxChain - 1, &chain);
+    }
     std::string_view c = comps.Next();
     const bool last = comps.Done();
     if (c.size() > static_cast<size_t>(linux_abi::kNameMax)) {
@@ -209,7 +233,17 @@ ErrnoOr<Path> ResolveWithBudget(MountNamespace* ns, const Context& ctx,
       cur = ns->Parent(cur, root);
       continue;
     }
-    ASSIGN_OR_RETURN(RefPtr<Dirent> child, cur.dirent->Walk(ctx, c));
+    RefPtr<Dirent> child;
+    if (ahead_pos < ahead.size()) {
+      child = std::move(ahead[ahead_pos++]);
+    } else if (!chain.empty()) {
+      chain.insert(chain.begin(), c);
+      ASSIGN_OR_RETURN(ahead, cur.dirent->WalkChain(ctx, chain));
+      child = std::move(ahead[0]);
+      ahead_pos = 1;
+    } else {
+      ASSIGN_OR_RETURN(child, cur.dirent->Walk(ctx, c));
+    }
     if (child->negative()) {
       if (last && opts.allow_negative_final) {
         cur.dirent = std::move(child);
@@ -217,7 +251,14 @@ ErrnoOr<Path> ResolveWithBudget(MountNamespace* ns, const Context& ctx,
       }
       return Errno(ENOENT);
     }
+    Dirent* walked = child.get();
     Path next = ns->CrossMountsDown(Path{cur.mount, std::move(child)});
+    if (next.dirent.get() != walked || next.inode()->IsSymlink()) {
+      // Crossed into a mount or leaving through a symlink: what was
+      // fetched ahead belongs to the tree underneath.
+      ahead.clear();
+      ahead_pos = 0;
+    }
     if (next.inode()->IsSymlink() &&
         (!last || opts.follow_final_symlink || trailing_slash)) {
       ResolveOptions sub;
