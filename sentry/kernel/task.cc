@@ -464,6 +464,9 @@ long Task::Write(int fd, const void* buf, size_t count) {
 
 long Task::Pread64(int fd, void* buf, size_t count, off_t offset) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  // ksys_pread64: an unseekable file is ESPIPE before the access check.
+  if (f->is_path()) return -EBADF;
+  if (!f->ops().Seekable()) return -ESPIPE;
   if (!f->readable()) return -EBADF;
   auto n =
       f->Pread(ctx_, fs::IOSequence(buf, std::min(count, kMaxRwCount)), offset);
@@ -472,6 +475,8 @@ long Task::Pread64(int fd, void* buf, size_t count, off_t offset) {
 
 long Task::Pwrite64(int fd, const void* buf, size_t count, off_t offset) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  if (!f->ops().Seekable()) return -ESPIPE;
   if (!f->writable()) return -EBADF;
   auto n = f->Pwrite(
       ctx_, fs::IOSequence::FromConst(buf, std::min(count, kMaxRwCount)),
@@ -634,6 +639,7 @@ long Task::Ftruncate(int fd, off_t length) {
 
 long Task::Fallocate(int fd, int mode, off_t offset, off_t len) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
   if (offset < 0 || len <= 0) return -EINVAL;
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
                FALLOC_FL_ZERO_RANGE | FALLOC_FL_COLLAPSE_RANGE |

@@ -46,6 +46,13 @@ struct Sequence {
   bool unprivileged = false;
   std::vector<Op> setup;  // always run as root, before ops
   std::vector<Op> ops;    // run as root, or as kUserUid if unprivileged
+  // Overlay mode, when true: `lower` runs (as root) on a tmpfs that then
+  // becomes the lower layer of an overlay with an empty tmpfs upper, and
+  // setup and ops run on the overlay. Linux's side is a real
+  // `mount -t overlay`; ours is sentry/fs/overlay over two tmpfs. Lower
+  // ops build a fixture and must all succeed (they are not compared).
+  bool overlay = false;
+  std::vector<Op> lower;
 };
 
 // What one side produced.

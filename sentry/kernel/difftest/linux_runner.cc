@@ -41,6 +41,7 @@ void InitOnce() {
 
 struct HostRoot {
   std::string path;
+  std::string merged;  // overlay mode: the overlay mount, under path
   bool mounted = false;
   std::string error;
 };
@@ -88,6 +89,7 @@ int RemoveOne(const char* path, const struct stat*, int type, struct FTW*) {
 
 void RemoveHostRoot(const HostRoot& h) {
   if (h.path.empty()) return;
+  if (!h.merged.empty()) (void)umount2(h.merged.c_str(), MNT_DETACH);
   if (h.mounted) {
     (void)umount2(h.path.c_str(), MNT_DETACH);
     (void)rmdir(h.path.c_str());
@@ -126,17 +128,57 @@ std::string LinuxSideUnavailableReason() {
 
 std::string LinuxRootKind() { return RootKind(); }
 
+// Overlay mode: lower/, upper/, work/ and merged/ under the host root;
+// `lower` ops run chrooted into lower/, then merged/ is mounted.
+std::string MakeOverlay(HostRoot& h, const Sequence& s) {
+  if (!h.mounted) return "overlay mode needs a tmpfs mount for the layers";
+  for (const char* d : {"lower", "upper", "work", "merged"}) {
+    std::string p = absl::StrCat(h.path, "/", d);
+    if (mkdir(p.c_str(), 0755) != 0 || chmod(p.c_str(), 01777) != 0) {
+      return absl::StrCat("mkdir ", p, ": ", strerror(errno));
+    }
+  }
+  SideOutput lo = internal::RunInChild(
+      [&](internal::RecordWriter& w) {
+        if (!EnterRoot(h.path + "/lower", w)) return;
+        LinuxSys sys;
+        Executor ex(&sys);
+        for (const Op& op : s.lower) w.WriteResult(ex.Run(op));
+        ex.CloseAll();
+      },
+      kTimeoutSeconds, "linux lower");
+  if (!lo.error.empty()) return lo.error;
+  for (size_t i = 0; i < lo.results.size(); ++i) {
+    if (lo.results[i].ret < 0) {
+      return absl::StrCat("lower op ", i, " (", OpToString(s.lower[i]),
+                          ") failed: ", ErrnoString(lo.results[i].ret));
+    }
+  }
+  std::string opts =
+      absl::StrCat("lowerdir=", h.path, "/lower,upperdir=", h.path,
+                   "/upper,workdir=", h.path, "/work");
+  h.merged = h.path + "/merged";
+  if (mount("overlay", h.merged.c_str(), "overlay", 0, opts.c_str()) != 0) {
+    std::string e = absl::StrCat("mount -t overlay: ", strerror(errno));
+    h.merged.clear();
+    return e;
+  }
+  return "";
+}
+
 SideOutput RunOnLinux(const Sequence& s) {
   HostRoot h = MakeHostRoot();
+  if (h.error.empty() && s.overlay) h.error = MakeOverlay(h, s);
   if (!h.error.empty()) {
     RemoveHostRoot(h);
     SideOutput o;
     o.error = "linux: " + h.error;
     return o;
   }
+  const std::string top = s.overlay ? h.merged : h.path;
   SideOutput out = internal::RunInChild(
       [&](internal::RecordWriter& w) {
-        if (!EnterRoot(h.path, w)) return;
+        if (!EnterRoot(top, w)) return;
         LinuxSys sys;
         {
           Executor ex(&sys);
@@ -153,13 +195,14 @@ SideOutput RunOnLinux(const Sequence& s) {
       kTimeoutSeconds, "linux");
   SideOutput walk = internal::RunInChild(
       [&](internal::RecordWriter& w) {
-        if (!EnterRoot(h.path, w)) return;
+        if (!EnterRoot(top, w)) return;
         LinuxSys sys;
         w.WriteTree(WalkTree(&sys));
       },
       kTimeoutSeconds, "linux walk");
   out.tree = walk.tree;
   out.error += walk.error;
+
   RemoveHostRoot(h);
   return out;
 }

@@ -7,6 +7,7 @@
 #include "sentry/fs/dirent.h"
 #include "sentry/fs/filesystem.h"
 #include "sentry/fs/mount.h"
+#include "sentry/fs/overlay/overlay.h"
 #include "sentry/kernel/auth/credentials.h"
 #include "sentry/kernel/difftest/child.h"
 #include "sentry/kernel/difftest/harness.h"
@@ -35,6 +36,41 @@ SideOutput RunOnVfs(const Sequence& s) {
         if (!root_inode.ok()) {
           w.WriteError("tmpfs Mount: " + root_inode.error().ToString());
           return;
+        }
+        if (s.overlay) {
+          // The lower tmpfs gets `lower`, then an overlay with a fresh
+          // upper tmpfs becomes the root.
+          auto upper = (*fs)->Mount(ctx, "none",
+                                    sentry::fs::MountSourceFlags{},
+                                    "mode=1777");
+          if (!upper.ok()) {
+            w.WriteError("tmpfs Mount: " + upper.error().ToString());
+            return;
+          }
+          {
+            auto lns = sentry::fs::MountNamespace::New(
+                sentry::fs::Dirent::NewRoot(*root_inode));
+            sentry::kernel::Task t(lns, Credentials::Root());
+            TaskSys sys(&t);
+            Executor ex(&sys);
+            for (size_t i = 0; i < s.lower.size(); ++i) {
+              Result r = ex.Run(s.lower[i]);
+              if (r.ret < 0) {
+                w.WriteError(absl::StrCat("lower op ", i, " (",
+                                          OpToString(s.lower[i]),
+                                          ") failed: ", ErrnoString(r.ret)));
+                return;
+              }
+            }
+            ex.CloseAll();
+          }
+          auto ov = sentry::fs::overlay::NewOverlayRoot(ctx, *upper,
+                                                        *root_inode);
+          if (!ov.ok()) {
+            w.WriteError("NewOverlayRoot: " + ov.error().ToString());
+            return;
+          }
+          root_inode = std::move(*ov);
         }
         auto ns = sentry::fs::MountNamespace::New(
             sentry::fs::Dirent::NewRoot(*root_inode));
