@@ -8,12 +8,17 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 BAZEL=${BAZEL:-./tools/bazel}
 bad=0
 
+# Whether a directory holds any Bazel package.
+has_build() {
+  [[ -d "$1" ]] && [[ -n "$(find "$1" -name BUILD.bazel -print -quit)" ]]
+}
+
 # The union of the given packages' patterns that exist (query fails on a
 # pattern naming no package).
 pats() {
   local out="" p
   for p in "$@"; do
-    [[ -d "${p}" ]] || continue
+    has_build "${p}" || continue
     out+="${out:+ + }//${p}/..."
   done
   echo "${out:-//base:base}"
@@ -43,7 +48,9 @@ forbid '//sentry/fs:fs' \
   'the core knows no filesystem implementation'
 forbid '//sentry/fs/tmpfs:tmpfs' '//sentry/kernel:kernel' \
   'filesystems sit below the kernel layer'
-if [[ -d runsc/fsgofer ]]; then
+forbid '//sentry/fs/overlay:overlay' '//sentry/kernel:kernel + //sentry/fs/tmpfs/...' \
+  'overlay builds on the core (and ramfs stubs) only'
+if has_build runsc/fsgofer; then
   forbid '//runsc/fsgofer/...' '//sentry/...' 'the gofer links no sentry code'
 fi
 

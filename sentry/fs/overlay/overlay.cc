@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "sentry/fs/file.h"
+#include "sentry/fs/ramfs/ramfs.h"
 
 namespace sentry::fs::overlay {
 
@@ -636,6 +637,14 @@ ErrnoOr<RefPtr<Inode>> NewOverlayRootFile(const Context& ctx,
   InodeType type = lower->type();
   return RefPtr<Inode>(base::AdoptRef(new OverlayInode(
       msrc, type, nullptr, std::move(lower), std::move(parent), "file")));
+}
+
+ErrnoOr<RefPtr<Inode>> NewSubmountOverlay(
+    const Context& ctx, RefPtr<Inode> root,
+    const std::vector<std::string>& submounts) {
+  ASSIGN_OR_RETURN(RefPtr<ramfs::Dir> stubs,
+                   ramfs::MakeDirectoryTree(ctx, submounts));
+  return NewOverlayRoot(ctx, std::move(root), std::move(stubs));
 }
 
 }  // namespace sentry::fs::overlay

@@ -81,6 +81,13 @@ ErrnoOr<RefPtr<Inode>> NewOverlayRootFile(const Context& ctx,
                                           RefPtr<Inode> lower,
                                           MountSourceFlags flags = {});
 
+// The seed's submount overlay: root (usually a read-only image) as the
+// upper layer over a ramfs holding stub directories for each of
+// submounts, so mount points missing from the image exist.
+ErrnoOr<RefPtr<Inode>> NewSubmountOverlay(
+    const Context& ctx, RefPtr<Inode> root,
+    const std::vector<std::string>& submounts);
+
 // Whether an upper-layer inode is a whiteout (character device 0/0).
 bool IsWhiteout(const Inode& in);
 
