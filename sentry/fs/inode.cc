@@ -1,5 +1,6 @@
 #include "sentry/fs/inode.h"
 
+#include "sentry/fs/device.h"
 #include "sentry/fs/file.h"
 #include "sentry/fs/inotify.h"
 
@@ -129,16 +130,20 @@ ErrnoOr<linux_abi::Statfs> Inode::StatFS(const Context&) {
   return s;
 }
 
-ErrnoOr<std::unique_ptr<FileOperations>> Inode::Open(const Context&, int) {
+ErrnoOr<std::unique_ptr<FileOperations>> Inode::Open(const Context& ctx,
+                                                     int flags) {
   switch (type()) {
     case InodeType::kRegular:
     case InodeType::kDirectory:
     case InodeType::kSymlink:  // only reachable with O_PATH
       return std::unique_ptr<FileOperations>(new InodeFileOperations());
+    case InodeType::kCharDevice:
+      // Whatever filesystem holds the node, the device is the same.
+      return OpenCharDevice(ctx, sattr_.rdev, flags);
     case InodeType::kSocket:
-      return Errno(ENXIO);
     default:
-      // Device nodes and fifos are resolved by the VFS before it asks.
+      // Sockets open through connect(2), not open(2); block devices and
+      // fifos need a filesystem that provides them.
       return Errno(ENXIO);
   }
 }
