@@ -1,6 +1,7 @@
 #include "sentry/kernel/task.h"
 
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/xattr.h>
 
 #include <algorithm>
@@ -772,6 +773,22 @@ long Task::Fcntl(int fd, int cmd, unsigned long arg) {
       return DoPosixLock(f, cmd, reinterpret_cast<struct flock*>(arg));
     default:
       return -EINVAL;
+  }
+}
+
+long Task::Ioctl(int fd, unsigned long cmd, unsigned long arg) {
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (f->is_path()) return -EBADF;
+  switch (cmd) {
+    case FIOCLEX:
+      return R(fds_.SetCloexec(fd, true));
+    case FIONCLEX:
+      return R(fds_.SetCloexec(fd, false));
+    default: {
+      auto r = f->ops().Ioctl(ctx_, *f, cmd, arg);
+      if (!r.ok()) return R(r);
+      return *r;
+    }
   }
 }
 

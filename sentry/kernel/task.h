@@ -112,6 +112,10 @@ class Task {
   long Fsync(int fd);
   long Fdatasync(int fd);
   long Fcntl(int fd, int cmd, unsigned long arg = 0);
+  // ioctl(2): FIOCLEX/FIONCLEX here, everything else by the file's
+  // FileOperations (ENOTTY by default). arg is the caller's pointer or
+  // value, as the syscall passes it.
+  long Ioctl(int fd, unsigned long cmd, unsigned long arg = 0);
   long Flock(int fd, int operation);
 
   // Names.

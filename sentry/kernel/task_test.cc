@@ -6,6 +6,7 @@
 #include <linux/falloc.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -1666,6 +1667,22 @@ TEST_F(TaskTest, FcntlGetflSetfl) {
   EXPECT_EQ(t()->Write(fd, "X", 1), 1);
   EXPECT_EQ(ReadFile(t(), "/f"), "Xbc");
   EXPECT_THAT(t()->Fcntl(fd, 9999), IsErrno(EINVAL));
+  t()->Close(fd);
+}
+
+TEST_F(TaskTest, IoctlCloexecAndUnknownCommands) {
+  ASSERT_THAT(WriteFile(t(), "/f", "abc"), Succeeds());
+  long fd = t()->Open("/f", O_RDONLY);
+  ASSERT_THAT(t()->Ioctl(fd, FIOCLEX), Succeeds());
+  EXPECT_EQ(t()->Fcntl(fd, F_GETFD), FD_CLOEXEC);
+  ASSERT_THAT(t()->Ioctl(fd, FIONCLEX), Succeeds());
+  EXPECT_EQ(t()->Fcntl(fd, F_GETFD), 0);
+  // A regular file is no terminal (Linux: ENOTTY for TCGETS on tmpfs).
+  EXPECT_THAT(t()->Ioctl(fd, 0x5401 /*TCGETS*/, 0), IsErrno(ENOTTY));
+  EXPECT_THAT(t()->Ioctl(99, FIOCLEX), IsErrno(EBADF));
+  long p = t()->Open("/f", O_PATH);
+  EXPECT_THAT(t()->Ioctl(p, FIOCLEX), IsErrno(EBADF));
+  t()->Close(p);
   t()->Close(fd);
 }
 
