@@ -212,6 +212,7 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Create(const Context& ctx,
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
   RefPtr<Dirent> old;
   base::MutexLock l(&mu_);
+  if (unlinked()) return Errno(ENOENT);  // nothing is made in a dead dir
   auto it = children_.find(AbslKey(name));
   if (it != children_.end() && !it->second->negative() &&
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
@@ -229,6 +230,7 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Link(const Context& ctx, std::string_view name,
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
   RefPtr<Dirent> old;
   base::MutexLock l(&mu_);
+  if (unlinked()) return Errno(ENOENT);
   auto it = children_.find(AbslKey(name));
   if (it != children_.end() && !it->second->negative() &&
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
@@ -282,6 +284,12 @@ Errno Dirent::Rename(const Context& ctx, Dirent* old_parent,
     first->mu_.Unlock();
   };
 
+  // A removed directory takes no renames in or out (IS_DEADDIR): its
+  // cache must stay empty, and the filesystem may no longer know it.
+  if (old_parent->unlinked() || new_parent->unlinked()) {
+    unlock();
+    return Errno(ENOENT);
+  }
   auto s = old_parent->WalkLocked(ctx, old_name);
   if (!s.ok()) {
     unlock();

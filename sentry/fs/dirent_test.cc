@@ -166,8 +166,8 @@ TEST_P(DirentTest, PathWalkFetchesAChainInOneCallUnlessKept) {
   FakeDir* d = dir_.get();
   std::vector<FakeDir*> dirs{d};
   for (const char* n : {"a", "b", "c", "d"}) {
-    auto child = base::AdoptRef(
-        new FakeDir(RefPtr<MountSource>(dir_->mount_source())));
+    auto child =
+        base::AdoptRef(new FakeDir(RefPtr<MountSource>(dir_->mount_source())));
     d->entries[n] = child;
     d = child.get();
     dirs.push_back(d);

@@ -220,6 +220,10 @@ ErrnoOr<int64_t> File::Seek(const Context& ctx, int64_t offset, int whence) {
   if (is_path()) return Errno(EBADF);
   if (!ops_->Seekable()) return Errno(ESPIPE);
   base::MutexLock l(&pos_mu_);
+  if (auto own = ops_->Seek(ctx, *this, offset, whence)) {
+    if (own->ok()) offset_ = **own;
+    return *own;
+  }
   int64_t base;
   switch (whence) {
     case SEEK_SET:

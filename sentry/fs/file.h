@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
 #include "base/errno.h"
 #include "base/mutex.h"
@@ -43,6 +44,12 @@ class FileOperations {
                                 bool append, uint64_t* offset_out);
   // Pipes, sockets and terminals are not seekable (ESPIPE).
   virtual bool Seekable() const { return true; }
+  // An object with its own lseek(2) (devices whose offset stays at 0, as
+  // null_lseek): the new offset, or nullopt for the generic rules.
+  virtual std::optional<ErrnoOr<int64_t>> Seek(const Context& ctx, File& f,
+                                               int64_t offset, int whence) {
+    return std::nullopt;
+  }
   // Emits entries from offset on; ENOTDIR by default.
   virtual Errno Readdir(const Context& ctx, File& f, uint64_t offset,
                         DirSink& sink);
@@ -69,7 +76,8 @@ class InodeFileOperations : public FileOperations {
 
 class File : public base::RefCounted<File> {
  public:
-  // flags: the open(2) flags, less O_CREAT/O_EXCL/O_TRUNC/O_NOCTTY.
+  // flags: the open(2) flags, less O_CREAT/O_EXCL/O_TRUNC/O_NOCTTY. mount
+  // and dirent are never null (AnonymousPath gives non-files a Path).
   File(RefPtr<Mount> mount, RefPtr<Dirent> dirent, int flags,
        std::unique_ptr<FileOperations> ops);
   ~File();

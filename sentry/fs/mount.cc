@@ -523,6 +523,14 @@ std::vector<MountInfo> MountNamespace::Mounts(const Path& root) const {
   return out;
 }
 
+Path AnonymousPath(RefPtr<Inode> inode, std::string name) {
+  // The namespace goes at once; its only mount lives on, detached, for as
+  // long as the Path holds it.
+  RefPtr<MountNamespace> ns =
+      MountNamespace::New(Dirent::NewRoot(std::move(inode), std::move(name)));
+  return ns->Root();
+}
+
 RefPtr<Mount> MountNamespace::FindMount(int id) const {
   base::ReaderMutexLock l(&mu_);
   for (const RefPtr<Mount>& m : mounts_) {

@@ -206,6 +206,11 @@ class MountNamespace : public base::RefCounted<MountNamespace> {
   std::vector<RefPtr<Mount>> mounts_ ABSL_GUARDED_BY(mu_);
 };
 
+// A Path for an object that is no file of any namespace (an inotify
+// instance, an imported host FD, a pipe): a root dirent named `name` on a
+// private, detached mount, so every File has a Mount like any other.
+Path AnonymousPath(RefPtr<Inode> inode, std::string name);
+
 // Ids shared by all namespaces, as /proc/self/mountinfo numbers them.
 int NextMountId();
 

@@ -81,11 +81,6 @@ class AnonInode : public Inode {
   }
 };
 
-RefPtr<Dirent> AnonDirent(std::string name) {
-  return Dirent::NewRoot(base::AdoptRef<Inode>(new AnonInode()),
-                         std::move(name));
-}
-
 void NotifyChild(const Path& parent, Inode* child, uint32_t mask,
                  std::string_view name, uint32_t cookie = 0) {
   Inode* pin = parent.dirent ? parent.inode() : nullptr;
@@ -464,6 +459,7 @@ long Task::Write(int fd, const void* buf, size_t count) {
 }
 
 long Task::Pread64(int fd, void* buf, size_t count, off_t offset) {
+  if (offset < 0) return -EINVAL;  // ksys_pread64 checks before the fd
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   // ksys_pread64: an unseekable file is ESPIPE before the access check.
   if (f->is_path()) return -EBADF;
@@ -475,6 +471,7 @@ long Task::Pread64(int fd, void* buf, size_t count, off_t offset) {
 }
 
 long Task::Pwrite64(int fd, const void* buf, size_t count, off_t offset) {
+  if (offset < 0) return -EINVAL;  // ksys_pwrite64 checks before the fd
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   if (f->is_path()) return -EBADF;
   if (!f->ops().Seekable()) return -ESPIPE;
@@ -1504,8 +1501,10 @@ long Task::Umount2(const char* target, int flags) {
 long Task::InotifyInit1(int flags) {
   if (flags & ~(IN_CLOEXEC | IN_NONBLOCK)) return -EINVAL;
   auto ops = std::make_unique<fs::InotifyInstance>(flags & IN_NONBLOCK);
+  Path anon = fs::AnonymousPath(base::AdoptRef<Inode>(new AnonInode()),
+                                "anon_inode:inotify");
   RefPtr<File> f =
-      base::MakeRef<File>(nullptr, AnonDirent("anon_inode:inotify"),
+      base::MakeRef<File>(anon.mount, anon.dirent,
                           O_RDONLY | (flags & IN_NONBLOCK), std::move(ops));
   return InstallFile(std::move(f), flags & IN_CLOEXEC);
 }

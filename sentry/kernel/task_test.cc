@@ -1686,5 +1686,21 @@ TEST_F(TaskTest, IoctlCloexecAndUnknownCommands) {
   t()->Close(fd);
 }
 
+// Linux refuses to put names into a removed directory (IS_DEADDIR):
+// renames, links and creates through a descriptor of it are ENOENT, and
+// nothing is left behind (the leak check would see a cycle).
+TEST_F(TaskTest, NothingEntersARemovedDirectory) {
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/d", 0755), Succeeds());
+  ASSERT_THAT(WriteFile(t(), "/x", "x"), Succeeds());
+  long dfd = t()->Open("/d", O_RDONLY | O_DIRECTORY);
+  ASSERT_THAT(t()->Unlinkat(AT_FDCWD, "/d", AT_REMOVEDIR), Succeeds());
+  EXPECT_THAT(t()->Renameat2(AT_FDCWD, "/x", dfd, "y", 0), IsErrno(ENOENT));
+  EXPECT_THAT(t()->Linkat(AT_FDCWD, "/x", dfd, "z", 0), IsErrno(ENOENT));
+  EXPECT_THAT(t()->Openat(dfd, "n", O_CREAT | O_WRONLY, 0600), IsErrno(ENOENT));
+  EXPECT_THAT(t()->Mkdirat(dfd, "m", 0755), IsErrno(ENOENT));
+  EXPECT_EQ(ReadFile(t(), "/x"), "x");
+  t()->Close(dfd);
+}
+
 }  // namespace
 }  // namespace sentry::kernel

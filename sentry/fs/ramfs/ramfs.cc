@@ -363,6 +363,10 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
     if (b != a) b->mu_.Unlock();
     a->mu_.Unlock();
   };
+  if (attr_.nlink == 0 || np->attr_.nlink == 0) {  // a removed directory
+    unlock();
+    return Errno(ENOENT);
+  }
   Inode* src = FindLocked(old_name);
   if (!src) {
     unlock();
@@ -460,8 +464,8 @@ Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
     offset = 1;
   }
   if (offset == 1) {
-    if (!sink.Add({"..", parent_ino_.load(std::memory_order_relaxed), DT_DIR,
-                   2})) {
+    if (!sink.Add(
+            {"..", parent_ino_.load(std::memory_order_relaxed), DT_DIR, 2})) {
       return Errno();
     }
     offset = 2;
