@@ -829,20 +829,31 @@ Errno MayDelete(const context::Context& ctx, Inode* dir, Inode* victim,
 
 }  // namespace
 
-long Task::Mkdirat(int dirfd, const char* path, mode_t mode) {
+long Task::CreateAt(int dirfd, const char* path, uint32_t mode, uint64_t rdev,
+                    const char* symlink_target) {
+  // filename_create, then may_create: EEXIST before EROFS before EACCES;
+  // a trailing slash is only for directories.
+  const bool dir = (mode & S_IFMT) == S_IFDIR;
   SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(dirfd, path));
   if (pn.name.empty() || IsDots(pn.name)) return -EEXIST;
   SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
   if (!child->negative()) return -EEXIST;
+  if (pn.trailing_slash && !dir) return -ENOENT;
   if (pn.parent.mount->ReadOnly()) return -EROFS;
   SYS_TRY(Permission(ctx_, pn.parent.inode(),
                      linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
   SYS_ASSIGN(UnstableAttr pa, pn.parent.inode()->GetAttr(ctx_));
-  fs::CreateSpec spec = fs::OwnerForNew(
-      ctx_.creds(), pa, S_IFDIR | (mode & (0777 | S_ISVTX) & ~umask()));
+  fs::CreateSpec spec = fs::OwnerForNew(ctx_.creds(), pa, mode);
+  spec.rdev = rdev;
+  if (symlink_target) spec.symlink_target = symlink_target;
   SYS_ASSIGN(RefPtr<Dirent> d, pn.parent.dirent->Create(ctx_, pn.name, spec));
   NotifyChild(pn.parent, d->inode(), IN_CREATE, pn.name);
   return 0;
+}
+
+long Task::Mkdirat(int dirfd, const char* path, mode_t mode) {
+  return CreateAt(dirfd, path, S_IFDIR | (mode & (0777 | S_ISVTX) & ~umask()),
+                  0, nullptr);
 }
 
 long Task::Mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) {
@@ -862,21 +873,9 @@ long Task::Mknodat(int dirfd, const char* path, mode_t mode, dev_t dev) {
     default:
       return -EINVAL;
   }
-  SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(dirfd, path));
-  if (pn.name.empty() || IsDots(pn.name)) return -EEXIST;
-  SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
-  if (!child->negative()) return -EEXIST;
-  if (pn.trailing_slash) return -ENOENT;
-  if (pn.parent.mount->ReadOnly()) return -EROFS;
-  SYS_TRY(Permission(ctx_, pn.parent.inode(),
-                     linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
-  SYS_ASSIGN(UnstableAttr pa, pn.parent.inode()->GetAttr(ctx_));
-  fs::CreateSpec spec =
-      fs::OwnerForNew(ctx_.creds(), pa, type | (mode & 07777 & ~umask()));
-  if (type == S_IFCHR || type == S_IFBLK) spec.rdev = dev;
-  SYS_ASSIGN(RefPtr<Dirent> d, pn.parent.dirent->Create(ctx_, pn.name, spec));
-  NotifyChild(pn.parent, d->inode(), IN_CREATE, pn.name);
-  return 0;
+  const bool device = type == S_IFCHR || type == S_IFBLK;
+  return CreateAt(dirfd, path, type | (mode & 07777 & ~umask()),
+                  device ? dev : 0, nullptr);
 }
 
 long Task::Symlinkat(const char* target, int newdirfd, const char* linkpath) {
@@ -885,21 +884,8 @@ long Task::Symlinkat(const char* target, int newdirfd, const char* linkpath) {
   if (std::strlen(target) >= static_cast<size_t>(linux_abi::kPathMax)) {
     return -ENAMETOOLONG;
   }
-  SYS_ASSIGN(fs::ParentAndName pn, ResolveParentAt(newdirfd, linkpath));
-  if (pn.name.empty() || IsDots(pn.name)) return -EEXIST;
-  SYS_ASSIGN(RefPtr<Dirent> child, pn.parent.dirent->Walk(ctx_, pn.name));
-  if (!child->negative()) return -EEXIST;
-  if (pn.trailing_slash) return -ENOENT;
-  if (pn.parent.mount->ReadOnly()) return -EROFS;
-  SYS_TRY(Permission(ctx_, pn.parent.inode(),
-                     linux_abi::MAY_WRITE | linux_abi::MAY_EXEC));
-  SYS_ASSIGN(UnstableAttr pa, pn.parent.inode()->GetAttr(ctx_));
-  fs::CreateSpec spec = fs::OwnerForNew(ctx_.creds(), pa, S_IFLNK | 0777);
-  spec.mode = S_IFLNK | 0777;
-  spec.symlink_target = target;
-  SYS_ASSIGN(RefPtr<Dirent> d, pn.parent.dirent->Create(ctx_, pn.name, spec));
-  NotifyChild(pn.parent, d->inode(), IN_CREATE, pn.name);
-  return 0;
+  // A symlink's permission bits are always 0777, whatever the umask.
+  return CreateAt(newdirfd, linkpath, S_IFLNK | 0777, 0, target);
 }
 
 long Task::Readlinkat(int dirfd, const char* path, char* buf, size_t bufsiz) {

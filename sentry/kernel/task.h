@@ -189,6 +189,9 @@ class Task {
   base::ErrnoOr<fs::ParentAndName> ResolveParentAt(int dirfd, const char* path);
   base::ErrnoOr<base::RefPtr<fs::File>> OpenPath(const fs::Path& p, int flags);
   long OpenTmpfile(int dirfd, const char* path, int flags, mode_t mode);
+  // mkdir, mknod and symlink: mode is the type and final permission bits.
+  long CreateAt(int dirfd, const char* path, uint32_t mode, uint64_t rdev,
+                const char* symlink_target);
   long DoStat(const fs::Path& p, struct stat* st);
   long DoSetAttr(const fs::Path& p, const fs::AttrChange& ch);
   long DoChmod(const fs::Path& p, mode_t mode);
