@@ -781,6 +781,14 @@ long Task::Ioctl(int fd, unsigned long cmd, unsigned long arg) {
       return R(fds_.SetCloexec(fd, true));
     case FIONCLEX:
       return R(fds_.SetCloexec(fd, false));
+    case FIONBIO: {
+      // do_vfs_ioctl sets or clears O_NONBLOCK for any file.
+      if (arg == 0) return -EFAULT;
+      int on = *reinterpret_cast<const int*>(arg);
+      int fl = f->flags();
+      f->SetStatusFlags(on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+      return 0;
+    }
     default: {
       auto r = f->ops().Ioctl(ctx_, *f, cmd, arg);
       if (!r.ok()) return R(r);

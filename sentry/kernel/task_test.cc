@@ -1679,6 +1679,14 @@ TEST_F(TaskTest, IoctlCloexecAndUnknownCommands) {
   EXPECT_EQ(t()->Fcntl(fd, F_GETFD), 0);
   // A regular file is no terminal (Linux: ENOTTY for TCGETS on tmpfs).
   EXPECT_THAT(t()->Ioctl(fd, 0x5401 /*TCGETS*/, 0), IsErrno(ENOTTY));
+  int on = 1;
+  ASSERT_THAT(t()->Ioctl(fd, FIONBIO, reinterpret_cast<unsigned long>(&on)),
+              Succeeds());
+  EXPECT_TRUE(t()->Fcntl(fd, F_GETFL) & O_NONBLOCK);
+  on = 0;
+  ASSERT_THAT(t()->Ioctl(fd, FIONBIO, reinterpret_cast<unsigned long>(&on)),
+              Succeeds());
+  EXPECT_FALSE(t()->Fcntl(fd, F_GETFL) & O_NONBLOCK);
   EXPECT_THAT(t()->Ioctl(99, FIOCLEX), IsErrno(EBADF));
   long p = t()->Open("/f", O_PATH);
   EXPECT_THAT(t()->Ioctl(p, FIOCLEX), IsErrno(EBADF));
