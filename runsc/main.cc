@@ -5,10 +5,11 @@
 #include <string_view>
 
 #include "runsc/fsgofer/gofer_main.h"
+#include "runsc/sandbox/sandbox.h"
 
 namespace {
 
-constexpr char kVersion[] = "runsc version 0.1.0 (9P2000.L gofer)";
+constexpr char kVersion[] = "runsc version 0.2.0";
 
 struct Subcommand {
   const char* name;
@@ -27,9 +28,13 @@ const char* HelpUsage() {
 }
 
 constexpr Subcommand kSubcommands[] = {
+    {"do", "compose a sandbox's filesystem and run commands in it",
+     runsc::sandbox::DoMain, runsc::sandbox::DoUsage},
     {"gofer", "serve a host directory over 9P2000.L, confined to it",
      fsgofer::GoferMain, fsgofer::GoferUsage},
     {"help", "list subcommands or describe one", HelpMain, HelpUsage},
+    {"spec", "write a default OCI spec (config.json) to stdout",
+     runsc::sandbox::SpecMain, runsc::sandbox::SpecUsage},
 };
 
 const Subcommand* Find(std::string_view name) {

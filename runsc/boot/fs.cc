@@ -97,8 +97,9 @@ absl::StatusOr<RefPtr<fs::Inode>> CreateRootMount(
   log->debug.push_back(absl::StrCat("mounting root over 9P, gofer fd ", *fd));
   auto p9 = FindFs("9p");
   if (!p9.ok()) return p9.status();
-  auto root = (*p9)->Mount(ctx, kRootDevice, mf,
-                           absl::StrJoin(P9MountOptions(conf, *fd), ","));
+  std::vector<std::string> opts = P9MountOptions(conf, *fd);
+  if (!conf.root_aname.empty()) opts.push_back("aname=" + conf.root_aname);
+  auto root = (*p9)->Mount(ctx, kRootDevice, mf, absl::StrJoin(opts, ","));
   if (!root.ok()) {
     return ErrnoStatus(
         root.error(), absl::StrCat("mounting the root over 9P (fd ", *fd, ")"));

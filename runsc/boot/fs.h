@@ -48,6 +48,9 @@ struct Config {
   FileAccess file_access = FileAccess::kExclusive;
   // A tmpfs over the root and over every writable bind mount.
   bool overlay = false;
+  // The 9P attach name for the root's gofer ("" for the server's default),
+  // for a root served by any 9P2000.L server (runsc do --root-9p).
+  std::string root_aname;
 };
 
 // What boot did, for --debug, and what it ignored, for the user.

@@ -183,11 +183,8 @@ ErrnoOr<std::vector<RefPtr<Dirent>>> Dirent::WalkChain(
     out.push_back(parent->AdoptFetched(names[i], std::move(inodes[i])));
     parent = out.back().get();
   }
-  Inode* last = parent->inode();
-  if (out.size() < names.size() && last->IsDir()) {
-    out.push_back(base::AdoptRef(
-        new Dirent(nullptr, std::string(names[out.size()]), RefPtr(parent))));
-  }
+  // A shorter result says no more than that the walk stopped: the next
+  // name is looked up on its own, which tells missing from failing.
   return out;
 }
 

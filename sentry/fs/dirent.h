@@ -76,8 +76,7 @@ class Dirent : public base::RefCounted<Dirent> {
   // Walks names[0], names[0]/names[1], ... with one Inode::LookupChain
   // (one round trip on a remote filesystem), caching what it finds.
   // Returns at least the first dirent (negative if names[0] is missing),
-  // then one per further component found; after a directory whose child
-  // is missing, an uncached negative dirent for that child. Only for
+  // then one per further component found. Only for
   // filesystems that revalidate (not kKeep): their cache tolerates an
   // entry that raced a change, as the next walk checks it again; a kKeep
   // cache must never hold one, so there this is Walk(names[0]).

@@ -42,14 +42,20 @@ ErrnoOr<RefPtr<Inode>> Inode::Lookup(const Context&, std::string_view) {
 
 ErrnoOr<std::vector<RefPtr<Inode>>> Inode::LookupChain(
     const Context& ctx, const std::vector<std::string_view>& names) {
+  // One Lookup per name, stopping where a walk would: at a missing name,
+  // a non-directory or a symlink.
   std::vector<RefPtr<Inode>> out;
-  if (names.empty()) return out;
-  auto r = Lookup(ctx, names[0]);
-  if (!r.ok()) {
-    if (r.error() == Errno(ENOENT)) return out;
-    return r.error();
+  Inode* dir = this;
+  for (std::string_view name : names) {
+    auto r = dir->Lookup(ctx, name);
+    if (!r.ok()) {
+      if (out.empty() && r.error() != Errno(ENOENT)) return r.error();
+      break;
+    }
+    out.push_back(std::move(*r));
+    dir = out.back().get();
+    if (!dir->IsDir()) break;
   }
-  out.push_back(std::move(*r));
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "sentry/fs/filesystem.h"
 
 namespace sentry::fs::tmpfs {
@@ -115,12 +116,16 @@ class TmpfsFilesystem : public Filesystem {
         o.max_inodes ? o.max_inodes : ramfs::RamMountSource::kUnlimited;
     auto* src =
         new TmpfsMountSource(this, flags, std::string(device), bytes, inodes);
-    std::string opts;
-    if (o.max_bytes) absl::StrAppend(&opts, "size=", bytes / 1024, "k,");
-    if (o.max_inodes) absl::StrAppend(&opts, "nr_inodes=", o.max_inodes, ",");
-    absl::StrAppend(&opts, "mode=", absl::StrFormat("%o", o.mode));
-    if (o.uid_set) absl::StrAppend(&opts, ",uid=", o.uid);
-    if (o.gid_set) absl::StrAppend(&opts, ",gid=", o.gid);
+    // As shmem_show_options prints them; mode only when not the default.
+    std::vector<std::string> shown;
+    if (o.max_bytes) shown.push_back(absl::StrCat("size=", bytes / 1024, "k"));
+    if (o.max_inodes) shown.push_back(absl::StrCat("nr_inodes=", o.max_inodes));
+    if (o.mode != 01777) {
+      shown.push_back(absl::StrCat("mode=", absl::StrFormat("%o", o.mode)));
+    }
+    if (o.uid_set) shown.push_back(absl::StrCat("uid=", o.uid));
+    if (o.gid_set) shown.push_back(absl::StrCat("gid=", o.gid));
+    std::string opts = absl::StrJoin(shown, ",");
     src->set_options_string(opts);
     RefPtr<MountSource> msrc = base::AdoptRef<MountSource>(src);
     return RefPtr<Inode>(ramfs::NewRoot(ctx, msrc, o.mode,
