@@ -171,7 +171,9 @@ absl::Status MkdirAll(const Context& ctx, fs::MountNamespace* ns,
                       const std::string& path) {
   fs::Path root = ns->Root();
   fs::Path cur = root;
-  for (absl::string_view part : absl::StrSplit(AV(CleanPath(path)), '/')) {
+  // Named, not a temporary: the split views it for the whole loop.
+  const std::string clean = CleanPath(path);
+  for (absl::string_view part : absl::StrSplit(AV(clean), '/')) {
     if (part.empty()) continue;
     std::string name(part);
     auto next = ns->Resolve(ctx, root, cur, name);

@@ -320,6 +320,14 @@ int RunDo(const DoFlags& f) {
     spec.mutable_root()->set_readonly(false);
     host_root = f.root_9p.empty();
   }
+  if (f.bundle.empty()) {
+    // Our own default spec lists /dev mounts as runc's does; the sandbox
+    // provides those itself, so they go quietly.
+    auto* ms = spec.mutable_mounts();
+    for (int i = ms->size() - 1; i >= 0; --i) {
+      if (!specutils::IsSupportedDevMount(ms->Get(i))) ms->DeleteSubrange(i, 1);
+    }
+  }
   if (f.ro) spec.mutable_root()->set_readonly(true);
   for (const std::string& m : f.mounts) {
     std::vector<std::string> p = absl::StrSplit(m, absl::MaxSplits(':', 3));

@@ -513,7 +513,7 @@ std::vector<MountInfo> MountNamespace::Mounts(const Path& root) const {
     mi.flags = m->flags();
     mi.source_flags = m->source()->flags();
     const Filesystem* fs = m->source()->filesystem();
-    mi.fs_type = fs ? std::string(fs->Name()) : "none";
+    mi.fs_type = fs ? std::string(fs->Name()) : m->source()->TypeName();
     mi.source = m->source()->device_name();
     mi.super_options = mi.source_flags.read_only ? "ro" : "rw";
     std::string extra = m->source()->OptionsString();

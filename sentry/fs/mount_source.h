@@ -57,6 +57,9 @@ class MountSource : public base::RefCounted<MountSource> {
 
   // Mount options as /proc/mounts shows them after the flags ("size=...").
   virtual std::string OptionsString() const { return ""; }
+  // The type /proc/mounts shows when there is no registered filesystem
+  // behind the instance (an overlay).
+  virtual std::string TypeName() const { return "none"; }
 
   // A fresh inode number, unique within this instance.
   uint64_t NextIno() {

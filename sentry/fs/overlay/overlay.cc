@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "sentry/fs/file.h"
+#include "sentry/fs/filesystem.h"
 #include "sentry/fs/ramfs/ramfs.h"
 
 namespace sentry::fs::overlay {
@@ -45,8 +46,8 @@ class MergedDirFile : public FileOperations {
     if (offset == 0 || !snapshot_) {
       ASSIGN_OR_RETURN(std::vector<OverlayInode::Entry> e,
                        dir->MergedEntries(ctx));
-      snapshot_ = std::make_unique<std::vector<OverlayInode::Entry>>(
-          std::move(e));
+      snapshot_ =
+          std::make_unique<std::vector<OverlayInode::Entry>>(std::move(e));
     }
     if (offset == 0) {
       if (!sink.Add({".", dir->stable_attr().ino, DT_DIR, 1})) return Errno();
@@ -73,17 +74,19 @@ bool IsWhiteout(const Inode& in) {
   return in.type() == InodeType::kCharDevice && in.stable_attr().rdev == 0;
 }
 
-OverlayMountSource::OverlayMountSource(MountSourceFlags flags)
-    : MountSource(nullptr, flags, CachePolicy::kKeep, "overlay") {}
+OverlayMountSource::OverlayMountSource(MountSourceFlags flags, std::string type,
+                                       std::string device)
+    : MountSource(nullptr, flags, CachePolicy::kKeep, std::move(device)),
+      type_(std::move(type)) {}
 
 // ---- OverlayInode.
 
 OverlayInode::OverlayInode(RefPtr<OverlayMountSource> msrc, InodeType type,
                            RefPtr<Inode> upper, RefPtr<Inode> lower,
                            RefPtr<OverlayInode> parent, std::string name)
-    : Inode(msrc, StableAttr{type, msrc->device(), msrc->NextIno(),
-                             (upper ? upper : lower)->stable_attr().rdev,
-                             4096}),
+    : Inode(msrc,
+            StableAttr{type, msrc->device(), msrc->NextIno(),
+                       (upper ? upper : lower)->stable_attr().rdev, 4096}),
       upper_(std::move(upper)),
       lower_(std::move(lower)),
       parent_(std::move(parent)),
@@ -165,9 +168,9 @@ ErrnoOr<RefPtr<Inode>> OverlayInode::Instantiate(Found f,
     }
   }
   InodeType type = (f.upper ? f.upper : f.lower)->type();
-  auto* in = new OverlayInode(RefPtr<OverlayMountSource>(m), type,
-                              std::move(f.upper), f.lower,
-                              RefPtr<OverlayInode>(this), std::string(name));
+  auto* in =
+      new OverlayInode(RefPtr<OverlayMountSource>(m), type, std::move(f.upper),
+                       f.lower, RefPtr<OverlayInode>(this), std::string(name));
   RefPtr<Inode> out = RefPtr<Inode>::Adopt(in);
   if (lower_file) {
     base::MutexLock l(&m->map_mu_);
@@ -288,8 +291,8 @@ Errno OverlayInode::CopyUpLocked(const Context& ctx, bool with_data) {
           }
           if (*n == 0) break;
           uint64_t at;
-          auto w = t->WriteAt(unlimited, IOSequence(buf.get(), *n), pos,
-                              false, &at);
+          auto w =
+              t->WriteAt(unlimited, IOSequence(buf.get(), *n), pos, false, &at);
           if (!w.ok()) e = w.error();
           pos += *n;
         }
@@ -513,9 +516,9 @@ ErrnoOr<size_t> OverlayInode::ReadAt(const Context& ctx, const IOSequence& dst,
   return current()->ReadAt(ctx, dst, offset);
 }
 
-ErrnoOr<size_t> OverlayInode::WriteAt(const Context& ctx,
-                                      const IOSequence& src, uint64_t offset,
-                                      bool append, uint64_t* offset_out) {
+ErrnoOr<size_t> OverlayInode::WriteAt(const Context& ctx, const IOSequence& src,
+                                      uint64_t offset, bool append,
+                                      uint64_t* offset_out) {
   RETURN_IF_ERRNO(CopyUp(ctx));
   return upper()->WriteAt(ctx, src, offset, append, offset_out);
 }
@@ -555,14 +558,12 @@ Errno OverlayInode::SetXattr(const Context& ctx, std::string_view name,
   return upper()->SetXattr(ctx, name, value, flags);
 }
 
-ErrnoOr<std::vector<std::string>> OverlayInode::ListXattr(
-    const Context& ctx) {
+ErrnoOr<std::vector<std::string>> OverlayInode::ListXattr(const Context& ctx) {
   ASSIGN_OR_RETURN(std::vector<std::string> names, current()->ListXattr(ctx));
-  names.erase(std::remove_if(names.begin(), names.end(),
-                             [](const std::string& n) {
-                               return IsPrivateXattr(n);
-                             }),
-              names.end());
+  names.erase(
+      std::remove_if(names.begin(), names.end(),
+                     [](const std::string& n) { return IsPrivateXattr(n); }),
+      names.end());
   return names;
 }
 
@@ -644,7 +645,21 @@ ErrnoOr<RefPtr<Inode>> NewSubmountOverlay(
     const std::vector<std::string>& submounts) {
   ASSIGN_OR_RETURN(RefPtr<ramfs::Dir> stubs,
                    ramfs::MakeDirectoryTree(ctx, submounts));
-  return NewOverlayRoot(ctx, std::move(root), std::move(stubs));
+  if (!root || dynamic_cast<OverlayInode*>(root.get()) != nullptr) {
+    return Errno(EINVAL);
+  }
+  if (!root->IsDir()) return Errno(ENOTDIR);
+  // The stubs are an implementation detail: /proc/mounts shows what the
+  // root really is.
+  MountSource* up = root->mount_source();
+  auto msrc = base::AdoptRef(new OverlayMountSource(
+      up->flags(),
+      up->filesystem() ? std::string(up->filesystem()->Name()) : up->TypeName(),
+      up->device_name()));
+  msrc->set_options_string(up->OptionsString());
+  return RefPtr<Inode>(base::AdoptRef(
+      new OverlayInode(msrc, InodeType::kDirectory, std::move(root),
+                       std::move(stubs), nullptr, "")));
 }
 
 }  // namespace sentry::fs::overlay

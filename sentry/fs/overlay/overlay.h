@@ -53,10 +53,18 @@ inline constexpr std::string_view kPrivateXattrPrefix = "trusted.overlay.";
 
 class OverlayMountSource : public MountSource {
  public:
-  explicit OverlayMountSource(MountSourceFlags flags);
+  // type and device are what /proc/mounts shows ("overlay overlay"; the
+  // upper's for a submount stub overlay, which is invisible to users).
+  OverlayMountSource(MountSourceFlags flags, std::string type = "overlay",
+                     std::string device = "overlay");
+  std::string TypeName() const override { return type_; }
+  std::string OptionsString() const override { return options_; }
+  void set_options_string(std::string o) { options_ = std::move(o); }
 
  private:
   friend class OverlayInode;
+  const std::string type_;
+  std::string options_;
   base::Mutex copy_mu_;
   // Lower non-directory inodes to the overlay inode showing them (weak:
   // an OverlayInode removes itself when it goes), so lower hard links are
@@ -115,15 +123,12 @@ class OverlayInode : public Inode {
                                 std::string_view name) override;
   ErrnoOr<RefPtr<Inode>> CreateChild(const Context& ctx, std::string_view name,
                                      const CreateSpec& spec) override;
-  Errno Link(const Context& ctx, std::string_view name,
-             Inode* target) override;
+  Errno Link(const Context& ctx, std::string_view name, Inode* target) override;
   Errno RemoveChild(const Context& ctx, std::string_view name,
                     bool dir) override;
-  Errno Rename(const Context& ctx, std::string_view old_name,
-               Inode* new_parent, std::string_view new_name,
-               unsigned flags) override;
-  Errno IterateDir(const Context& ctx, uint64_t offset,
-                   DirSink& sink) override;
+  Errno Rename(const Context& ctx, std::string_view old_name, Inode* new_parent,
+               std::string_view new_name, unsigned flags) override;
+  Errno IterateDir(const Context& ctx, uint64_t offset, DirSink& sink) override;
   ErrnoOr<bool> HasChildren(const Context& ctx) override;
 
   ErrnoOr<size_t> ReadAt(const Context& ctx, const IOSequence& dst,
@@ -162,9 +167,9 @@ class OverlayInode : public Inode {
   OverlayMountSource* omsrc() const;
   // What a name resolves to in this directory.
   struct Found {
-    RefPtr<Inode> upper;   // null if absent (or a whiteout)
-    RefPtr<Inode> lower;   // null if absent or hidden
-    bool whiteout = false; // the upper has a whiteout for the name
+    RefPtr<Inode> upper;    // null if absent (or a whiteout)
+    RefPtr<Inode> lower;    // null if absent or hidden
+    bool whiteout = false;  // the upper has a whiteout for the name
   };
   ErrnoOr<Found> Find(const Context& ctx, std::string_view name);
   ErrnoOr<RefPtr<Inode>> Instantiate(Found f, std::string_view name);

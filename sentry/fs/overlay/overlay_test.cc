@@ -60,7 +60,7 @@ class OverlayTest : public ::testing::Test {
     upper_.reset();
   }
   struct stat Stat(const char* p) {
-    struct stat st{};
+    struct stat st {};
     EXPECT_THAT(task_->Fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW),
                 Succeeds());
     return st;
@@ -108,7 +108,7 @@ TEST_F(OverlayTest, ReadOnlyDescriptorSeesDataWrittenAfterCopyUp) {
 TEST_F(OverlayTest, RecordLocksSurviveCopyUp) {
   long a = task_->Open("/d/f", O_RDWR);
   ASSERT_THAT(a, Succeeds());
-  struct flock fl{};
+  struct flock fl {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
   fl.l_len = 0;
@@ -119,7 +119,7 @@ TEST_F(OverlayTest, RecordLocksSurviveCopyUp) {
   long b = other.Open("/d/f", O_RDWR);  // copies up
   ASSERT_THAT(b, Succeeds());
   ASSERT_EQ(other.Write(b, "x", 1), 1);
-  struct flock q{};
+  struct flock q {};
   q.l_type = F_WRLCK;
   q.l_whence = SEEK_SET;
   EXPECT_THAT(other.Fcntl(b, F_SETLK, reinterpret_cast<unsigned long>(&q)),
@@ -165,7 +165,7 @@ TEST_F(OverlayTest, WhiteoutsAndOpaqueDirectoriesAreStoredAsLinuxDoes) {
   ASSERT_THAT(task_->Unlinkat(AT_FDCWD, "/d", AT_REMOVEDIR), Succeeds());
   ASSERT_THAT(task_->Mkdirat(AT_FDCWD, "/d", 0700), Succeeds());
   Task up(MountNamespace::New(Dirent::NewRoot(upper_)), Credentials::Root());
-  struct stat st{};
+  struct stat st {};
   ASSERT_THAT(up.Fstatat(AT_FDCWD, "/d", &st, 0), Succeeds());
   EXPECT_TRUE(S_ISDIR(st.st_mode));
   char v[8];
@@ -225,7 +225,8 @@ TEST(OverlayFailureTest, ACopyUpThatFailsLeavesNothingBehind) {
     Task t(MountNamespace::New(Dirent::NewRoot(lower)), Credentials::Root());
     long fd = t.Open("/big", O_CREAT | O_WRONLY, 0644);
     std::string mb(1 << 20, 'z');
-    for (int i = 0; i < 4; ++i) ASSERT_EQ(t.Write(fd, mb.data(), mb.size()), 1 << 20);
+    for (int i = 0; i < 4; ++i)
+      ASSERT_EQ(t.Write(fd, mb.data(), mb.size()), 1 << 20);
     t.Close(fd);
   }
   auto ov = NewOverlayRoot(ctx, upper, lower);
@@ -233,13 +234,13 @@ TEST(OverlayFailureTest, ACopyUpThatFailsLeavesNothingBehind) {
   {
     Task t(MountNamespace::New(Dirent::NewRoot(*ov)), Credentials::Root());
     EXPECT_THAT(t.Fchmodat(AT_FDCWD, "/big", 0600), IsErrno(ENOSPC));
-    struct stat st{};
+    struct stat st {};
     ASSERT_THAT(t.Fstatat(AT_FDCWD, "/big", &st, 0), Succeeds());
     EXPECT_EQ(st.st_mode & 0777, 0644u);  // still the lower file
     EXPECT_EQ(st.st_size, 4 << 20);
     Task up(MountNamespace::New(Dirent::NewRoot(upper)), Credentials::Root());
     EXPECT_THAT(up.Fstatat(AT_FDCWD, "/big", &st, 0), IsErrno(ENOENT));
-    struct statfs sf{};
+    struct statfs sf {};
     ASSERT_THAT(up.Statfs("/", &sf), Succeeds());
     EXPECT_EQ(sf.f_bfree, sf.f_blocks);  // the partial copy was freed
   }
@@ -256,7 +257,7 @@ TEST(SubmountOverlayTest, StubDirectoriesAppearUnderTheRoot) {
   auto ov = NewSubmountOverlay(ctx, image, {"/proc", "/dev/pts", "/etc/x"});
   ASSERT_TRUE(ov.ok());
   Task t(MountNamespace::New(Dirent::NewRoot(*ov)), Credentials::Root());
-  struct stat st{};
+  struct stat st {};
   for (const char* p : {"/proc", "/dev", "/dev/pts", "/etc/x"}) {
     SCOPED_TRACE(p);
     ASSERT_THAT(t.Fstatat(AT_FDCWD, p, &st, 0), Succeeds());
@@ -365,7 +366,7 @@ TEST_F(OverlayTest, CopyUpOfATenThousandEntryTreeWithConcurrentReaders) {
   reader.join();
   EXPECT_EQ(bad.load(), 0);
   Task up(MountNamespace::New(Dirent::NewRoot(upper_)), Credentials::Root());
-  struct stat st{};
+  struct stat st {};
   ASSERT_THAT(up.Fstatat(AT_FDCWD, "/t/d99/f99", &st, 0), Succeeds());
   EXPECT_EQ(st.st_mode & 0777, 0640u);
 }
