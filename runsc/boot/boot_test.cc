@@ -124,7 +124,8 @@ TEST_F(BootTest, MountsTheSpecInOrderOverAGoferRoot) {
     EXPECT_EQ(sentry::fs::testutil::ReadFile(&t, "/etc/f"), "img\n");
   }
   bool warned = false;
-  for (const auto& w : log.warnings) warned |= w.find("weird") != std::string::npos;
+  for (const auto& w : log.warnings)
+    warned |= w.find("weird") != std::string::npos;
   EXPECT_TRUE(warned);
   ns->reset();
   system(("rm -rf " + data).c_str());
@@ -140,8 +141,8 @@ TEST_F(BootTest, GoferFdsMustMatchTheBindMounts) {
   ASSERT_FALSE(extra.ok());
   EXPECT_NE(extra.status().message().find("left over"), std::string::npos);
   *spec.add_mounts() = M("bind", rootfs_, "/b");
-  auto missing = CreateMountNamespace(ctx_, spec, Config{}, {g.Serve(rootfs_)},
-                                      &log);
+  auto missing =
+      CreateMountNamespace(ctx_, spec, Config{}, {g.Serve(rootfs_)}, &log);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("more bind mounts than gofers"),
             std::string::npos);
@@ -177,7 +178,8 @@ TEST_F(BootTest, ChildContainersMountUnderTheirId) {
   Spec spec;
   spec.mutable_root()->set_path(rootfs_);
   BootLog log;
-  auto ns = CreateMountNamespace(ctx_, spec, Config{}, {g.Serve(rootfs_)}, &log);
+  auto ns =
+      CreateMountNamespace(ctx_, spec, Config{}, {g.Serve(rootfs_)}, &log);
   ASSERT_TRUE(ns.ok()) << ns.status();
   std::string child_root = TempDir();
   ASSERT_EQ(system(("echo child > " + child_root + "/who").c_str()), 0);
@@ -189,12 +191,13 @@ TEST_F(BootTest, ChildContainersMountUnderTheirId) {
   ASSERT_TRUE(croot.ok()) << croot.status();
   {
     Task t(*ns, Credentials::Root());
-    EXPECT_EQ(sentry::fs::testutil::ReadFile(&t, "/__runsc_containers__/c1/who"),
-              "child\n");
+    EXPECT_EQ(
+        sentry::fs::testutil::ReadFile(&t, "/__runsc_containers__/c1/who"),
+        "child\n");
     std::string mi = Mountinfo(&t);
-    for (const char* p : {"/__runsc_containers__/c1 9p",
-                          "/__runsc_containers__/c1/proc proc",
-                          "/__runsc_containers__/c1/scratch tmpfs"}) {
+    for (const char* p :
+         {"/__runsc_containers__/c1 9p", "/__runsc_containers__/c1/proc proc",
+          "/__runsc_containers__/c1/scratch tmpfs"}) {
       EXPECT_NE(mi.find(p), std::string::npos) << p << "\n" << mi;
     }
     // A process of the child sees its root as /.
@@ -203,9 +206,9 @@ TEST_F(BootTest, ChildContainersMountUnderTheirId) {
     ASSERT_EQ(c.Chdir("/"), 0);
     EXPECT_EQ(sentry::fs::testutil::ReadFile(&c, "/who"), "child\n");
   }
-  EXPECT_FALSE(SetupChildContainer(ctx_, ns->get(), child, Config{}, {}, "../x",
-                                   &log)
-                   .ok());
+  EXPECT_FALSE(
+      SetupChildContainer(ctx_, ns->get(), child, Config{}, {}, "../x", &log)
+          .ok());
   croot = absl::StatusOr<sentry::fs::Path>(absl::UnknownError("done"));
   ns->reset();
   system(("rm -rf " + child_root).c_str());

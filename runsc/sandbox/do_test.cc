@@ -212,4 +212,35 @@ TEST_F(RunscDoTest, TheHostRootByDefaultIsReadOnlyUnderAnOverlay) {
   EXPECT_NE(stat("/runsc_do_probe", &st), 0) << "the host was written";
 }
 
+// As an ordinary user (no privileges: the gofer cannot make a mount
+// namespace and keeps to its directory FD alone).
+TEST_F(RunscDoTest, RunsAsAnOrdinaryUser) {
+  if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv";
+  std::string bin = rootfs_ + "_bin";
+  ASSERT_EQ(system(absl::StrCat("cp ", Runsc(), " ", bin, " && chmod 0755 ",
+                                bin, " && chmod -R a+rX ", rootfs_,
+                                " && chmod a+x ", rootfs_)
+                       .c_str()),
+            0);
+  char errf[] = "/tmp/runsc_uerrXXXXXX";
+  close(mkstemp(errf));
+  std::string cmd = absl::StrCat(
+      "setpriv --reuid=65534 --regid=65534 --clear-groups ", bin,
+      " do --overlay --rootfs=", rootfs_, " ",
+      Quote("cat /etc/hostname; echo w > /etc/hostname; cat /etc/hostname"),
+      " 2>", errf);
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int st = pclose(p);
+  std::ifstream e(errf);
+  std::string err((std::istreambuf_iterator<char>(e)), {});
+  EXPECT_EQ(WEXITSTATUS(st), 0) << err;
+  EXPECT_EQ(out, "sandbox\nw\n");
+  unlink(errf);
+  unlink(bin.c_str());
+}
+
 }  // namespace
