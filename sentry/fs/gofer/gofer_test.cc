@@ -20,6 +20,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -71,10 +72,23 @@ std::vector<std::string> ListHost(const std::string& path) {
 
 // ---- Against diod.
 
-class DiodGoferTest : public ::testing::TestWithParam<const char*> {
+// Each case runs against two real peers: Debian's diod and our own
+// `runsc gofer` (the binary, as a child process on a socketpair).
+class DiodGoferTest
+    : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {
  protected:
+  const char* Cache() const { return std::get<1>(GetParam()); }
+  bool OurGofer() const {
+    return std::string(std::get<0>(GetParam())) == "runsc";
+  }
+  static std::string RunscBinary() {
+    const char* srcdir = std::getenv("TEST_SRCDIR");
+    return std::string(srcdir ? srcdir : ".") + "/__main__/runsc/runsc";
+  }
   void SetUp() override {
-    if (::access(kDiod, X_OK) != 0) GTEST_SKIP() << "diod not installed";
+    if (!OurGofer() && ::access(kDiod, X_OK) != 0) {
+      GTEST_SKIP() << "diod not installed";
+    }
     const char* tmp = std::getenv("TEST_TMPDIR");
     std::string tmpl = std::string(tmp ? tmp : "/tmp") + "/gofer.XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
@@ -82,12 +96,12 @@ class DiodGoferTest : public ::testing::TestWithParam<const char*> {
     ASSERT_TRUE(SpawnDiod());
     t_ = testutil::NewTmpfsTask();
     ASSERT_THAT(t_->Mkdirat(AT_FDCWD, "/mnt", 0755), Succeeds());
-    std::string opts = "trans=fd,rfdno=" + std::to_string(fd_) +
-                       ",wfdno=" + std::to_string(fd_) +
-                       ",privateunixsocket=true,version=9p2000.L,aname=" +
-                       dir_ + std::string(*GetParam() ? "," : "") + GetParam();
-    ASSERT_THAT(t_->Mount("9pfs-/", "/mnt", "9p", 0, opts.c_str()),
-                Succeeds());
+    std::string opts =
+        "trans=fd,rfdno=" + std::to_string(fd_) +
+        ",wfdno=" + std::to_string(fd_) +
+        ",privateunixsocket=true,version=9p2000.L,aname=" + dir_ +
+        std::string(*Cache() ? "," : "") + Cache();
+    ASSERT_THAT(t_->Mount("9pfs-/", "/mnt", "9p", 0, opts.c_str()), Succeeds());
     ::close(fd_);  // the mount dup'ed it
     fd_ = -1;
   }
@@ -111,6 +125,14 @@ class DiodGoferTest : public ::testing::TestWithParam<const char*> {
     if (pid_ == 0) {
       int fd = ::dup(sv[1]);  // clears FD_CLOEXEC
       std::string fds = std::to_string(fd);
+      if (OurGofer()) {
+        std::string bin = RunscBinary();
+        std::string root = "--root=" + dir_;
+        std::string io = "--io-fds=" + fds;
+        ::execl(bin.c_str(), "runsc", "gofer", root.c_str(), io.c_str(),
+                static_cast<char*>(nullptr));
+        ::_exit(127);
+      }
       ::execl(kDiod, "diod", "-f", "-n", "-N", "-r", fds.c_str(), "-w",
               fds.c_str(), "-e", dir_.c_str(), "-c", "/dev/null", "-L",
               "stderr", static_cast<char*>(nullptr));
@@ -130,7 +152,7 @@ class DiodGoferTest : public ::testing::TestWithParam<const char*> {
   }
 
   bool revalidating() const {
-    return std::string(GetParam()) == "cache=remote_revalidating";
+    return std::string(Cache()) == "cache=remote_revalidating";
   }
 
   std::string Host(const std::string& rel) { return dir_ + "/" + rel; }
@@ -259,8 +281,7 @@ TEST_P(DiodGoferTest, NamespaceOperations) {
   ASSERT_THAT(t->Unlinkat(AT_FDCWD, "/mnt/e/g", 0), Succeeds());
   ASSERT_THAT(t->Unlinkat(AT_FDCWD, "/mnt/e", AT_REMOVEDIR), Succeeds());
   EXPECT_NE(::access(Host("e").c_str(), F_OK), 0);
-  EXPECT_THAT(ListDir(t, "/mnt"),
-              UnorderedElementsAreArray(ListHost(dir_)));
+  EXPECT_THAT(ListDir(t, "/mnt"), UnorderedElementsAreArray(ListHost(dir_)));
   EXPECT_THAT(t->Unlinkat(AT_FDCWD, "/mnt/nope", 0), IsErrno(ENOENT));
 }
 
@@ -274,7 +295,7 @@ TEST_P(DiodGoferTest, StatMatchesHost) {
   // The root's attributes were cached at mount: only the shared modes
   // see what the host did to it since.
   std::vector<const char*> paths = {"f", "d", "d/sub"};
-  if (revalidating() || std::string(GetParam()) == "cache=none") {
+  if (revalidating() || std::string(Cache()) == "cache=none") {
     paths.push_back("");
   }
   for (const char* p : paths) {
@@ -349,7 +370,7 @@ TEST_P(DiodGoferTest, KilledServerGivesEIO) {
   EXPECT_THAT(t->Open("/mnt/new", O_CREAT | O_RDWR, 0644), IsErrno(EIO));
   EXPECT_THAT(t->Pwrite64(fd, "x", 1, 0), IsErrno(EIO));
   long r = t->Pread64(fd, buf, sizeof(buf), 0);
-  if (!revalidating() && std::string(GetParam()) != "cache=none") {
+  if (!revalidating() && std::string(Cache()) != "cache=none") {
     EXPECT_TRUE(r == -EIO || r == 3) << r;  // maybe served from the cache
   } else {
     EXPECT_THAT(r, IsErrno(EIO));
@@ -357,18 +378,22 @@ TEST_P(DiodGoferTest, KilledServerGivesEIO) {
   t->Close(fd);
 }
 
-INSTANTIATE_TEST_SUITE_P(Caches, DiodGoferTest,
-                         ::testing::Values("", "cache=fscache",
-                                           "cache=remote_revalidating",
-                                           "cache=none"),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           if (s.empty()) return std::string("Default");
-                           s = s.substr(6);
-                           s.erase(std::remove(s.begin(), s.end(), '_'),
-                                   s.end());
-                           return s;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Caches, DiodGoferTest,
+    ::testing::Combine(::testing::Values("diod", "runsc"),
+                       ::testing::Values("", "cache=fscache",
+                                         "cache=remote_revalidating",
+                                         "cache=none")),
+    [](const auto& info) {
+      std::string s = std::get<1>(info.param);
+      if (s.empty()) {
+        s = "Default";
+      } else {
+        s = s.substr(6);
+        s.erase(std::remove(s.begin(), s.end(), '_'), s.end());
+      }
+      return std::string(std::get<0>(info.param)) + "_" + s;
+    });
 
 TEST(OptionsTest, Parse) {
   auto o = ParseOptions(
@@ -451,13 +476,13 @@ class RoundTripTest : public ::testing::TestWithParam<CachePolicy> {
     MountOptions o;
     o.policy = GetParam();
     auto root = MountOverTransport(
-        ctx_, std::make_unique<CountingTransport>(std::move(pair->first),
-                                                  &counts_),
+        ctx_,
+        std::make_unique<CountingTransport>(std::move(pair->first), &counts_),
         o);
     ASSERT_TRUE(root.ok()) << root.error().ToString();
     ns_ = MountNamespace::New(Dirent::NewRoot(std::move(*root)));
-    task_ = std::make_unique<kernel::Task>(ns_,
-                                           kernel::auth::Credentials::Root());
+    task_ =
+        std::make_unique<kernel::Task>(ns_, kernel::auth::Credentials::Root());
   }
 
   int Count(p9::MsgType t) { return counts_[static_cast<uint8_t>(t)].load(); }
