@@ -51,7 +51,9 @@ forbid '//sentry/fs/tmpfs:tmpfs' '//sentry/kernel:kernel' \
 forbid '//sentry/fs/overlay:overlay' '//sentry/kernel:kernel + //sentry/fs/tmpfs/...' \
   'overlay builds on the core (and ramfs stubs) only'
 if has_build runsc/fsgofer; then
-  forbid '//runsc/fsgofer/...' '//sentry/...' 'the gofer links no sentry code'
+  # The gofer's libraries (its tests may run the whole runsc binary).
+  forbid 'kind("cc_library", //runsc/fsgofer/...)' '//sentry/...' \
+    'the gofer links no sentry code'
 fi
 
 if [[ ${bad} -eq 0 ]]; then
