@@ -4,12 +4,17 @@
 // so TSan cannot see absl::Mutex's happens-before edges and would report
 // races on every guarded field. This wrapper keeps absl::Mutex (and its
 // clang thread-safety annotations) and, only under TSan, tells the sanitizer
-// about each acquire and release. In every other build it is absl::Mutex.
+// about each acquire and release, and Await re-checks its condition in the
+// waiting thread (see WaitSlice). In every other build it is absl::Mutex.
 #ifndef BASE_MUTEX_H_
 #define BASE_MUTEX_H_
 
+#include <algorithm>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define BASE_TSAN 1
@@ -55,17 +60,25 @@ class ABSL_LOCKABLE Mutex {
   }
   // Blocks until cond is true; the lock is held on entry and on return.
   void Await(const absl::Condition& cond) ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
-    Releasing();
+#ifdef BASE_TSAN
+    while (!cond.Eval()) WaitSlice(absl::InfiniteFuture());
+#else
     mu_.Await(cond);
-    Acquired();
+#endif
   }
   // As Await, giving up after `timeout`; returns cond's value.
   bool AwaitWithTimeout(const absl::Condition& cond, absl::Duration timeout)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
-    Releasing();
-    bool r = mu_.AwaitWithTimeout(cond, timeout);
-    Acquired();
-    return r;
+#ifdef BASE_TSAN
+    const absl::Time deadline = absl::Now() + timeout;
+    while (!cond.Eval()) {
+      if (absl::Now() >= deadline) return false;
+      WaitSlice(deadline);
+    }
+    return true;
+#else
+    return mu_.AwaitWithTimeout(cond, timeout);
+#endif
   }
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() { mu_.AssertHeld(); }
   void AssertReaderHeld() const ABSL_ASSERT_SHARED_LOCK() {
@@ -73,6 +86,18 @@ class ABSL_LOCKABLE Mutex {
   }
 
  private:
+#ifdef BASE_TSAN
+  // abseil evaluates an Await condition in whichever thread unlocks, inside
+  // code TSan cannot see, so under TSan the waiter re-checks the condition
+  // itself, with the lock held, every few milliseconds.
+  void WaitSlice(absl::Time deadline) {
+    Releasing();
+    cv_.WaitWithDeadline(
+        &mu_, std::min(deadline, absl::Now() + absl::Milliseconds(2)));
+    Acquired();
+  }
+  absl::CondVar cv_;
+#endif
   void Acquired() {
 #ifdef BASE_TSAN
     __tsan_acquire(this);
