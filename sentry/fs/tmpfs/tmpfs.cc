@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "sentry/fs/filesystem.h"
+#include "sentry/fs/fsutil/options.h"
 
 namespace sentry::fs::tmpfs {
 
@@ -51,30 +52,13 @@ base::ErrnoOr<uint64_t> ParseSize(std::string_view v, bool allow_percent) {
   return n << shift;
 }
 
-base::ErrnoOr<uint32_t> ParseNumber(std::string_view v, int base) {
-  uint32_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n, base);
-  if (ec != std::errc() || p != v.data() + v.size() || v.empty()) {
-    return base::Errno(EINVAL);
-  }
-  return n;
-}
-
 }  // namespace
 
 base::ErrnoOr<Options> ParseOptions(std::string_view data) {
   Options o;
-  while (!data.empty()) {
-    size_t comma = data.find(',');
-    std::string_view opt = data.substr(0, comma);
-    data = comma == std::string_view::npos ? std::string_view()
-                                           : data.substr(comma + 1);
-    if (opt.empty()) continue;
-    size_t eq = opt.find('=');
-    std::string_view key = opt.substr(0, eq);
-    std::string_view val =
-        eq == std::string_view::npos ? std::string_view() : opt.substr(eq + 1);
-    if (eq == std::string_view::npos) return base::Errno(EINVAL);
+  for (const fsutil::MountOption& opt : fsutil::SplitMountOptions(data)) {
+    const std::string_view key = opt.key, val = opt.value;
+    if (!opt.has_value) return base::Errno(EINVAL);
     if (key == "size") {
       ASSIGN_OR_RETURN(o.max_bytes, ParseSize(val, true));
     } else if (key == "nr_blocks") {
@@ -83,13 +67,13 @@ base::ErrnoOr<Options> ParseOptions(std::string_view data) {
     } else if (key == "nr_inodes") {
       ASSIGN_OR_RETURN(o.max_inodes, ParseSize(val, false));
     } else if (key == "mode") {
-      ASSIGN_OR_RETURN(uint32_t m, ParseNumber(val, 8));
+      ASSIGN_OR_RETURN(uint32_t m, fsutil::ParseUint32(val, 8));
       o.mode = m & 07777;
     } else if (key == "uid") {
-      ASSIGN_OR_RETURN(o.uid, ParseNumber(val, 10));
+      ASSIGN_OR_RETURN(o.uid, fsutil::ParseUint32(val, 10));
       o.uid_set = true;
     } else if (key == "gid") {
-      ASSIGN_OR_RETURN(o.gid, ParseNumber(val, 10));
+      ASSIGN_OR_RETURN(o.gid, fsutil::ParseUint32(val, 10));
       o.gid_set = true;
     } else {
       return base::Errno(EINVAL);

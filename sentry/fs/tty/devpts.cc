@@ -15,57 +15,40 @@
 #include "sentry/fs/device.h"
 #include "sentry/fs/file.h"
 #include "sentry/fs/filesystem.h"
+#include "sentry/fs/fsutil/options.h"
 #include "sentry/fs/inode.h"
 #include "sentry/fs/mount_source.h"
 #include "sentry/fs/tty/terminal.h"
 
 namespace sentry::fs::tty {
 
-namespace {
-
-base::ErrnoOr<uint32_t> ParseNumber(std::string_view v, int base) {
-  uint32_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n, base);
-  if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
-    return base::Errno(EINVAL);
-  }
-  return n;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 base::ErrnoOr<DevptsOptions> ParseDevptsOptions(std::string_view data) {
   DevptsOptions o;
-  while (!data.empty()) {
-    size_t comma = data.find(',');
-    std::string_view opt = data.substr(0, comma);
-    data = comma == std::string_view::npos ? std::string_view()
-                                           : data.substr(comma + 1);
-    if (opt.empty()) continue;
-    size_t eq = opt.find('=');
-    std::string_view key = opt.substr(0, eq);
-    if (eq == std::string_view::npos) {
+  for (const fsutil::MountOption& opt : fsutil::SplitMountOptions(data)) {
+    const std::string_view key = opt.key, val = opt.value;
+    if (!opt.has_value) {
       if (key == "newinstance") {
         o.newinstance = true;
         continue;
       }
       return base::Errno(EINVAL);
     }
-    std::string_view val = opt.substr(eq + 1);
     if (key == "uid") {
-      ASSIGN_OR_RETURN(o.uid, ParseNumber(val, 10));
+      ASSIGN_OR_RETURN(o.uid, fsutil::ParseUint32(val, 10));
       o.uid_set = true;
     } else if (key == "gid") {
-      ASSIGN_OR_RETURN(o.gid, ParseNumber(val, 10));
+      ASSIGN_OR_RETURN(o.gid, fsutil::ParseUint32(val, 10));
       o.gid_set = true;
     } else if (key == "mode") {
-      ASSIGN_OR_RETURN(uint32_t m, ParseNumber(val, 8));
+      ASSIGN_OR_RETURN(uint32_t m, fsutil::ParseUint32(val, 8));
       o.mode = m & 07777;
     } else if (key == "ptmxmode") {
-      ASSIGN_OR_RETURN(uint32_t m, ParseNumber(val, 8));
+      ASSIGN_OR_RETURN(uint32_t m, fsutil::ParseUint32(val, 8));
       o.ptmxmode = m & 07777;
     } else if (key == "max") {
-      ASSIGN_OR_RETURN(uint32_t m, ParseNumber(val, 10));
+      ASSIGN_OR_RETURN(uint32_t m, fsutil::ParseUint32(val, 10));
       o.max = std::min(m, kMaxPtys);
     } else {
       return base::Errno(EINVAL);
@@ -220,7 +203,7 @@ class DevptsInstance : public std::enable_shared_from_this<DevptsInstance> {
     if (name.empty() || (name.size() > 1 && name[0] == '0')) {
       return Errno(ENOENT);
     }
-    auto n = ParseNumber(name, 10);
+    auto n = fsutil::ParseUint32(name, 10);
     if (!n.ok()) return Errno(ENOENT);
     auto it = entries_.find(*n);
     if (it == entries_.end()) return Errno(ENOENT);
@@ -293,11 +276,11 @@ class PtmxInode : public AttrInode {
  public:
   PtmxInode(RefPtr<MountSource> msrc, const UnstableAttr& ua,
             std::weak_ptr<DevptsInstance> inst)
-      : AttrInode(msrc,
-                  StableAttr{InodeType::kCharDevice, msrc->device(), 2,
-                             linux_abi::MakeDev(kTtyAuxMajor, kPtmxMinor),
-                             1024},
-                  ua),
+      : AttrInode(
+            msrc,
+            StableAttr{InodeType::kCharDevice, msrc->device(), 2,
+                       linux_abi::MakeDev(kTtyAuxMajor, kPtmxMinor), 1024},
+            ua),
         inst_(std::move(inst)) {}
   ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context& ctx,
                                                 int) override {
@@ -320,8 +303,7 @@ class ReplicaInode : public AttrInode {
                   ua),
         idx_(idx),
         inst_(std::move(inst)) {}
-  ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context&,
-                                                int) override {
+  ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context&, int) override {
     auto inst = inst_.lock();
     if (!inst) return Errno(EIO);
     return inst->OpenReplica(idx_);
@@ -427,8 +409,8 @@ class DevptsFilesystem : public Filesystem {
     std::string opts;
     if (o.uid_set) absl::StrAppend(&opts, "uid=", o.uid, ",");
     if (o.gid_set) absl::StrAppend(&opts, "gid=", o.gid, ",");
-    absl::StrAppend(&opts, absl::StrFormat("mode=%03o,ptmxmode=%03o", o.mode,
-                                           o.ptmxmode));
+    absl::StrAppend(
+        &opts, absl::StrFormat("mode=%03o,ptmxmode=%03o", o.mode, o.ptmxmode));
     if (o.max < kMaxPtys) absl::StrAppend(&opts, ",max=", o.max);
     RefPtr<MountSource> msrc = base::AdoptRef<MountSource>(
         new DevptsMountSource(this, flags, std::string(device), opts));
@@ -458,8 +440,7 @@ ErrnoOr<std::unique_ptr<FileOperations>> OpenPtmxDevice(const Context& ctx,
   return inst->OpenMaster(ctx);
 }
 
-ErrnoOr<std::unique_ptr<FileOperations>> OpenPtsDevice(const Context&,
-                                                       uint32_t,
+ErrnoOr<std::unique_ptr<FileOperations>> OpenPtsDevice(const Context&, uint32_t,
                                                        uint32_t minor, int) {
   auto inst = DefaultInstance();
   if (!inst) return Errno(EIO);
