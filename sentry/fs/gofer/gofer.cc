@@ -65,9 +65,8 @@ class TwoFdTransport final : public p9::Transport {
   base::Errno Send(std::span<const uint8_t> head, std::span<const uint8_t> tail,
                    int) override {
     base::MutexLock l(&send_mu_);
-    struct iovec iov[2] = {
-        {const_cast<uint8_t*>(head.data()), head.size()},
-        {const_cast<uint8_t*>(tail.data()), tail.size()}};
+    struct iovec iov[2] = {{const_cast<uint8_t*>(head.data()), head.size()},
+                           {const_cast<uint8_t*>(tail.data()), tail.size()}};
     int n = tail.empty() ? 1 : 2;
     struct iovec* v = iov;
     while (n > 0) {
@@ -257,7 +256,10 @@ class GoferMountSource final : public MountSource {
       {
         base::MutexLock l(&q_mu_);
         q_mu_.Await(absl::Condition(
-            +[](GoferMountSource* s) { return s->stop_ || !s->queue_.empty(); },
+            // Evaluated with q_mu_ held, which the analysis cannot see.
+            +[](GoferMountSource* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return s->stop_ || !s->queue_.empty();
+            },
             this));
         if (queue_.empty() && stop_) return;
         batch.assign(queue_.begin(), queue_.end());
@@ -324,11 +326,9 @@ class GoferInode final : public Inode {
   Errno Link(const Context& ctx, std::string_view name, Inode* target) override;
   Errno RemoveChild(const Context& ctx, std::string_view name,
                     bool dir) override;
-  Errno Rename(const Context& ctx, std::string_view old_name,
-               Inode* new_parent, std::string_view new_name,
-               unsigned flags) override;
-  Errno IterateDir(const Context& ctx, uint64_t offset,
-                   DirSink& sink) override;
+  Errno Rename(const Context& ctx, std::string_view old_name, Inode* new_parent,
+               std::string_view new_name, unsigned flags) override;
+  Errno IterateDir(const Context& ctx, uint64_t offset, DirSink& sink) override;
   ErrnoOr<bool> HasChildren(const Context& ctx) override;
   ErrnoOr<size_t> ReadAt(const Context& ctx, const IOSequence& dst,
                          uint64_t offset) override;
@@ -380,7 +380,8 @@ class GoferInode final : public Inode {
     std::vector<RefPtr<GoferInode>> out;
     base::MutexLock l(&mu_);
     for (auto& [n, c] : children_) {
-      if (n == name && c->TryIncRef()) out.push_back(RefPtr<GoferInode>::Adopt(c));
+      if (n == name && c->TryIncRef())
+        out.push_back(RefPtr<GoferInode>::Adopt(c));
     }
     return out;
   }
@@ -539,8 +540,7 @@ ErrnoOr<FidPtr> GoferInode::PathFid() {
   uint64_t gen = ms_->rename_gen.load();
   {
     base::MutexLock l(&mu_);
-    if (fid_ && (is_root_ || orphaned_ ||
-                 (!fid_stale_ && fid_gen_ == gen))) {
+    if (fid_ && (is_root_ || orphaned_ || (!fid_stale_ && fid_gen_ == gen))) {
       return fid_;
     }
     if (orphaned_ || !parent_) return Errno(ENOENT);
@@ -584,9 +584,9 @@ void GoferInode::UpdateAttr(const p9::Attr& a, bool fresh) {
   bool changed = false;
   {
     base::MutexLock l(&mu_);
-    if (attr_valid_ && (attr_.mtime_sec != a.mtime_sec ||
-                        attr_.mtime_nsec != a.mtime_nsec ||
-                        attr_.size != a.size)) {
+    if (attr_valid_ &&
+        (attr_.mtime_sec != a.mtime_sec || attr_.mtime_nsec != a.mtime_nsec ||
+         attr_.size != a.size)) {
       changed = true;
     }
     attr_ = a;
@@ -740,8 +740,8 @@ ErrnoOr<std::vector<RefPtr<Inode>>> GoferInode::LookupChain(
         }
         break;
       }
-      node = InodeFor(ms_, parent, t.names[i], ms_->Own(r->newfid),
-                      r->qids[0], &r->attr);
+      node = InodeFor(ms_, parent, t.names[i], ms_->Own(r->newfid), r->qids[0],
+                      &r->attr);
     }
     out.push_back(node);
     hold = node;
@@ -778,8 +778,8 @@ ErrnoOr<RefPtr<Inode>> GoferInode::CreateChild(const Context&,
       if (!r.ok()) return r.error();
       need_chown = false;
       qid = r->qid;
-      child = InodeFor(ms_, this, name, nullptr, qid, nullptr,
-                       InodeType::kRegular);
+      child =
+          InodeFor(ms_, this, name, nullptr, qid, nullptr, InodeType::kRegular);
       base::MutexLock l(&child->mu_);
       if (!child->rw_.fid) {
         child->rw_.fid = std::move(open);
@@ -795,15 +795,16 @@ ErrnoOr<RefPtr<Inode>> GoferInode::CreateChild(const Context&,
       break;
     }
     case InodeType::kSymlink: {
-      ASSIGN_OR_RETURN(qid, c.Symlink(d->fid, nm, std::string(spec.symlink_target),
-                                      spec.gid));
+      ASSIGN_OR_RETURN(
+          qid,
+          c.Symlink(d->fid, nm, std::string(spec.symlink_target), spec.gid));
       break;
     }
     default: {
       const uint32_t major = static_cast<uint32_t>(::major(spec.rdev));
       const uint32_t minor = static_cast<uint32_t>(::minor(spec.rdev));
-      ASSIGN_OR_RETURN(qid, c.Mknod(d->fid, nm, spec.mode, major, minor,
-                                    spec.gid));
+      ASSIGN_OR_RETURN(qid,
+                       c.Mknod(d->fid, nm, spec.mode, major, minor, spec.gid));
       break;
     }
   }
@@ -846,8 +847,7 @@ Errno GoferInode::Link(const Context&, std::string_view name, Inode* target) {
   return Errno();
 }
 
-Errno GoferInode::RemoveChild(const Context&, std::string_view name,
-                              bool dir) {
+Errno GoferInode::RemoveChild(const Context&, std::string_view name, bool dir) {
   if (!IsDir()) return Errno(ENOTDIR);
   if (!ValidName(name)) return Errno(ENOENT);
   ASSIGN_OR_RETURN(FidPtr d, PathFid());
@@ -1017,8 +1017,9 @@ ErrnoOr<std::unique_ptr<FileOperations>> GoferInode::Open(const Context& ctx,
                                                           int flags) {
   if (!(flags & O_PATH) && IsRegular()) {
     const int acc = flags & O_ACCMODE;
-    const uint32_t mode =
-        acc == O_WRONLY ? kOpenWrite : acc == O_RDWR ? kOpenRdwr : kOpenRead;
+    const uint32_t mode = acc == O_WRONLY ? kOpenWrite
+                          : acc == O_RDWR ? kOpenRdwr
+                                          : kOpenRead;
     RETURN_IF_ERRNO(GetHandle(mode, true));
     // Close-to-open consistency where others may write.
     if (policy() != CachePolicy::kKeep) DropPages();
@@ -1082,8 +1083,7 @@ void GoferInode::DropPagesRange(uint64_t offset, uint64_t len) {
   const uint64_t last = (offset + len + kPage - 1) / kPage;
   for (auto it = pages_.begin(); it != pages_.end();) {
     // Short pages mark the old end of file, which a write may move.
-    if ((it->first >= first && it->first < last) ||
-        it->second.size() < kPage) {
+    if ((it->first >= first && it->first < last) || it->second.size() < kPage) {
       cached_bytes_ -= it->second.size();
       it = pages_.erase(it);
     } else {
@@ -1134,8 +1134,7 @@ ErrnoOr<size_t> GoferInode::ReadAt(const Context&, const IOSequence& dst,
       // Full pages, then (if the read came up short) the partial last
       // page, possibly empty, which marks end of file.
       const bool short_read = data->size() < span;
-      const size_t npages = data->size() / kPage +
-                            (short_read ? 1 : 0);
+      const size_t npages = data->size() / kPage + (short_read ? 1 : 0);
       for (size_t p = 0; p < npages; ++p) {
         std::string pg = data->substr(std::min(data->size(), p * kPage), kPage);
         if (p == 0) page = pg;
@@ -1194,8 +1193,9 @@ ErrnoOr<size_t> GoferInode::WriteAt(const Context& ctx, const IOSequence& src,
       }
       wrote = static_cast<size_t>(k);
     } else {
-      ErrnoOr<size_t> k = client().Write(
-          h.fid->fid, offset + done, std::span<const uint8_t>(buf.data(), chunk));
+      ErrnoOr<size_t> k =
+          client().Write(h.fid->fid, offset + done,
+                         std::span<const uint8_t>(buf.data(), chunk));
       if (!k.ok()) {
         err = k.error();
         break;
@@ -1431,10 +1431,9 @@ ErrnoOr<RefPtr<Inode>> MountOverTransport(
   auto ms = base::AdoptRef(new GoferMountSource(
       fs, flags, opts.policy, std::move(*c), std::move(optstr), uid));
   FidPtr root = ms->Own(a.fid);
-  auto* inode =
-      new GoferInode(ms, MakeStable(ms.get(), InodeType::kDirectory, a.qid,
-                                    &*attr),
-                     a.qid, std::move(root), nullptr, "");
+  auto* inode = new GoferInode(
+      ms, MakeStable(ms.get(), InodeType::kDirectory, a.qid, &*attr), a.qid,
+      std::move(root), nullptr, "");
   RefPtr<GoferInode> r = base::AdoptRef(inode);
   r->UpdateAttr(*attr, false);
   ms->Register(r.get(), a.qid.path);

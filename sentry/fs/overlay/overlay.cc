@@ -246,6 +246,7 @@ Errno OverlayInode::CopyUp(const Context& ctx) {
 }
 
 Errno OverlayInode::CopyUpLocked(const Context& ctx, bool with_data) {
+  omsrc()->copy_mu_.AssertHeld();
   if (upper()) return Errno();
   if (!parent_) return Errno(EROFS);  // a root with no upper layer
   RETURN_IF_ERRNO(parent_->CopyUpLocked(ctx, true));

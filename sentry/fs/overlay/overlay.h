@@ -173,8 +173,9 @@ class OverlayInode : public Inode {
   };
   ErrnoOr<Found> Find(const Context& ctx, std::string_view name);
   ErrnoOr<RefPtr<Inode>> Instantiate(Found f, std::string_view name);
-  Errno CopyUpLocked(const Context& ctx, bool with_data)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(omsrc()->copy_mu_);
+  // Precondition: omsrc()->copy_mu_ is held (checked at run time: the
+  // analysis cannot see that every entry of a mount shares it).
+  Errno CopyUpLocked(const Context& ctx, bool with_data);
   bool OpaqueLocked(const Context& ctx, Inode* upper_dir);
   // Removes a whiteout for name in the upper directory, if there is one.
   Errno DropWhiteout(const Context& ctx, Inode* up_dir, std::string_view name);
