@@ -58,16 +58,24 @@ int CmdCat(Cmd& c) {
 // ---- head / tail ----
 bool ParseCount(std::string s, int64_t* v, bool* neg, bool* plus) {
   *neg = *plus = false;
-  if (!s.empty() && s[0] == '-') { *neg = true; s = s.substr(1); }
-  else if (!s.empty() && s[0] == '+') { *plus = true; s = s.substr(1); }
+  if (!s.empty() && s[0] == '-') {
+    *neg = true;
+    s = s.substr(1);
+  } else if (!s.empty() && s[0] == '+') {
+    *plus = true;
+    s = s.substr(1);
+  }
   return ParseSize(s, v);
 }
 
 int HeadTail(Cmd& c, bool head) {
   Opts o;
-  if (!ParseOpts(c, "n:c:qv", {{"lines", true, 'n'}, {"bytes", true, 'c'},
-                               {"quiet", false, 'q'}, {"silent", false, 'q'},
-                               {"verbose", false, 'v'}},
+  if (!ParseOpts(c, "n:c:qv",
+                 {{"lines", true, 'n'},
+                  {"bytes", true, 'c'},
+                  {"quiet", false, 'q'},
+                  {"silent", false, 'q'},
+                  {"verbose", false, 'v'}},
                  &o, true)) {
     return 2;
   }
@@ -85,8 +93,8 @@ int HeadTail(Cmd& c, bool head) {
         }
       }
       if (!ParseCount(val, &n, &neg, &plus)) {
-        c.Error(Cat("invalid number of ", bytes ? "bytes" : "lines",
-                             ": ", Quote(v)));
+        c.Error(Cat("invalid number of ", bytes ? "bytes" : "lines", ": ",
+                    Quote(v)));
         return 1;
       }
     }
@@ -110,8 +118,8 @@ int HeadTail(Cmd& c, bool head) {
       r = ReadFd(c.t, fd.get(), &data);
     }
     if (headers) {
-      c.Out(Cat(first ? "" : "\n", "==> ",
-                         f == "-" ? "standard input" : f, " <==\n"));
+      c.Out(Cat(first ? "" : "\n", "==> ", f == "-" ? "standard input" : f,
+                " <==\n"));
     }
     first = false;
     if (r < 0) {
@@ -124,16 +132,20 @@ int HeadTail(Cmd& c, bool head) {
     if (bytes) {
       size_t k = static_cast<size_t>(n);
       if (head) {
-        c.Out(neg ? d.substr(0, len > k ? len - k : 0) : d.substr(0, std::min(k, len)));
+        c.Out(neg ? d.substr(0, len > k ? len - k : 0)
+                  : d.substr(0, std::min(k, len)));
       } else {
-        if (plus) c.Out(k == 0 ? d : d.substr(std::min(len, k - 1)));
-        else c.Out(d.substr(len > k ? len - k : 0));
+        if (plus)
+          c.Out(k == 0 ? d : d.substr(std::min(len, k - 1)));
+        else
+          c.Out(d.substr(len > k ? len - k : 0));
       }
       continue;
     }
     // Line offsets: end of each line.
     std::vector<size_t> ends;
-    for (size_t i = 0; i < len; ++i) if (d[i] == '\n') ends.push_back(i + 1);
+    for (size_t i = 0; i < len; ++i)
+      if (d[i] == '\n') ends.push_back(i + 1);
     if (len > 0 && d.back() != '\n') ends.push_back(len);
     size_t lines = ends.size();
     size_t k = static_cast<size_t>(n);
@@ -164,9 +176,12 @@ int CmdTail(Cmd& c) { return HeadTail(c, false); }
 // ---- wc ----
 int CmdWc(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "clwmL", {{"bytes", false, 'c'}, {"lines", false, 'l'},
-                              {"words", false, 'w'}, {"chars", false, 'm'},
-                              {"max-line-length", false, 'L'}},
+  if (!ParseOpts(c, "clwmL",
+                 {{"bytes", false, 'c'},
+                  {"lines", false, 'l'},
+                  {"words", false, 'w'},
+                  {"chars", false, 'm'},
+                  {"max-line-length", false, 'L'}},
                  &o)) {
     return 2;
   }
@@ -177,7 +192,9 @@ int CmdWc(Cmd& c) {
   bool implicit_stdin = files.empty();
   if (implicit_stdin) files.push_back("-");
   int nprint = pl + pw + pc + pm + pL;
-  struct Counts { uint64_t l = 0, w = 0, c = 0, m = 0, L = 0; };
+  struct Counts {
+    uint64_t l = 0, w = 0, c = 0, m = 0, L = 0;
+  };
   // Width: GNU's compute_number_width.
   int width = 1;
   {
@@ -197,8 +214,10 @@ int CmdWc(Cmd& c) {
         }
         (void)first;
         if (failed) continue;
-        if (S_ISREG(st.st_mode)) total += static_cast<uint64_t>(st.st_size);
-        else min_width = 7;
+        if (S_ISREG(st.st_mode))
+          total += static_cast<uint64_t>(st.st_size);
+        else
+          min_width = 7;
       }
       for (; total >= 10; total /= 10) ++width;
       width = std::max(width, min_width);
@@ -254,7 +273,10 @@ int CmdWc(Cmd& c) {
     }
     k.L = std::max(k.L, cur);
     line(k, implicit_stdin ? "" : f);
-    total.l += k.l; total.w += k.w; total.c += k.c; total.m += k.m;
+    total.l += k.l;
+    total.w += k.w;
+    total.c += k.c;
+    total.m += k.m;
     total.L = std::max(total.L, k.L);
   }
   if (files.size() > 1) line(total, "total");
@@ -287,7 +309,8 @@ int CmdEcho(Cmd& c) {
   for (; i < c.argv.size(); ++i) {
     const std::string& a = c.argv[i];
     if (a.size() < 2 || a[0] != '-' ||
-        a.find_first_not_of("neE", 1) != std::string::npos) break;
+        a.find_first_not_of("neE", 1) != std::string::npos)
+      break;
     for (char ch : a.substr(1)) {
       if (ch == 'n') newline = false;
       if (ch == 'e') escapes = true;
@@ -312,8 +335,11 @@ int CmdEcho(Cmd& c) {
 // ---- mkdir / rmdir ----
 int CmdMkdir(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "pm:v", {{"parents", false, 'p'}, {"mode", true, 'm'},
-                              {"verbose", false, 'v'}}, &o)) {
+  if (!ParseOpts(c, "pm:v",
+                 {{"parents", false, 'p'},
+                  {"mode", true, 'm'},
+                  {"verbose", false, 'v'}},
+                 &o)) {
     return 2;
   }
   if (o.args.empty()) return c.Usage("missing operand");
@@ -437,8 +463,11 @@ bool RemoveTree(Cmd& c, const std::string& p, bool force) {
 
 int CmdRm(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "rRfdiv", {{"recursive", false, 'r'}, {"force", false, 'f'},
-                               {"dir", false, 'd'}, {"verbose", false, 'v'}},
+  if (!ParseOpts(c, "rRfdiv",
+                 {{"recursive", false, 'r'},
+                  {"force", false, 'f'},
+                  {"dir", false, 'd'},
+                  {"verbose", false, 'v'}},
                  &o)) {
     return 2;
   }
@@ -451,8 +480,8 @@ int CmdRm(Cmd& c) {
   for (const std::string& f : o.args) {
     std::string b = BaseName(f);
     if (b == "." || b == "..") {
-      c.Error(Cat("refusing to remove '.' or '..' directory: skipping ",
-                           Quote(f)));
+      c.Error(
+          Cat("refusing to remove '.' or '..' directory: skipping ", Quote(f)));
       status = 1;
       continue;
     }
@@ -545,7 +574,7 @@ bool CopyTree(Cmd& c, const std::string& src, const std::string& dst,
     bool exists = Stat(c.t, dst, &dst_st) == 0;
     if (exists && !S_ISDIR(dst_st.st_mode)) {
       c.Error(Cat("cannot overwrite non-directory ", Quote(dst),
-                           " with directory ", Quote(src)));
+                  " with directory ", Quote(src)));
       return false;
     }
     if (!exists) {
@@ -566,7 +595,8 @@ bool CopyTree(Cmd& c, const std::string& src, const std::string& dst,
       ok = CopyTree(c, Join(src, k), Join(dst, k), recursive, false) && ok;
     }
     if (!exists) {
-      c.t->Fchmodat(AT_FDCWD, dst.c_str(), (st.st_mode & 07777) & ~c.t->umask());
+      c.t->Fchmodat(AT_FDCWD, dst.c_str(),
+                    (st.st_mode & 07777) & ~c.t->umask());
     }
     return ok;
   }
@@ -591,17 +621,18 @@ bool CopyTree(Cmd& c, const std::string& src, const std::string& dst,
 
 int CpMv(Cmd& c, bool mv) {
   Opts o;
-  if (!ParseOpts(c, mv ? "fiTv" : "rRfaTpv", {{"recursive", false, 'r'},
-                                              {"force", false, 'f'},
-                                              {"no-target-directory", false, 'T'}},
+  if (!ParseOpts(c, mv ? "fiTv" : "rRfaTpv",
+                 {{"recursive", false, 'r'},
+                  {"force", false, 'f'},
+                  {"no-target-directory", false, 'T'}},
                  &o)) {
     return 2;
   }
   bool rec = o.Has("r") || o.Has("R") || o.Has("a");
   if (o.args.empty()) return c.Usage("missing file operand");
   if (o.args.size() == 1) {
-    return c.Usage(Cat("missing destination file operand after ",
-                                Quote(o.args[0])));
+    return c.Usage(
+        Cat("missing destination file operand after ", Quote(o.args[0])));
   }
   std::string target = o.args.back();
   std::vector<std::string> srcs(o.args.begin(), o.args.end() - 1);
@@ -623,13 +654,14 @@ int CpMv(Cmd& c, bool mv) {
       }
       r = c.t->Renameat2(AT_FDCWD, s.c_str(), AT_FDCWD, dst.c_str(), 0);
       if (r == -EXDEV) {
-        if (!CopyTree(c, s, dst, true, true) || !RemoveTree(c, s, false)) status = 1;
+        if (!CopyTree(c, s, dst, true, true) || !RemoveTree(c, s, false))
+          status = 1;
         continue;
       }
       if (r < 0) {
         if (r == -EINVAL) {
           c.Error(Cat("cannot move ", Quote(s),
-                               " to a subdirectory of itself, ", Quote(dst)));
+                      " to a subdirectory of itself, ", Quote(dst)));
         } else {
           c.Error(Cat("cannot move ", Quote(s), " to ", Quote(dst)), r);
         }
@@ -662,8 +694,10 @@ int CmdLn(Cmd& c) {
   } else {
     target = srcs.back();
     srcs.pop_back();
-    into_dir = !o.Has("T") && IsDir(c.t, target) &&
-               !(o.Has("n") && [&] { struct stat st; return Lstat(c.t, target, &st) == 0 && S_ISLNK(st.st_mode); }());
+    into_dir = !o.Has("T") && IsDir(c.t, target) && !(o.Has("n") && [&] {
+      struct stat st;
+      return Lstat(c.t, target, &st) == 0 && S_ISLNK(st.st_mode);
+    }());
   }
   if (srcs.size() > 1 && !into_dir) {
     c.Error(Cat("target ", Quote(target)), -ENOTDIR);
@@ -693,8 +727,9 @@ int CmdLn(Cmd& c) {
         status = 1;
         continue;
       }
-      c.Error(Cat("failed to create ", sym ? "symbolic" : "hard",
-                           " link ", Quote(dst)), r);
+      c.Error(Cat("failed to create ", sym ? "symbolic" : "hard", " link ",
+                  Quote(dst)),
+              r);
       status = 1;
     }
   }
@@ -744,7 +779,8 @@ long Canonicalize(Task* t, const std::string& p, char mode, std::string* out) {
       std::vector<std::string> parts;
       for (absl::string_view s : absl::StrSplit(target, '/', absl::SkipEmpty()))
         parts.emplace_back(s);
-      for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_back(*it);
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+        todo.push_back(*it);
       continue;
     }
     if (!todo.empty() && !S_ISDIR(st.st_mode) && mode != 'm') return -ENOTDIR;
@@ -756,10 +792,11 @@ long Canonicalize(Task* t, const std::string& p, char mode, std::string* out) {
 
 int CmdReadlink(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "femnqsv", {{"canonicalize", false, 'f'},
-                                {"canonicalize-existing", false, 'e'},
-                                {"canonicalize-missing", false, 'm'},
-                                {"no-newline", false, 'n'}},
+  if (!ParseOpts(c, "femnqsv",
+                 {{"canonicalize", false, 'f'},
+                  {"canonicalize-existing", false, 'e'},
+                  {"canonicalize-missing", false, 'm'},
+                  {"no-newline", false, 'n'}},
                  &o)) {
     return 2;
   }
@@ -769,7 +806,8 @@ int CmdReadlink(Cmd& c) {
   int status = 0;
   for (const std::string& f : o.args) {
     std::string target;
-    long r = mode ? Canonicalize(c.t, f, mode, &target) : ReadLink(c.t, f, &target);
+    long r =
+        mode ? Canonicalize(c.t, f, mode, &target) : ReadLink(c.t, f, &target);
     if (r < 0) {
       if (o.Has("v")) c.Error(f, r);
       status = 1;
@@ -783,9 +821,11 @@ int CmdReadlink(Cmd& c) {
 // ---- touch / truncate ----
 int CmdTouch(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "acmhd:r:", {{"no-create", false, 'c'}, {"date", true, 'd'},
-                                 {"reference", true, 'r'},
-                                 {"no-dereference", false, 'h'}},
+  if (!ParseOpts(c, "acmhd:r:",
+                 {{"no-create", false, 'c'},
+                  {"date", true, 'd'},
+                  {"reference", true, 'r'},
+                  {"no-dereference", false, 'h'}},
                  &o)) {
     return 2;
   }
@@ -826,7 +866,8 @@ int CmdTouch(Cmd& c) {
   int status = 0;
   for (const std::string& f : o.args) {
     if (!o.Has("c") && !o.Has("h")) {
-      long fd = c.t->Open(f.c_str(), O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY, 0666);
+      long fd = c.t->Open(f.c_str(), O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY,
+                          0666);
       if (fd >= 0) {
         c.t->Close(static_cast<int>(fd));
       } else if (fd != -EISDIR) {
@@ -851,7 +892,8 @@ int CmdTouch(Cmd& c) {
 
 int CmdTruncate(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "s:c", {{"size", true, 's'}, {"no-create", false, 'c'}}, &o)) {
+  if (!ParseOpts(c, "s:c", {{"size", true, 's'}, {"no-create", false, 'c'}},
+                 &o)) {
     return 2;
   }
   if (!o.Has("s")) {
@@ -861,7 +903,10 @@ int CmdTruncate(Cmd& c) {
   if (o.args.empty()) return c.Usage("missing file operand");
   std::string s = o.Get("s");
   char rel = 0;
-  if (!s.empty() && strchr("+-<>/%", s[0])) { rel = s[0]; s = s.substr(1); }
+  if (!s.empty() && strchr("+-<>/%", s[0])) {
+    rel = s[0];
+    s = s.substr(1);
+  }
   int64_t size;
   if (!ParseSize(s, &size)) {
     c.Error(Cat("Invalid number: ", Quote(o.Get("s"))));
@@ -881,12 +926,24 @@ int CmdTruncate(Cmd& c) {
     c.t->Fstat(fd.get(), &st);
     int64_t cur = st.st_size, n = size;
     switch (rel) {
-      case '+': n = cur + size; break;
-      case '-': n = std::max<int64_t>(0, cur - size); break;
-      case '<': n = std::min(cur, size); break;
-      case '>': n = std::max(cur, size); break;
-      case '/': n = size ? cur / size * size : cur; break;
-      case '%': n = size ? (cur + size - 1) / size * size : cur; break;
+      case '+':
+        n = cur + size;
+        break;
+      case '-':
+        n = std::max<int64_t>(0, cur - size);
+        break;
+      case '<':
+        n = std::min(cur, size);
+        break;
+      case '>':
+        n = std::max(cur, size);
+        break;
+      case '/':
+        n = size ? cur / size * size : cur;
+        break;
+      case '%':
+        n = size ? (cur + size - 1) / size * size : cur;
+        break;
     }
     long r = c.t->Ftruncate(fd.get(), n);
     if (r < 0) {
@@ -901,7 +958,8 @@ int CmdTruncate(Cmd& c) {
 // Applies a symbolic or octal mode to `old`; false if the mode is invalid.
 bool ApplyMode(const std::string& spec, mode_t old, bool is_dir, mode_t umask,
                mode_t* out) {
-  if (!spec.empty() && spec.find_first_not_of("01234567") == std::string::npos) {
+  if (!spec.empty() &&
+      spec.find_first_not_of("01234567") == std::string::npos) {
     unsigned long m = strtoul(spec.c_str(), nullptr, 8);
     if (m > 07777) return false;
     mode_t nm = static_cast<mode_t>(m);
@@ -916,10 +974,18 @@ bool ApplyMode(const std::string& spec, mode_t old, bool is_dir, mode_t umask,
     mode_t who = 0;
     for (; i < clause.size() && strchr("ugoa", clause[i]); ++i) {
       switch (clause[i]) {
-        case 'u': who |= S_ISUID | S_IRWXU; break;
-        case 'g': who |= S_ISGID | S_IRWXG; break;
-        case 'o': who |= S_ISVTX | S_IRWXO; break;
-        case 'a': who |= 07777; break;
+        case 'u':
+          who |= S_ISUID | S_IRWXU;
+          break;
+        case 'g':
+          who |= S_ISGID | S_IRWXG;
+          break;
+        case 'o':
+          who |= S_ISVTX | S_IRWXO;
+          break;
+        case 'a':
+          who |= 07777;
+          break;
       }
     }
     bool implicit = who == 0;
@@ -932,27 +998,41 @@ bool ApplyMode(const std::string& spec, mode_t old, bool is_dir, mode_t umask,
       if (i < clause.size() && strchr("ugo", clause[i])) {
         mode_t src = m;
         char w = clause[i++];
-        mode_t v = w == 'u' ? (src >> 6) & 7 : w == 'g' ? (src >> 3) & 7 : src & 7;
+        mode_t v = w == 'u'   ? (src >> 6) & 7
+                   : w == 'g' ? (src >> 3) & 7
+                              : src & 7;
         bits = (v << 6) | (v << 3) | v;
       } else {
         for (; i < clause.size() && strchr("rwxXst", clause[i]); ++i) {
           switch (clause[i]) {
-            case 'r': bits |= 0444; break;
-            case 'w': bits |= 0222; break;
-            case 'x': bits |= 0111; break;
+            case 'r':
+              bits |= 0444;
+              break;
+            case 'w':
+              bits |= 0222;
+              break;
+            case 'x':
+              bits |= 0111;
+              break;
             case 'X':
               if (is_dir || (m & 0111)) bits |= 0111;
               break;
-            case 's': bits |= S_ISUID | S_ISGID; break;
-            case 't': bits |= S_ISVTX; break;
+            case 's':
+              bits |= S_ISUID | S_ISGID;
+              break;
+            case 't':
+              bits |= S_ISVTX;
+              break;
           }
         }
       }
       mode_t mask = who;
       if (implicit) mask &= ~umask;
       bits &= mask;
-      if (op == '+') m |= bits;
-      else if (op == '-') m &= ~bits;
+      if (op == '+')
+        m |= bits;
+      else if (op == '-')
+        m &= ~bits;
       else {
         mode_t clear = who;
         if (is_dir) clear &= ~static_cast<mode_t>(S_ISUID | S_ISGID);
@@ -973,11 +1053,18 @@ int CmdChmod(Cmd& c) {
   bool done = false;
   for (size_t i = 1; i < c.argv.size(); ++i) {
     const std::string& a = c.argv[i];
-    if (!done && a == "--") { done = true; continue; }
-    if (!done && (a == "-R" || a == "--recursive")) { rec = true; continue; }
+    if (!done && a == "--") {
+      done = true;
+      continue;
+    }
+    if (!done && (a == "-R" || a == "--recursive")) {
+      rec = true;
+      continue;
+    }
     if (!done && (a == "-f" || a == "-v" || a == "-c")) continue;
-    if (mode.empty() && !(a.size() > 1 && a[0] == '-' &&
-                          a.find_first_not_of("rwxXst", 1) != std::string::npos)) {
+    if (mode.empty() &&
+        !(a.size() > 1 && a[0] == '-' &&
+          a.find_first_not_of("rwxXst", 1) != std::string::npos)) {
       mode = a;
       continue;
     }
@@ -995,37 +1082,38 @@ int CmdChmod(Cmd& c) {
   }
   int status = 0;
   mode_t um = c.t->umask();
-  std::function<void(const std::string&, bool)> apply = [&](const std::string& f,
-                                                            bool top) {
-    struct stat st;
-    long r = top ? Stat(c.t, f, &st) : Lstat(c.t, f, &st);
-    if (r < 0) {
-      c.Error(Cat("cannot access ", Quote(f)), r);
-      status = 1;
-      return;
-    }
-    if (S_ISLNK(st.st_mode)) return;
-    mode_t nm;
-    ApplyMode(mode, st.st_mode, S_ISDIR(st.st_mode), um, &nm);
-    r = c.t->Fchmodat(AT_FDCWD, f.c_str(), nm);
-    if (r < 0) {
-      c.Error(Cat("changing permissions of ", Quote(f)), r);
-      status = 1;
-    }
-    if (rec && S_ISDIR(st.st_mode)) {
-      std::vector<std::string> kids;
-      ListDir(c.t, f, &kids);
-      for (const std::string& k : kids) apply(Join(f, k), false);
-    }
-  };
+  std::function<void(const std::string&, bool)> apply =
+      [&](const std::string& f, bool top) {
+        struct stat st;
+        long r = top ? Stat(c.t, f, &st) : Lstat(c.t, f, &st);
+        if (r < 0) {
+          c.Error(Cat("cannot access ", Quote(f)), r);
+          status = 1;
+          return;
+        }
+        if (S_ISLNK(st.st_mode)) return;
+        mode_t nm;
+        ApplyMode(mode, st.st_mode, S_ISDIR(st.st_mode), um, &nm);
+        r = c.t->Fchmodat(AT_FDCWD, f.c_str(), nm);
+        if (r < 0) {
+          c.Error(Cat("changing permissions of ", Quote(f)), r);
+          status = 1;
+        }
+        if (rec && S_ISDIR(st.st_mode)) {
+          std::vector<std::string> kids;
+          ListDir(c.t, f, &kids);
+          for (const std::string& k : kids) apply(Join(f, k), false);
+        }
+      };
   for (const std::string& f : args) apply(f, true);
   return status;
 }
 
 int CmdChown(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "Rhfv", {{"recursive", false, 'R'},
-                             {"no-dereference", false, 'h'}}, &o)) {
+  if (!ParseOpts(c, "Rhfv",
+                 {{"recursive", false, 'R'}, {"no-dereference", false, 'h'}},
+                 &o)) {
     return 2;
   }
   if (o.args.empty()) return c.Usage("missing operand");
@@ -1041,8 +1129,10 @@ int CmdChown(Cmd& c) {
   std::string g = colon == std::string::npos ? "" : spec.substr(colon + 1);
   if (!u.empty()) {
     uint32_t v;
-    if (auto id = names.Uid(u)) uid = *id;
-    else if (absl::SimpleAtoi(u, &v)) uid = v;
+    if (auto id = names.Uid(u))
+      uid = *id;
+    else if (absl::SimpleAtoi(u, &v))
+      uid = v;
     else {
       c.Error(Cat("invalid user: ", Quote(spec)));
       return 1;
@@ -1053,8 +1143,10 @@ int CmdChown(Cmd& c) {
   }
   if (!g.empty()) {
     uint32_t v;
-    if (auto id = names.Gid(g)) gid = *id;
-    else if (absl::SimpleAtoi(g, &v)) gid = v;
+    if (auto id = names.Gid(g))
+      gid = *id;
+    else if (absl::SimpleAtoi(g, &v))
+      gid = v;
     else {
       c.Error(Cat("invalid group: ", Quote(spec)));
       return 1;
@@ -1062,27 +1154,27 @@ int CmdChown(Cmd& c) {
   }
   int status = 0;
   int flags = o.Has("h") ? AT_SYMLINK_NOFOLLOW : 0;
-  std::function<void(const std::string&, bool)> apply = [&](const std::string& f,
-                                                            bool top) {
-    long r = c.t->Fchownat(AT_FDCWD, f.c_str(), uid, gid,
-                           top ? flags : AT_SYMLINK_NOFOLLOW);
-    if (r < 0) {
-      struct stat st;
-      if (Lstat(c.t, f, &st) < 0) {
-        c.Error(Cat("cannot access ", Quote(f)), r);
-      } else {
-        c.Error(Cat("changing ownership of ", Quote(f)), r);
-      }
-      status = 1;
-      return;
-    }
-    struct stat st;
-    if (o.Has("R") && Lstat(c.t, f, &st) == 0 && S_ISDIR(st.st_mode)) {
-      std::vector<std::string> kids;
-      ListDir(c.t, f, &kids);
-      for (const std::string& k : kids) apply(Join(f, k), false);
-    }
-  };
+  std::function<void(const std::string&, bool)> apply =
+      [&](const std::string& f, bool top) {
+        long r = c.t->Fchownat(AT_FDCWD, f.c_str(), uid, gid,
+                               top ? flags : AT_SYMLINK_NOFOLLOW);
+        if (r < 0) {
+          struct stat st;
+          if (Lstat(c.t, f, &st) < 0) {
+            c.Error(Cat("cannot access ", Quote(f)), r);
+          } else {
+            c.Error(Cat("changing ownership of ", Quote(f)), r);
+          }
+          status = 1;
+          return;
+        }
+        struct stat st;
+        if (o.Has("R") && Lstat(c.t, f, &st) == 0 && S_ISDIR(st.st_mode)) {
+          std::vector<std::string> kids;
+          ListDir(c.t, f, &kids);
+          for (const std::string& k : kids) apply(Join(f, k), false);
+        }
+      };
   for (size_t i = 1; i < o.args.size(); ++i) apply(o.args[i], true);
   return status;
 }
@@ -1095,8 +1187,10 @@ std::string MountOpts(const sentry::fs::MountInfo& m) {
   if (m.flags.no_dev || m.source_flags.no_dev) opts.push_back("nodev");
   if (m.flags.no_exec || m.source_flags.no_exec) opts.push_back("noexec");
   if (m.source_flags.synchronous) opts.push_back("sync");
-  if (m.flags.no_atime || m.source_flags.no_atime) opts.push_back("noatime");
-  else if (!m.source_flags.strict_atime) opts.push_back("relatime");
+  if (m.flags.no_atime || m.source_flags.no_atime)
+    opts.push_back("noatime");
+  else if (!m.source_flags.strict_atime)
+    opts.push_back("relatime");
   if (!m.super_options.empty()) {
     for (absl::string_view s : absl::StrSplit(m.super_options, ',')) {
       if (s == "rw" || s == "ro") continue;
@@ -1110,9 +1204,12 @@ int CmdDf(Cmd& c) {
   Opts o;
   if (!ParseOpts(c, "ahkT", {{"all", false, 'a'}}, &o)) return 2;
   auto mounts = c.t->mount_namespace()->Mounts(c.t->root());
-  struct Row { std::string fs, blocks, used, avail, pct, target; };
+  struct Row {
+    std::string fs, blocks, used, avail, pct, target;
+  };
   std::vector<Row> rows;
-  rows.push_back({"Filesystem", "1K-blocks", "Used", "Available", "Use%", "Mounted on"});
+  rows.push_back(
+      {"Filesystem", "1K-blocks", "Used", "Available", "Use%", "Mounted on"});
   int status = 0;
   std::vector<std::string> want = o.args;
   for (const auto& m : mounts) {
@@ -1121,7 +1218,8 @@ int CmdDf(Cmd& c) {
     if (r < 0) continue;
     if (!want.empty()) {
       bool match = false;
-      for (const std::string& w : want) if (w == m.mount_point) match = true;
+      for (const std::string& w : want)
+        if (w == m.mount_point) match = true;
       if (!match) continue;
     }
     if (sf.f_blocks == 0 && !o.Has("a")) continue;
@@ -1148,12 +1246,11 @@ int CmdDf(Cmd& c) {
   }
   bool header = true;
   for (const Row& r : rows) {
-    std::string line = FormatStr(Cat("-", w[0]), r.fs) + " " +
-                       FormatStr(Cat(w[1]), r.blocks) + " " +
-                       FormatStr(Cat(w[2]), r.used) + " " +
-                       FormatStr(Cat(w[3]), r.avail) + " " +
-                       FormatStr(Cat(header ? "-" : "", w[4]), r.pct) +
-                       " " + r.target;
+    std::string line =
+        FormatStr(Cat("-", w[0]), r.fs) + " " + FormatStr(Cat(w[1]), r.blocks) +
+        " " + FormatStr(Cat(w[2]), r.used) + " " +
+        FormatStr(Cat(w[3]), r.avail) + " " +
+        FormatStr(Cat(header ? "-" : "", w[4]), r.pct) + " " + r.target;
     header = false;
     c.Out(line + "\n");
   }
@@ -1162,9 +1259,12 @@ int CmdDf(Cmd& c) {
 
 int CmdMount(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "t:o:rwn", {{"types", true, 't'}, {"options", true, 'o'},
-                                {"bind", false, 0}, {"rbind", false, 0},
-                                {"read-only", false, 'r'}},
+  if (!ParseOpts(c, "t:o:rwn",
+                 {{"types", true, 't'},
+                  {"options", true, 'o'},
+                  {"bind", false, 0},
+                  {"rbind", false, 0},
+                  {"read-only", false, 'r'}},
                  &o)) {
     return 2;
   }
@@ -1172,9 +1272,8 @@ int CmdMount(Cmd& c) {
     std::string type = o.Get("t");
     for (const auto& m : c.t->mount_namespace()->Mounts(c.t->root())) {
       if (!type.empty() && m.fs_type != type) continue;
-      c.Out(Cat(m.source.empty() ? "none" : m.source, " on ",
-                         m.mount_point, " type ", m.fs_type, " (", MountOpts(m),
-                         ")\n"));
+      c.Out(Cat(m.source.empty() ? "none" : m.source, " on ", m.mount_point,
+                " type ", m.fs_type, " (", MountOpts(m), ")\n"));
     }
     return 0;
   }
@@ -1183,26 +1282,40 @@ int CmdMount(Cmd& c) {
   std::vector<std::string> data;
   if (o.Has("bind") || o.Has("rbind")) flags |= MS_BIND;
   if (o.Has("r")) flags |= MS_RDONLY;
-  for (absl::string_view opt : absl::StrSplit(o.Get("o"), ',', absl::SkipEmpty())) {
-    if (opt == "ro") flags |= MS_RDONLY;
-    else if (opt == "rw") flags &= ~static_cast<unsigned long>(MS_RDONLY);
-    else if (opt == "nosuid") flags |= MS_NOSUID;
-    else if (opt == "nodev") flags |= MS_NODEV;
-    else if (opt == "noexec") flags |= MS_NOEXEC;
-    else if (opt == "noatime") flags |= MS_NOATIME;
-    else if (opt == "strictatime") flags |= MS_STRICTATIME;
-    else if (opt == "relatime") flags |= MS_RELATIME;
-    else if (opt == "sync") flags |= MS_SYNCHRONOUS;
-    else if (opt == "bind") flags |= MS_BIND;
-    else if (opt == "remount") flags |= MS_REMOUNT;
-    else data.emplace_back(opt);
+  for (absl::string_view opt :
+       absl::StrSplit(o.Get("o"), ',', absl::SkipEmpty())) {
+    if (opt == "ro")
+      flags |= MS_RDONLY;
+    else if (opt == "rw")
+      flags &= ~static_cast<unsigned long>(MS_RDONLY);
+    else if (opt == "nosuid")
+      flags |= MS_NOSUID;
+    else if (opt == "nodev")
+      flags |= MS_NODEV;
+    else if (opt == "noexec")
+      flags |= MS_NOEXEC;
+    else if (opt == "noatime")
+      flags |= MS_NOATIME;
+    else if (opt == "strictatime")
+      flags |= MS_STRICTATIME;
+    else if (opt == "relatime")
+      flags |= MS_RELATIME;
+    else if (opt == "sync")
+      flags |= MS_SYNCHRONOUS;
+    else if (opt == "bind")
+      flags |= MS_BIND;
+    else if (opt == "remount")
+      flags |= MS_REMOUNT;
+    else
+      data.emplace_back(opt);
   }
   std::string d = absl::StrJoin(data, ",");
   std::string type = o.Get("t");
   const std::string& src = o.args[0];
   const std::string& dst = o.args[1];
-  long r = c.t->Mount(src.c_str(), dst.c_str(), type.empty() ? nullptr : type.c_str(),
-                      flags, d.empty() ? nullptr : d.c_str());
+  long r = c.t->Mount(src.c_str(), dst.c_str(),
+                      type.empty() ? nullptr : type.c_str(), flags,
+                      d.empty() ? nullptr : d.c_str());
   if (r < 0) {
     if (r == -ENODEV) {
       c.Error(Cat(dst, ": unknown filesystem type '", type, "'."));
@@ -1218,16 +1331,21 @@ int CmdMount(Cmd& c) {
 
 int CmdUmount(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "lf", {{"lazy", false, 'l'}, {"force", false, 'f'}}, &o)) return 2;
+  if (!ParseOpts(c, "lf", {{"lazy", false, 'l'}, {"force", false, 'f'}}, &o))
+    return 2;
   if (o.args.empty()) return c.Usage("bad usage");
   int status = 0;
   for (const std::string& p : o.args) {
     long r = c.t->Umount2(p.c_str(), o.Has("l") ? MNT_DETACH : 0);
     if (r < 0) {
-      if (r == -EINVAL) c.Error(Cat(p, ": not mounted."));
-      else if (r == -ENOENT) c.Error(Cat(p, ": no mount point specified."));
-      else if (r == -EBUSY) c.Error(Cat(p, ": target is busy."));
-      else c.Error(p, r);
+      if (r == -EINVAL)
+        c.Error(Cat(p, ": not mounted."));
+      else if (r == -ENOENT)
+        c.Error(Cat(p, ": no mount point specified."));
+      else if (r == -EBUSY)
+        c.Error(Cat(p, ": target is busy."));
+      else
+        c.Error(p, r);
       status = 32;
     }
   }
@@ -1238,7 +1356,8 @@ int CmdUmount(Cmd& c) {
 int CmdWhich(Cmd& c) {
   Opts o;
   if (!ParseOpts(c, "a", {}, &o)) return 2;
-  const std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  const std::string path =
+      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   int status = 0;
   for (const std::string& name : o.args) {
     std::vector<std::string> cands;
@@ -1246,7 +1365,8 @@ int CmdWhich(Cmd& c) {
       cands.push_back(name);
     } else {
       for (absl::string_view d : absl::StrSplit(path, ':')) {
-        cands.push_back(Join(d.empty() ? std::string(".") : std::string(d), name));
+        cands.push_back(
+            Join(d.empty() ? std::string(".") : std::string(d), name));
       }
     }
     bool found = false;
@@ -1291,7 +1411,8 @@ int CmdPwd(Cmd& c) {
 
 int CmdSort(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "ru", {{"reverse", false, 'r'}, {"unique", false, 'u'}}, &o)) {
+  if (!ParseOpts(c, "ru", {{"reverse", false, 'r'}, {"unique", false, 'u'}},
+                 &o)) {
     return 2;
   }
   if (o.args.empty()) o.args.push_back("-");
@@ -1305,10 +1426,12 @@ int CmdSort(Cmd& c) {
     }
     if (!data.empty() && data.back() == '\n') data.pop_back();
     if (data.empty()) continue;
-    for (absl::string_view l : absl::StrSplit(data, '\n')) lines.emplace_back(l);
+    for (absl::string_view l : absl::StrSplit(data, '\n'))
+      lines.emplace_back(l);
   }
   std::sort(lines.begin(), lines.end());
-  if (o.Has("u")) lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  if (o.Has("u"))
+    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
   if (o.Has("r")) std::reverse(lines.begin(), lines.end());
   for (const std::string& l : lines) c.Out(l + "\n");
   return 0;
@@ -1328,9 +1451,11 @@ int CmdHelp(Cmd& c) {
     c.err->append(Cat("help: no help topics match '", c.argv[1], "'.\n"));
     return 1;
   }
-  c.Out("Commands run inside the sandbox. Syntax: cmd args; a && b; a || b;\n"
-        "a | b; > file, >> file, < file, 2> file, 2>&1; 'quotes' \"quotes\" \\x;\n"
-        "# comments; $? is the last status.\n\n");
+  c.Out(
+      "Commands run inside the sandbox. Syntax: cmd args; a && b; a || b;\n"
+      "a | b; > file, >> file, < file, 2> file, 2>&1; 'quotes' \"quotes\" "
+      "\\x;\n"
+      "# comments; $? is the last status.\n\n");
   std::vector<const CommandInfo*> cs;
   for (const CommandInfo& ci : Commands()) cs.push_back(&ci);
   std::sort(cs.begin(), cs.end(), [](auto* a, auto* b) {
@@ -1354,9 +1479,13 @@ std::string Encode(const std::string& v) {
     while (!s.empty() && s.back() == '\0') s.pop_back();
     std::string r = "\"";
     for (char ch : s) {
-      if (ch == '"' || ch == '\\') { r += '\\'; r += ch; }
-      else if (ch == '\0') r += "\\000";
-      else r += ch;
+      if (ch == '"' || ch == '\\') {
+        r += '\\';
+        r += ch;
+      } else if (ch == '\0')
+        r += "\\000";
+      else
+        r += ch;
     }
     return r + "\"";
   }
@@ -1371,16 +1500,20 @@ std::string Encode(const std::string& v) {
 
 int CmdGetfattr(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "n:dhm:e:", {{"name", true, 'n'}, {"dump", false, 'd'},
-                                 {"no-dereference", false, 'h'},
-                                 {"match", true, 'm'}, {"encoding", true, 'e'},
-                                 {"only-values", false, 0}},
+  if (!ParseOpts(c, "n:dhm:e:",
+                 {{"name", true, 'n'},
+                  {"dump", false, 'd'},
+                  {"no-dereference", false, 'h'},
+                  {"match", true, 'm'},
+                  {"encoding", true, 'e'},
+                  {"only-values", false, 0}},
                  &o)) {
     return 2;
   }
   if (o.args.empty()) {
-    c.err->append("Usage: getfattr [-hRLP] [-n name|-d] [-e en] [-m pattern] path...\n"
-                  "Try `getfattr --help' for more information.\n");
+    c.err->append(
+        "Usage: getfattr [-hRLP] [-n name|-d] [-e en] [-m pattern] path...\n"
+        "Try `getfattr --help' for more information.\n");
     return 2;
   }
   bool nofollow = o.Has("h");
@@ -1389,15 +1522,18 @@ int CmdGetfattr(Cmd& c) {
   for (const std::string& f : o.args) {
     std::string shown = f;
     if (!shown.empty() && shown[0] == '/') {
-      if (!warned) c.err->append("getfattr: Removing leading '/' from absolute path names\n");
+      if (!warned)
+        c.err->append(
+            "getfattr: Removing leading '/' from absolute path names\n");
       warned = true;
       while (!shown.empty() && shown[0] == '/') shown.erase(0, 1);
     }
     std::vector<std::pair<std::string, std::string>> attrs;
     auto get = [&](const std::string& name, std::string* v) -> long {
       char buf[65536];
-      long r = nofollow ? c.t->Lgetxattr(f.c_str(), name.c_str(), buf, sizeof(buf))
-                        : c.t->Getxattr(f.c_str(), name.c_str(), buf, sizeof(buf));
+      long r = nofollow
+                   ? c.t->Lgetxattr(f.c_str(), name.c_str(), buf, sizeof(buf))
+                   : c.t->Getxattr(f.c_str(), name.c_str(), buf, sizeof(buf));
       if (r >= 0) v->assign(buf, static_cast<size_t>(r));
       return r;
     };
@@ -1406,7 +1542,8 @@ int CmdGetfattr(Cmd& c) {
       long r = get(o.Get("n"), &v);
       if (r < 0) {
         c.err->append(Cat(f, ": ", o.Get("n"), ": ",
-                                   r == -ENODATA ? "No such attribute" : ErrStr(r), "\n"));
+                          r == -ENODATA ? "No such attribute" : ErrStr(r),
+                          "\n"));
         status = 1;
         continue;
       }
@@ -1444,13 +1581,17 @@ int CmdGetfattr(Cmd& c) {
       if (enc == "hex") {
         val = "0x";
         char buf[4];
-        for (unsigned char ch : v) { snprintf(buf, sizeof(buf), "%02x", ch); val += buf; }
+        for (unsigned char ch : v) {
+          snprintf(buf, sizeof(buf), "%02x", ch);
+          val += buf;
+        }
       } else if (enc == "text") {
         val = "\"" + v + "\"";
       } else {
         val = Encode(v);
       }
-      c.Out(Cat(name, v.empty() && !o.Has("n") && false ? "" : "=" + val, "\n"));
+      c.Out(
+          Cat(name, v.empty() && !o.Has("n") && false ? "" : "=" + val, "\n"));
     }
     c.Out("\n");
   }
@@ -1459,23 +1600,27 @@ int CmdGetfattr(Cmd& c) {
 
 int CmdSetfattr(Cmd& c) {
   Opts o;
-  if (!ParseOpts(c, "n:v:x:h", {{"name", true, 'n'}, {"value", true, 'v'},
-                                {"remove", true, 'x'},
-                                {"no-dereference", false, 'h'}},
+  if (!ParseOpts(c, "n:v:x:h",
+                 {{"name", true, 'n'},
+                  {"value", true, 'v'},
+                  {"remove", true, 'x'},
+                  {"no-dereference", false, 'h'}},
                  &o)) {
     return 2;
   }
   if (o.args.empty() || (!o.Has("n") && !o.Has("x"))) {
-    c.err->append("Usage: setfattr {-n name} [-v value] [-h] file...\n"
-                  "       setfattr {-x name} [-h] file...\n"
-                  "Try `setfattr --help' for more information.\n");
+    c.err->append(
+        "Usage: setfattr {-n name} [-v value] [-h] file...\n"
+        "       setfattr {-x name} [-h] file...\n"
+        "Try `setfattr --help' for more information.\n");
     return 2;
   }
   bool nofollow = o.Has("h");
   std::string value = o.Get("v");
   if (value.size() >= 2 && value[0] == '"' && value.back() == '"') {
     value = Unescape(value.substr(1, value.size() - 2));
-  } else if (value.size() > 2 && value[0] == '0' && (value[1] == 'x' || value[1] == 'X')) {
+  } else if (value.size() > 2 && value[0] == '0' &&
+             (value[1] == 'x' || value[1] == 'X')) {
     std::string bin;
     for (size_t i = 2; i + 1 < value.size(); i += 2) {
       bin += static_cast<char>(std::stoi(value.substr(i, 2), nullptr, 16));
@@ -1491,12 +1636,14 @@ int CmdSetfattr(Cmd& c) {
                    : c.t->Removexattr(f.c_str(), n.c_str());
     } else {
       std::string n = o.Get("n");
-      r = nofollow ? c.t->Lsetxattr(f.c_str(), n.c_str(), value.data(), value.size(), 0)
-                   : c.t->Setxattr(f.c_str(), n.c_str(), value.data(), value.size(), 0);
+      r = nofollow ? c.t->Lsetxattr(f.c_str(), n.c_str(), value.data(),
+                                    value.size(), 0)
+                   : c.t->Setxattr(f.c_str(), n.c_str(), value.data(),
+                                   value.size(), 0);
     }
     if (r < 0) {
       c.err->append(Cat("setfattr: ", f, ": ",
-                                 r == -ENODATA ? "No such attribute" : ErrStr(r), "\n"));
+                        r == -ENODATA ? "No such attribute" : ErrStr(r), "\n"));
       status = 1;
     }
   }
@@ -1509,14 +1656,16 @@ const std::vector<CommandInfo>& Commands() {
   static const auto* cmds = new std::vector<CommandInfo>{
       {"cat", CmdCat, "[FILE]... - concatenate files"},
       {"cd", CmdCd, "[DIR] - change directory"},
-      {"chmod", CmdChmod, "[-R] MODE FILE... - change mode (octal or u+x,go-w)"},
+      {"chmod", CmdChmod,
+       "[-R] MODE FILE... - change mode (octal or u+x,go-w)"},
       {"chown", CmdChown, "[-R] [-h] OWNER[:GROUP] FILE... - change owner"},
       {"cp", CmdCp, "[-r] SRC... DST - copy"},
       {"df", CmdDf, "[-a] [MOUNTPOINT]... - filesystem usage"},
       {"echo", CmdEcho, "[-n] [-e] [ARG]... - print arguments"},
       {"false", CmdFalse, "- fail"},
       {"find", CmdFind, "[PATH]... [EXPR] - -type -name -maxdepth -printf ..."},
-      {"getfattr", CmdGetfattr, "[-h] [-n NAME | -d] FILE... - extended attributes"},
+      {"getfattr", CmdGetfattr,
+       "[-h] [-n NAME | -d] FILE... - extended attributes"},
       {"head", CmdHead, "[-n N] [-c N] [FILE]... - first lines"},
       {"help", CmdHelp, "[COMMAND] - this list"},
       {"ln", CmdLn, "[-s] [-f] TARGET... LINK - make links"},
@@ -1528,7 +1677,8 @@ const std::vector<CommandInfo>& Commands() {
       {"readlink", CmdReadlink, "[-f] FILE... - symlink target"},
       {"rm", CmdRm, "[-rf] FILE... - remove"},
       {"rmdir", CmdRmdir, "[-p] DIR... - remove empty directories"},
-      {"setfattr", CmdSetfattr, "{-n NAME [-v VALUE] | -x NAME} FILE... - set xattrs"},
+      {"setfattr", CmdSetfattr,
+       "{-n NAME [-v VALUE] | -x NAME} FILE... - set xattrs"},
       {"sha256sum", CmdSha256sum, "[FILE]... - SHA-256 checksums"},
       {"sort", CmdSort, "[-r] [-u] [FILE]... - sort lines (byte order)"},
       {"stat", CmdStat, "[-L] [-c FORMAT] FILE... - file status"},

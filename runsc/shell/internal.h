@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <type_traits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "runsc/shell/shell.h"
@@ -25,9 +25,11 @@ namespace internal_cat {
 inline void Add(std::string& s, std::string_view v) { s.append(v); }
 inline void Add(std::string& s, const char* v) { s.append(v); }
 inline void Add(std::string& s, char c) { s.push_back(c); }
-template <typename T,
-          typename = std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, char>>>
-inline void Add(std::string& s, T v) { s.append(std::to_string(v)); }
+template <typename T, typename = std::enable_if_t<std::is_integral_v<T> &&
+                                                  !std::is_same_v<T, char>>>
+inline void Add(std::string& s, T v) {
+  s.append(std::to_string(v));
+}
 }  // namespace internal_cat
 template <typename... Args>
 std::string Cat(const Args&... args) {
@@ -43,9 +45,12 @@ struct Cmd {
   Shell* sh = nullptr;
   Task* t = nullptr;
   std::vector<std::string> argv;
-  std::string in;          // standard input (already read); use Stdin()
+  std::string in;  // standard input (already read); use Stdin()
   bool stdin_used = false;
-  std::string& Stdin() { stdin_used = true; return in; }
+  std::string& Stdin() {
+    stdin_used = true;
+    return in;
+  }
   std::string* out = nullptr;
   std::string* err = nullptr;
 
@@ -85,12 +90,15 @@ std::string DirName(std::string_view p);
 class Fd {
  public:
   Fd(Task* t, long fd) : t_(t), fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) t_->Close(static_cast<int>(fd_)); }
+  ~Fd() {
+    if (fd_ >= 0) t_->Close(static_cast<int>(fd_));
+  }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return static_cast<int>(fd_); }
   bool ok() const { return fd_ >= 0; }
   long err() const { return fd_; }
+
  private:
   Task* t_;
   long fd_;
@@ -116,6 +124,7 @@ class Names {
   std::optional<uint32_t> Gid(const std::string& name);
   // The primary gid of a user (from passwd).
   std::optional<uint32_t> UserGid(uint32_t uid);
+
  private:
   void Load();
   Task* t_;
@@ -125,8 +134,8 @@ class Names {
   std::map<uint32_t, uint32_t> user_gid_;
 };
 
-std::string ModeString(mode_t mode);   // "-rw-r--r--"
-char TypeChar(mode_t mode);            // find's %y: f d l ...
+std::string ModeString(mode_t mode);              // "-rw-r--r--"
+char TypeChar(mode_t mode);                       // find's %y: f d l ...
 std::string FileTypeName(const struct stat& st);  // stat's %F
 // strftime in UTC with %N (nanoseconds) support.
 std::string FormatTime(const std::string& fmt, struct timespec ts);

@@ -52,9 +52,9 @@ bool IsNumericField(Names& names, bool numeric, uint32_t id, bool user) {
 std::string LsTime(const LsOpts& o, const struct timespec& when) {
   struct timespec now = o.now;
   long six_months = 31556952 / 2;
-  bool after_six = when.tv_sec > now.tv_sec - six_months ||
-                   (when.tv_sec == now.tv_sec - six_months &&
-                    when.tv_nsec > now.tv_nsec);
+  bool after_six =
+      when.tv_sec > now.tv_sec - six_months ||
+      (when.tv_sec == now.tv_sec - six_months && when.tv_nsec > now.tv_nsec);
   bool before_now = when.tv_sec < now.tv_sec ||
                     (when.tv_sec == now.tv_sec && when.tv_nsec < now.tv_nsec);
   bool recent = after_six && before_now;
@@ -71,7 +71,8 @@ void PrintEntries(Cmd& c, Names& names, const LsOpts& o,
       blocks += static_cast<unsigned long long>(e.st.st_blocks);
       wl = std::max(wl, Digits(e.st.st_nlink).size());
       wu = std::max(wu, OwnerField(names, o.numeric, e.st.st_uid, true).size());
-      wg = std::max(wg, OwnerField(names, o.numeric, e.st.st_gid, false).size());
+      wg =
+          std::max(wg, OwnerField(names, o.numeric, e.st.st_gid, false).size());
       std::string size;
       if (S_ISCHR(e.st.st_mode) || S_ISBLK(e.st.st_mode)) {
         size = Cat(major(e.st.st_rdev), ", ", minor(e.st.st_rdev));
@@ -175,14 +176,15 @@ int ListOneDir(Cmd& c, Names& names, const LsOpts& o, const std::string& path,
 
 int CmdLs(Cmd& c) {
   Opts opts;
-  if (!ParseOpts(c, "aAdRlni1", {{"all", false, 'a'},
-                                   {"almost-all", false, 'A'},
-                                   {"directory", false, 'd'},
-                                   {"recursive", false, 'R'},
-                                   {"numeric-uid-gid", false, 'n'},
-                                   {"inode", false, 'i'},
-                                   {"time-style", true, 0},
-                                   {"full-time", false, 0}},
+  if (!ParseOpts(c, "aAdRlni1",
+                 {{"all", false, 'a'},
+                  {"almost-all", false, 'A'},
+                  {"directory", false, 'd'},
+                  {"recursive", false, 'R'},
+                  {"numeric-uid-gid", false, 'n'},
+                  {"inode", false, 'i'},
+                  {"time-style", true, 0},
+                  {"full-time", false, 0}},
                  &opts)) {
     return 2;
   }
@@ -223,7 +225,8 @@ int CmdLs(Cmd& c) {
         c.Error(Cat("invalid argument ", Quote(s), " for '--time-style'"));
         c.err->append(
             "Valid arguments are:\n  - [posix-]full-iso\n  - [posix-]long-iso\n"
-            "  - [posix-]iso\n  - [posix-]locale\n  - +FORMAT (e.g., +%H:%M) for a "
+            "  - [posix-]iso\n  - [posix-]locale\n  - +FORMAT (e.g., +%H:%M) "
+            "for a "
             "'date'-style format\n");
         return c.Usage("");
       }
@@ -256,8 +259,10 @@ int CmdLs(Cmd& c) {
       }
     }
     if (S_ISLNK(e.st.st_mode)) ReadLink(c.t, a, &e.link);
-    if (is_dir && !o.dir) dirs.push_back(std::move(e));
-    else files.push_back(std::move(e));
+    if (is_dir && !o.dir)
+      dirs.push_back(std::move(e));
+    else
+      files.push_back(std::move(e));
   }
   std::sort(files.begin(), files.end(), NameLess);
   std::sort(dirs.begin(), dirs.end(), NameLess);
@@ -282,8 +287,10 @@ std::string QuoteN(const std::string& s) {
   // stat's %N: shell-escape-always quoting.
   std::string r = "'";
   for (char ch : s) {
-    if (ch == '\'') r += "'\\''";
-    else r += ch;
+    if (ch == '\'')
+      r += "'\\''";
+    else
+      r += ch;
   }
   return r + "'";
 }
@@ -292,13 +299,14 @@ std::string TimeStr(struct timespec ts) {
   return FormatTime("%Y-%m-%d %H:%M:%S.%N %z", ts);
 }
 
-std::string StatDirective(Cmd& c, Names& names, char conv, const std::string& spec,
-                          const std::string& file, const struct stat& st,
-                          bool* ok) {
+std::string StatDirective(Cmd& c, Names& names, char conv,
+                          const std::string& spec, const std::string& file,
+                          const struct stat& st, bool* ok) {
   auto U = [&](unsigned long long v) { return FormatUInt(spec, v); };
   auto S = [&](const std::string& s) { return FormatStr(spec, s); };
   switch (conv) {
-    case 'n': return S(file);
+    case 'n':
+      return S(file);
     case 'N': {
       std::string s = QuoteN(file);
       if (S_ISLNK(st.st_mode)) {
@@ -308,34 +316,62 @@ std::string StatDirective(Cmd& c, Names& names, char conv, const std::string& sp
       }
       return S(s);
     }
-    case 's': return FormatInt(spec, st.st_size);
-    case 'a': return FormatUInt(spec, st.st_mode & 07777, 'o');
-    case 'A': return S(ModeString(st.st_mode));
-    case 'F': return S(FileTypeName(st));
-    case 'f': return FormatUInt(spec, st.st_mode, 'x');
-    case 'u': return U(st.st_uid);
-    case 'g': return U(st.st_gid);
-    case 'U': return S(names.User(st.st_uid).value_or("UNKNOWN"));
-    case 'G': return S(names.Group(st.st_gid).value_or("UNKNOWN"));
-    case 'h': return U(st.st_nlink);
-    case 'i': return U(st.st_ino);
-    case 'b': return FormatInt(spec, st.st_blocks);
-    case 'B': return U(512);
-    case 'o': return U(static_cast<unsigned long long>(st.st_blksize));
-    case 'd': return U(st.st_dev);
-    case 'D': return FormatUInt(spec, st.st_dev, 'x');
-    case 't': return FormatUInt(spec, major(st.st_rdev), 'x');
-    case 'T': return FormatUInt(spec, minor(st.st_rdev), 'x');
-    case 'r': return U(st.st_rdev);
-    case 'R': return FormatUInt(spec, st.st_rdev, 'x');
-    case 'x': return S(TimeStr(st.st_atim));
-    case 'y': return S(TimeStr(st.st_mtim));
-    case 'z': return S(TimeStr(st.st_ctim));
-    case 'w': return S("-");
-    case 'X': return FormatInt(spec, st.st_atim.tv_sec);
-    case 'Y': return FormatInt(spec, st.st_mtim.tv_sec);
-    case 'Z': return FormatInt(spec, st.st_ctim.tv_sec);
-    case 'W': return FormatInt(spec, 0);
+    case 's':
+      return FormatInt(spec, st.st_size);
+    case 'a':
+      return FormatUInt(spec, st.st_mode & 07777, 'o');
+    case 'A':
+      return S(ModeString(st.st_mode));
+    case 'F':
+      return S(FileTypeName(st));
+    case 'f':
+      return FormatUInt(spec, st.st_mode, 'x');
+    case 'u':
+      return U(st.st_uid);
+    case 'g':
+      return U(st.st_gid);
+    case 'U':
+      return S(names.User(st.st_uid).value_or("UNKNOWN"));
+    case 'G':
+      return S(names.Group(st.st_gid).value_or("UNKNOWN"));
+    case 'h':
+      return U(st.st_nlink);
+    case 'i':
+      return U(st.st_ino);
+    case 'b':
+      return FormatInt(spec, st.st_blocks);
+    case 'B':
+      return U(512);
+    case 'o':
+      return U(static_cast<unsigned long long>(st.st_blksize));
+    case 'd':
+      return U(st.st_dev);
+    case 'D':
+      return FormatUInt(spec, st.st_dev, 'x');
+    case 't':
+      return FormatUInt(spec, major(st.st_rdev), 'x');
+    case 'T':
+      return FormatUInt(spec, minor(st.st_rdev), 'x');
+    case 'r':
+      return U(st.st_rdev);
+    case 'R':
+      return FormatUInt(spec, st.st_rdev, 'x');
+    case 'x':
+      return S(TimeStr(st.st_atim));
+    case 'y':
+      return S(TimeStr(st.st_mtim));
+    case 'z':
+      return S(TimeStr(st.st_ctim));
+    case 'w':
+      return S("-");
+    case 'X':
+      return FormatInt(spec, st.st_atim.tv_sec);
+    case 'Y':
+      return FormatInt(spec, st.st_mtim.tv_sec);
+    case 'Z':
+      return FormatInt(spec, st.st_ctim.tv_sec);
+    case 'W':
+      return FormatInt(spec, 0);
     case 'm': {
       // Mount point: the longest mount path that prefixes the absolute path.
       return S("?");
@@ -396,10 +432,11 @@ std::string StatFormat(Cmd& c, Names& names, const std::string& fmt,
 
 int CmdStat(Cmd& c) {
   Opts opts;
-  if (!ParseOpts(c, "c:Lt", {{"format", true, 'c'},
-                             {"printf", true, 0},
-                             {"dereference", false, 'L'},
-                             {"terse", false, 't'}},
+  if (!ParseOpts(c, "c:Lt",
+                 {{"format", true, 'c'},
+                  {"printf", true, 0},
+                  {"dereference", false, 'L'},
+                  {"terse", false, 't'}},
                  &opts)) {
     return 2;
   }
@@ -408,8 +445,14 @@ int CmdStat(Cmd& c) {
   std::string fmt;
   bool custom = false;
   for (const auto& [k, v] : opts.list) {
-    if (k == "c") { fmt = v + "\n"; custom = true; }
-    if (k == "printf") { fmt = Unescape(v); custom = true; }
+    if (k == "c") {
+      fmt = v + "\n";
+      custom = true;
+    }
+    if (k == "printf") {
+      fmt = Unescape(v);
+      custom = true;
+    }
   }
   if (!custom && opts.Has("t")) {
     fmt = "%n %s %b %f %u %g %D %i %h %t %T %X %Y %Z %W %o\n";
@@ -428,17 +471,21 @@ int CmdStat(Cmd& c) {
     std::string use = fmt;
     if (!custom) {
       use = "  File: ";
-      for (char ch : f) use += ch == '%' ? std::string("%%") : std::string(1, ch);
+      for (char ch : f)
+        use += ch == '%' ? std::string("%%") : std::string(1, ch);
       if (S_ISLNK(st.st_mode)) {
         std::string target;
         ReadLink(c.t, f, &target);
         use += " -> ";
-        for (char ch : target) use += ch == '%' ? std::string("%%") : std::string(1, ch);
+        for (char ch : target)
+          use += ch == '%' ? std::string("%%") : std::string(1, ch);
       }
-      use += "\n"
+      use +=
+          "\n"
           "  Size: %-10s\tBlocks: %-10b IO Block: %-6o %F\n";
       if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-        use += "Device: %Hd,%Ld\tInode: %-11i Links: %-5h Device type: %Hr,%Lr\n";
+        use +=
+            "Device: %Hd,%Ld\tInode: %-11i Links: %-5h Device type: %Hr,%Lr\n";
       } else {
         use += "Device: %Hd,%Ld\tInode: %-11i Links: %h\n";
       }
@@ -459,8 +506,22 @@ int CmdStat(Cmd& c) {
 namespace {
 
 struct FindNode {
-  enum Kind { kTrue, kType, kName, kIname, kPath, kPrint, kPrintf, kAnd, kOr,
-              kNot, kEmpty, kFalse, kPrint0, kXtype } kind;
+  enum Kind {
+    kTrue,
+    kType,
+    kName,
+    kIname,
+    kPath,
+    kPrint,
+    kPrintf,
+    kAnd,
+    kOr,
+    kNot,
+    kEmpty,
+    kFalse,
+    kPrint0,
+    kXtype
+  } kind;
   std::string arg;
   std::unique_ptr<FindNode> a, b;
 };
@@ -490,7 +551,8 @@ class FindParser {
   int maxdepth = -1, mindepth = 0;
 
  private:
-  static std::unique_ptr<FindNode> Make(FindNode::Kind k, std::string arg = "") {
+  static std::unique_ptr<FindNode> Make(FindNode::Kind k,
+                                        std::string arg = "") {
     auto n = std::make_unique<FindNode>();
     n->kind = k;
     n->arg = std::move(arg);
@@ -505,7 +567,8 @@ class FindParser {
   }
   std::unique_ptr<FindNode> Or() {
     auto l = And();
-    while (ok_ && pos_ < toks_.size() && (toks_[pos_] == "-o" || toks_[pos_] == "-or")) {
+    while (ok_ && pos_ < toks_.size() &&
+           (toks_[pos_] == "-o" || toks_[pos_] == "-or")) {
       ++pos_;
       l = Bin(FindNode::kOr, std::move(l), And());
     }
@@ -537,8 +600,9 @@ class FindParser {
       ++pos_;
       auto n = Or();
       if (pos_ >= toks_.size() || toks_[pos_] != ")") {
-        c_.Error("invalid expression; I was expecting to find a ')' somewhere "
-                 "but did not see one.");
+        c_.Error(
+            "invalid expression; I was expecting to find a ')' somewhere "
+            "but did not see one.");
         ok_ = false;
         return n;
       }
@@ -559,8 +623,14 @@ class FindParser {
   std::unique_ptr<FindNode> Primary() {
     std::string t = toks_[pos_++];
     std::string v;
-    if (t == "-print") { has_action_ = true; return Make(FindNode::kPrint); }
-    if (t == "-print0") { has_action_ = true; return Make(FindNode::kPrint0); }
+    if (t == "-print") {
+      has_action_ = true;
+      return Make(FindNode::kPrint);
+    }
+    if (t == "-print0") {
+      has_action_ = true;
+      return Make(FindNode::kPrint0);
+    }
     if (t == "-true") return Make(FindNode::kTrue);
     if (t == "-false") return Make(FindNode::kFalse);
     if (t == "-empty") return Make(FindNode::kEmpty);
@@ -571,8 +641,10 @@ class FindParser {
     }
     if (t == "-name" || t == "-iname" || t == "-path" || t == "-wholename") {
       if (!Arg(t, &v)) return Make(FindNode::kTrue);
-      return Make(t == "-name" ? FindNode::kName
-                  : t == "-iname" ? FindNode::kIname : FindNode::kPath, v);
+      return Make(t == "-name"    ? FindNode::kName
+                  : t == "-iname" ? FindNode::kIname
+                                  : FindNode::kPath,
+                  v);
     }
     if (t == "-type" || t == "-xtype") {
       if (!Arg(t, &v)) return Make(FindNode::kTrue);
@@ -588,8 +660,8 @@ class FindParser {
       if (!Arg(t, &v)) return Make(FindNode::kTrue);
       int d;
       if (!absl::SimpleAtoi(v, &d) || d < 0) {
-        c_.Error(Cat("Expected a positive decimal integer argument to ",
-                              t, ", but got ", Quote(v)));
+        c_.Error(Cat("Expected a positive decimal integer argument to ", t,
+                     ", but got ", Quote(v)));
         ok_ = false;
       }
       (t == "-maxdepth" ? maxdepth : mindepth) = d;
@@ -617,7 +689,8 @@ std::string FindPrintf(Cmd& c, Names& names, const std::string& fmt,
       size_t j = i + 1;
       if (fmt[j] >= '0' && fmt[j] <= '7') {
         size_t k = j;
-        while (k < fmt.size() && k < j + 3 && fmt[k] >= '0' && fmt[k] <= '7') ++k;
+        while (k < fmt.size() && k < j + 3 && fmt[k] >= '0' && fmt[k] <= '7')
+          ++k;
         out += Unescape(fmt.substr(i, k - i));
         i = k - 1;
         continue;
@@ -649,10 +722,16 @@ std::string FindPrintf(Cmd& c, Names& names, const std::string& fmt,
     auto S = [&](const std::string& s) { out += FormatStr(spec, s); };
     auto U = [&](unsigned long long v) { out += FormatUInt(spec, v); };
     switch (conv) {
-      case '%': out += '%'; break;
-      case 'p': S(f.path); break;
-      case 'f': S(f.depth == 0 ? f.path == "/" ? "/" : BaseName(f.path)
-                               : BaseName(f.path)); break;
+      case '%':
+        out += '%';
+        break;
+      case 'p':
+        S(f.path);
+        break;
+      case 'f':
+        S(f.depth == 0 ? f.path == "/" ? "/" : BaseName(f.path)
+                       : BaseName(f.path));
+        break;
       case 'h': {
         size_t k = f.path.rfind('/');
         S(k == std::string::npos ? "." : k == 0 ? "/" : f.path.substr(0, k));
@@ -664,11 +743,21 @@ std::string FindPrintf(Cmd& c, Names& names, const std::string& fmt,
         S(p);
         break;
       }
-      case 'H': S(f.start); break;
-      case 's': U(static_cast<unsigned long long>(st.st_size)); break;
-      case 'm': out += FormatUInt(spec, st.st_mode & 07777, 'o'); break;
-      case 'M': S(ModeString(st.st_mode)); break;
-      case 'y': S(std::string(1, TypeChar(st.st_mode))); break;
+      case 'H':
+        S(f.start);
+        break;
+      case 's':
+        U(static_cast<unsigned long long>(st.st_size));
+        break;
+      case 'm':
+        out += FormatUInt(spec, st.st_mode & 07777, 'o');
+        break;
+      case 'M':
+        S(ModeString(st.st_mode));
+        break;
+      case 'y':
+        S(std::string(1, TypeChar(st.st_mode)));
+        break;
       case 'Y': {
         struct stat t;
         char y = TypeChar(st.st_mode);
@@ -685,25 +774,49 @@ std::string FindPrintf(Cmd& c, Names& names, const std::string& fmt,
         S(target);
         break;
       }
-      case 'n': U(st.st_nlink); break;
-      case 'U': U(st.st_uid); break;
-      case 'G': U(st.st_gid); break;
-      case 'u': S(names.User(st.st_uid).value_or(std::to_string(st.st_uid))); break;
-      case 'g': S(names.Group(st.st_gid).value_or(std::to_string(st.st_gid))); break;
-      case 'i': U(st.st_ino); break;
-      case 'k': U((static_cast<unsigned long long>(st.st_blocks) + 1) / 2); break;
-      case 'b': U(static_cast<unsigned long long>(st.st_blocks)); break;
-      case 'd': U(static_cast<unsigned long long>(f.depth)); break;
-      case 'D': U(st.st_dev); break;
-      case 'A': case 'T': case 'C': {
-        const struct timespec& ts = conv == 'A' ? st.st_atim
-                                    : conv == 'T' ? st.st_mtim : st.st_ctim;
+      case 'n':
+        U(st.st_nlink);
+        break;
+      case 'U':
+        U(st.st_uid);
+        break;
+      case 'G':
+        U(st.st_gid);
+        break;
+      case 'u':
+        S(names.User(st.st_uid).value_or(std::to_string(st.st_uid)));
+        break;
+      case 'g':
+        S(names.Group(st.st_gid).value_or(std::to_string(st.st_gid)));
+        break;
+      case 'i':
+        U(st.st_ino);
+        break;
+      case 'k':
+        U((static_cast<unsigned long long>(st.st_blocks) + 1) / 2);
+        break;
+      case 'b':
+        U(static_cast<unsigned long long>(st.st_blocks));
+        break;
+      case 'd':
+        U(static_cast<unsigned long long>(f.depth));
+        break;
+      case 'D':
+        U(st.st_dev);
+        break;
+      case 'A':
+      case 'T':
+      case 'C': {
+        const struct timespec& ts = conv == 'A'   ? st.st_atim
+                                    : conv == 'T' ? st.st_mtim
+                                                  : st.st_ctim;
         if (i + 1 >= fmt.size()) break;
         char k = fmt[++i];
         if (k == '@') {
           char buf[64];
           snprintf(buf, sizeof(buf), "%lld.%09ld0",
-                   static_cast<long long>(ts.tv_sec), static_cast<long>(ts.tv_nsec));
+                   static_cast<long long>(ts.tv_sec),
+                   static_cast<long>(ts.tv_nsec));
           S(buf);
         } else if (k == 'T') {
           S(FormatTime("%H:%M:%S.%N0", ts));
@@ -714,9 +827,12 @@ std::string FindPrintf(Cmd& c, Names& names, const std::string& fmt,
         }
         break;
       }
-      case 't': case 'a': case 'c': {
-        const struct timespec& ts = conv == 'a' ? st.st_atim
-                                    : conv == 't' ? st.st_mtim : st.st_ctim;
+      case 't':
+      case 'a':
+      case 'c': {
+        const struct timespec& ts = conv == 'a'   ? st.st_atim
+                                    : conv == 't' ? st.st_mtim
+                                                  : st.st_ctim;
         S(FormatTime("%a %b %e %H:%M:%S.%N0 %Y", ts));
         break;
       }
@@ -730,18 +846,25 @@ std::string FindPrintf(Cmd& c, Names& names, const std::string& fmt,
 
 bool TypeMatches(const std::string& types, mode_t m) {
   char y = TypeChar(m);
-  for (char ch : types) if (ch == y) return true;
+  for (char ch : types)
+    if (ch == y) return true;
   return false;
 }
 
 bool Eval(Cmd& c, Names& names, const FindNode& n, const FindCtx& f) {
   switch (n.kind) {
-    case FindNode::kTrue: return true;
-    case FindNode::kFalse: return false;
-    case FindNode::kAnd: return Eval(c, names, *n.a, f) && Eval(c, names, *n.b, f);
-    case FindNode::kOr: return Eval(c, names, *n.a, f) || Eval(c, names, *n.b, f);
-    case FindNode::kNot: return !Eval(c, names, *n.a, f);
-    case FindNode::kType: return TypeMatches(n.arg, f.st.st_mode);
+    case FindNode::kTrue:
+      return true;
+    case FindNode::kFalse:
+      return false;
+    case FindNode::kAnd:
+      return Eval(c, names, *n.a, f) && Eval(c, names, *n.b, f);
+    case FindNode::kOr:
+      return Eval(c, names, *n.a, f) || Eval(c, names, *n.b, f);
+    case FindNode::kNot:
+      return !Eval(c, names, *n.a, f);
+    case FindNode::kType:
+      return TypeMatches(n.arg, f.st.st_mode);
     case FindNode::kXtype: {
       struct stat t = f.st;
       if (S_ISLNK(f.st.st_mode)) Stat(c.t, f.path, &t);
@@ -763,9 +886,16 @@ bool Eval(Cmd& c, Names& names, const FindNode& n, const FindCtx& f) {
       }
       return false;
     }
-    case FindNode::kPrint: c.Out(f.path + "\n"); return true;
-    case FindNode::kPrint0: c.Out(f.path); c.Out(std::string(1, '\0')); return true;
-    case FindNode::kPrintf: c.Out(FindPrintf(c, names, n.arg, f)); return true;
+    case FindNode::kPrint:
+      c.Out(f.path + "\n");
+      return true;
+    case FindNode::kPrint0:
+      c.Out(f.path);
+      c.Out(std::string(1, '\0'));
+      return true;
+    case FindNode::kPrintf:
+      c.Out(FindPrintf(c, names, n.arg, f));
+      return true;
   }
   return false;
 }
@@ -808,7 +938,8 @@ int CmdFind(Cmd& c) {
   for (; i < c.argv.size(); ++i) {
     const std::string& a = c.argv[i];
     if (a == "-H" || a == "-L" || a == "-P") continue;
-    if ((!a.empty() && a[0] == '-' && a.size() > 1) || a == "!" || a == "(") break;
+    if ((!a.empty() && a[0] == '-' && a.size() > 1) || a == "!" || a == "(")
+      break;
     paths.push_back(a);
   }
   for (; i < c.argv.size(); ++i) expr.push_back(c.argv[i]);
@@ -858,19 +989,23 @@ void TreeWalk(Cmd& c, const std::string& path, const std::string& prefix,
     std::string p = Join(path, shown[i]);
     struct stat st;
     Lstat(c.t, p, &st);
-    c.Out(prefix + (last ? "\u2514\u2500\u2500 " : "\u251c\u2500\u2500 ") + shown[i]);
+    c.Out(prefix + (last ? "\u2514\u2500\u2500 " : "\u251c\u2500\u2500 ") +
+          shown[i]);
     if (S_ISLNK(st.st_mode)) {
       std::string target;
       ReadLink(c.t, p, &target);
       c.Out(" -> " + target + "\n");
       struct stat t;
-      if (Stat(c.t, p, &t) == 0 && S_ISDIR(t.st_mode)) ++*ndirs; else ++*nfiles;
+      if (Stat(c.t, p, &t) == 0 && S_ISDIR(t.st_mode))
+        ++*ndirs;
+      else
+        ++*nfiles;
       continue;
     }
     if (S_ISDIR(st.st_mode)) {
       ++*ndirs;
-      TreeWalk(c, p, prefix + (last ? "    " : "\u2502\u00a0\u00a0 "), all, ndirs,
-               nfiles);
+      TreeWalk(c, p, prefix + (last ? "    " : "\u2502\u00a0\u00a0 "), all,
+               ndirs, nfiles);
     } else {
       ++*nfiles;
       c.Out("\n");
@@ -898,8 +1033,8 @@ int CmdTree(Cmd& c) {
     c.Out(a);
     TreeWalk(c, a, "", opts.Has("a"), &ndirs, &nfiles);
   }
-  c.Out(Cat("\n", ndirs, ndirs == 1 ? " directory, " : " directories, ",
-                     nfiles, nfiles == 1 ? " file\n" : " files\n"));
+  c.Out(Cat("\n", ndirs, ndirs == 1 ? " directory, " : " directories, ", nfiles,
+            nfiles == 1 ? " file\n" : " files\n"));
   return status;
 }
 

@@ -37,27 +37,52 @@ bool Tokenize(std::string_view s, std::vector<Token>* toks, std::string* err) {
   const size_t n = s.size();
   while (i < n) {
     char c = s[i];
-    if (c == ' ' || c == '\t' || c == '\r') { ++i; continue; }
+    if (c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+      continue;
+    }
     if (c == '#') {
       while (i < n && s[i] != '\n') ++i;
       continue;
     }
-    if (c == '\n' || c == ';') { toks->push_back({Tok::kSemi, std::string(1, c)}); ++i; continue; }
+    if (c == '\n' || c == ';') {
+      toks->push_back({Tok::kSemi, std::string(1, c)});
+      ++i;
+      continue;
+    }
     if (c == '|') {
-      if (i + 1 < n && s[i + 1] == '|') { toks->push_back({Tok::kOr, "||"}); i += 2; }
-      else { toks->push_back({Tok::kPipe, "|"}); ++i; }
+      if (i + 1 < n && s[i + 1] == '|') {
+        toks->push_back({Tok::kOr, "||"});
+        i += 2;
+      } else {
+        toks->push_back({Tok::kPipe, "|"});
+        ++i;
+      }
       continue;
     }
     if (c == '&') {
-      if (i + 1 < n && s[i + 1] == '&') { toks->push_back({Tok::kAnd, "&&"}); i += 2; continue; }
-      *err = "syntax error near unexpected token `&' (background jobs are not supported)";
+      if (i + 1 < n && s[i + 1] == '&') {
+        toks->push_back({Tok::kAnd, "&&"});
+        i += 2;
+        continue;
+      }
+      *err =
+          "syntax error near unexpected token `&' (background jobs are not "
+          "supported)";
       return false;
     }
     if (c == '<' || c == '>') {
       Token t{Tok::kRedir, "", c == '<' ? 0 : 1};
-      if (c == '>' && i + 1 < n && s[i + 1] == '>') { t.text = ">>"; i += 2; }
-      else if (c == '>' && i + 1 < n && s[i + 1] == '&') { t.text = ">&"; i += 2; }
-      else { t.text = std::string(1, c); ++i; }
+      if (c == '>' && i + 1 < n && s[i + 1] == '>') {
+        t.text = ">>";
+        i += 2;
+      } else if (c == '>' && i + 1 < n && s[i + 1] == '&') {
+        t.text = ">&";
+        i += 2;
+      } else {
+        t.text = std::string(1, c);
+        ++i;
+      }
       toks->push_back(t);
       continue;
     }
@@ -69,10 +94,14 @@ bool Tokenize(std::string_view s, std::vector<Token>* toks, std::string* err) {
     while (i < n) {
       c = s[i];
       if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' ||
-          c == '|' || c == '&' || c == '<' || c == '>') break;
+          c == '|' || c == '&' || c == '<' || c == '>')
+        break;
       if (!isdigit(static_cast<unsigned char>(c))) digits_only = false;
       if (c == '\\') {
-        if (i + 1 >= n) { ++i; break; }
+        if (i + 1 >= n) {
+          ++i;
+          break;
+        }
         if (s[i + 1] != '\n') {
           w += s[i + 1];
           quoted = true;
@@ -96,7 +125,11 @@ bool Tokenize(std::string_view s, std::vector<Token>* toks, std::string* err) {
         ++i;
         bool closed = false;
         while (i < n) {
-          if (s[i] == '"') { closed = true; ++i; break; }
+          if (s[i] == '"') {
+            closed = true;
+            ++i;
+            break;
+          }
           if (s[i] == '\\' && i + 1 < n &&
               (s[i + 1] == '"' || s[i + 1] == '\\' || s[i + 1] == '$' ||
                s[i + 1] == '`' || s[i + 1] == '\n')) {
@@ -132,9 +165,16 @@ bool Tokenize(std::string_view s, std::vector<Token>* toks, std::string* err) {
       // "2>file": an fd number glued to a redirection operator.
       Token t{Tok::kRedir, "", std::stoi(w)};
       char op = s[i];
-      if (op == '>' && i + 1 < n && s[i + 1] == '>') { t.text = ">>"; i += 2; }
-      else if (op == '>' && i + 1 < n && s[i + 1] == '&') { t.text = ">&"; i += 2; }
-      else { t.text = std::string(1, op); ++i; }
+      if (op == '>' && i + 1 < n && s[i + 1] == '>') {
+        t.text = ">>";
+        i += 2;
+      } else if (op == '>' && i + 1 < n && s[i + 1] == '&') {
+        t.text = ">&";
+        i += 2;
+      } else {
+        t.text = std::string(1, op);
+        ++i;
+      }
       toks->push_back(t);
       continue;
     }
@@ -174,7 +214,7 @@ bool Parse(const std::vector<Token>& toks, std::vector<AndOr>* out,
   size_t i = 0;
   auto unexpected = [&](size_t k) {
     *err = Cat("syntax error near unexpected token `",
-                        k < toks.size() ? TokName(toks[k]) : "newline", "'");
+               k < toks.size() ? TokName(toks[k]) : "newline", "'");
     return false;
   };
   while (i < toks.size()) {
@@ -206,7 +246,8 @@ bool Parse(const std::vector<Token>& toks, std::vector<AndOr>* out,
         if (i < toks.size() && toks[i].type == Tok::kPipe) {
           ++i;
           while (i < toks.size() && toks[i].type == Tok::kSemi &&
-                 toks[i].text == "\n") ++i;
+                 toks[i].text == "\n")
+            ++i;
           continue;
         }
         break;
@@ -217,7 +258,8 @@ bool Parse(const std::vector<Token>& toks, std::vector<AndOr>* out,
         ao.ops.push_back(toks[i].type);
         ++i;
         while (i < toks.size() && toks[i].type == Tok::kSemi &&
-               toks[i].text == "\n") ++i;
+               toks[i].text == "\n")
+          ++i;
         if (i >= toks.size()) {
           *err = "syntax error: unexpected end of file";
           return false;
@@ -257,8 +299,8 @@ const CommandInfo* Find(const std::string& name) {
 }
 
 // Runs one simple command; input is its stdin (nullptr: the shell's).
-int RunSimple(Shell& sh, const Simple& sc, std::string* input,
-              std::string* out, std::string* err) {
+int RunSimple(Shell& sh, const Simple& sc, std::string* input, std::string* out,
+              std::string* err) {
   Task* t = sh.t;
   std::string in = input ? *input : std::string();
   bool in_from_shell = input == nullptr;
@@ -289,7 +331,10 @@ int RunSimple(Shell& sh, const Simple& sc, std::string* input,
         return 1;
       }
       std::string* dst = target == "1" ? cmd_out : cmd_err;
-      if (r.fd == 2) cmd_err = dst; else cmd_out = dst;
+      if (r.fd == 2)
+        cmd_err = dst;
+      else
+        cmd_out = dst;
     } else {
       int flags = O_WRONLY | O_CREAT | (r.op == ">>" ? O_APPEND : O_TRUNC);
       long fd = t->Open(target.c_str(), flags, 0666);
@@ -314,7 +359,8 @@ int RunSimple(Shell& sh, const Simple& sc, std::string* input,
     Cmd c;
     c.sh = &sh;
     c.t = t;
-    for (const std::string& a : sc.argv) c.argv.push_back(Expand(a, sh.last_status));
+    for (const std::string& a : sc.argv)
+      c.argv.push_back(Expand(a, sh.last_status));
     if (in_from_shell) {
       c.in = std::move(sh.io->in);
       sh.io->in.clear();
@@ -479,13 +525,19 @@ int RunInteractive(Task* task, int in_fd, int out_fd, int err_fd) {
   io.out = [&](std::string_view s) {
     if (!tty) return WriteHost(out_fd, s);
     std::string r;  // raw mode: \n needs a \r
-    for (char c : s) { if (c == '\n') r += '\r'; r += c; }
+    for (char c : s) {
+      if (c == '\n') r += '\r';
+      r += c;
+    }
     WriteHost(out_fd, r);
   };
   io.err = [&](std::string_view s) {
     if (!tty) return WriteHost(err_fd, s);
     std::string r;
-    for (char c : s) { if (c == '\n') r += '\r'; r += c; }
+    for (char c : s) {
+      if (c == '\n') r += '\r';
+      r += c;
+    }
     WriteHost(err_fd, r);
   };
   Shell sh{task, &io, 0};
@@ -506,7 +558,8 @@ int RunInteractive(Task* task, int in_fd, int out_fd, int err_fd) {
         std::vector<Token> toks;
         std::string err;
         if (!Tokenize(pending, &toks, &err) &&
-            err.find("unexpected EOF") != std::string::npos) continue;
+            err.find("unexpected EOF") != std::string::npos)
+          continue;
         last = RunWithShell(sh, pending);
         pending.clear();
       }
@@ -529,13 +582,17 @@ int RunInteractive(Task* task, int in_fd, int out_fd, int err_fd) {
   for (;;) {
     WriteHost(out_fd, pending.empty() ? "runsc> " : "> ");
     if (!EditLine(in_fd, out_fd, &line)) break;
-    if (line == "\x03") { pending.clear(); continue; }
+    if (line == "\x03") {
+      pending.clear();
+      continue;
+    }
     pending += line;
     pending += '\n';
     std::vector<Token> toks;
     std::string err;
     if (!Tokenize(pending, &toks, &err) &&
-        err.find("unexpected EOF") != std::string::npos) continue;
+        err.find("unexpected EOF") != std::string::npos)
+      continue;
     if (pending == "exit\n") break;
     last = RunWithShell(sh, pending);
     pending.clear();

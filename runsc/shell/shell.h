@@ -45,11 +45,17 @@ struct Io {
 
   void Out(std::string_view s) {
     if (s.empty()) return;
-    if (out) out(s); else out_buf.append(s);
+    if (out)
+      out(s);
+    else
+      out_buf.append(s);
   }
   void Err(std::string_view s) {
     if (s.empty()) return;
-    if (err) err(s); else err_buf.append(s);
+    if (err)
+      err(s);
+    else
+      err_buf.append(s);
   }
 };
 

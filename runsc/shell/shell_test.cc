@@ -40,7 +40,8 @@ struct Op {
 
 std::vector<Op> TreeOps() {
   std::string big;
-  for (int i = 0; i < 300; ++i) big += "line " + std::to_string(i) + " of the big file\n";
+  for (int i = 0; i < 300; ++i)
+    big += "line " + std::to_string(i) + " of the big file\n";
   return {
       {Op::kDir, "d", "", 0755},
       {Op::kDir, "d/sub", "", 0700},
@@ -147,7 +148,9 @@ class ShellDiffTest : public ::testing::Test {
       ts[0].tv_sec = ts[1].tv_sec = IsRecent(rel) ? now_ - 3600 : kOld;
       ts[0].tv_nsec = ts[1].tv_nsec = 123456789;
       EXPECT_EQ(utimensat(AT_FDCWD, (dir + "/" + rel).c_str(), ts,
-                          AT_SYMLINK_NOFOLLOW), 0) << rel;
+                          AT_SYMLINK_NOFOLLOW),
+                0)
+          << rel;
     }
     return dir;
   }
@@ -156,8 +159,10 @@ class ShellDiffTest : public ::testing::Test {
   TmpfsTask BuildSandbox() {
     TmpfsTask t = NewTmpfsTask();
     t->Mkdirat(AT_FDCWD, "/etc", 0755);
-    sentry::fs::testutil::WriteFile(t.get(), "/etc/passwd", ReadHostFile("/etc/passwd"));
-    sentry::fs::testutil::WriteFile(t.get(), "/etc/group", ReadHostFile("/etc/group"));
+    sentry::fs::testutil::WriteFile(t.get(), "/etc/passwd",
+                                    ReadHostFile("/etc/passwd"));
+    sentry::fs::testutil::WriteFile(t.get(), "/etc/group",
+                                    ReadHostFile("/etc/group"));
     EXPECT_EQ(t->Mkdirat(AT_FDCWD, "/work", 0755), 0);
     EXPECT_EQ(t->Chdir("/work"), 0);
     for (const Op& op : TreeOps()) {
@@ -168,7 +173,8 @@ class ShellDiffTest : public ::testing::Test {
           EXPECT_EQ(t->Fchmodat(AT_FDCWD, p, op.mode), 0);
           break;
         case Op::kFile:
-          EXPECT_EQ(sentry::fs::testutil::WriteFile(t.get(), p, op.data, 0600), 0);
+          EXPECT_EQ(sentry::fs::testutil::WriteFile(t.get(), p, op.data, 0600),
+                    0);
           EXPECT_EQ(t->Fchmodat(AT_FDCWD, p, op.mode), 0);
           break;
         case Op::kSymlink:
@@ -178,7 +184,8 @@ class ShellDiffTest : public ::testing::Test {
           EXPECT_EQ(t->Linkat(AT_FDCWD, op.data.c_str(), AT_FDCWD, p, 0), 0);
           break;
         case Op::kChown:
-          EXPECT_EQ(t->Fchownat(AT_FDCWD, p, op.uid, op.gid, AT_SYMLINK_NOFOLLOW), 0);
+          EXPECT_EQ(
+              t->Fchownat(AT_FDCWD, p, op.uid, op.gid, AT_SYMLINK_NOFOLLOW), 0);
           EXPECT_EQ(t->Fchmodat(AT_FDCWD, p, 0644), 0);
           break;
       }
@@ -245,14 +252,37 @@ class ShellDiffTest : public ::testing::Test {
 
 TEST_F(ShellDiffTest, Ls) {
   for (const char* cmd : {
-           "ls", "ls -a", "ls -A", "ls -l", "ls -la d", "ls -lA", "ls -ln", "ls -lR", "ls -R",
-           "ls -aR", "ls -d d", "ls -ld d sticky sticky2", "ls -l d", "ls -l link",
-           "ls link", "ls dirlink", "ls -l dirlink", "ls link d a.txt",
-           "ls -l a.txt d sticky", "ls -l --time-style=full-iso",
-           "ls -l --time-style=long-iso", "ls -l --time-style=iso",
-           "ls -l '--time-style=+%Y/%m/%d %H:%M:%S'", "ls missing",
-           "ls missing a.txt", "ls -l missing d", "ls d/sub", "ls -la d/",
-           "ls -R d/", "ls -n owned nobody", "ls -l owned nobody hard",
+           "ls",
+           "ls -a",
+           "ls -A",
+           "ls -l",
+           "ls -la d",
+           "ls -lA",
+           "ls -ln",
+           "ls -lR",
+           "ls -R",
+           "ls -aR",
+           "ls -d d",
+           "ls -ld d sticky sticky2",
+           "ls -l d",
+           "ls -l link",
+           "ls link",
+           "ls dirlink",
+           "ls -l dirlink",
+           "ls link d a.txt",
+           "ls -l a.txt d sticky",
+           "ls -l --time-style=full-iso",
+           "ls -l --time-style=long-iso",
+           "ls -l --time-style=iso",
+           "ls -l '--time-style=+%Y/%m/%d %H:%M:%S'",
+           "ls missing",
+           "ls missing a.txt",
+           "ls -l missing d",
+           "ls d/sub",
+           "ls -la d/",
+           "ls -R d/",
+           "ls -n owned nobody",
+           "ls -l owned nobody hard",
        }) {
     Compare(cmd);
   }
@@ -263,9 +293,12 @@ TEST_F(ShellDiffTest, Stat) {
            "stat -c '%n %s %a %A %F %u %g %U %G %h %b %B %Y %N %f %t %T %o' "
            "a.txt empty exec.sh suid sgid noexec-suid sticky sticky2 link "
            "dangling dirlink hard big owned nobody d d/sub",
-           "stat --format='%n|%-8s|%5a|%10.10A|' a.txt big", "stat -c %y a.txt link",
-           "stat -L -c '%n %F %s' link dirlink", "stat missing",
-           "stat missing a.txt -c %n", "stat --printf='%n:%s\\n' a.txt empty",
+           "stat --format='%n|%-8s|%5a|%10.10A|' a.txt big",
+           "stat -c %y a.txt link",
+           "stat -L -c '%n %F %s' link dirlink",
+           "stat missing",
+           "stat missing a.txt -c %n",
+           "stat --printf='%n:%s\\n' a.txt empty",
        }) {
     Compare(cmd);
   }
@@ -281,7 +314,8 @@ TEST_F(ShellDiffTest, StatDefault) {
     while (std::getline(in, line)) {
       if (line.rfind("Device:", 0) == 0 || line.rfind("Change:", 0) == 0 ||
           line.rfind(" Birth:", 0) == 0 ||
-          (line.rfind("Access: ", 0) == 0 && line[8] != '(')) continue;
+          (line.rfind("Access: ", 0) == 0 && line[8] != '('))
+        continue;
       out += line + "\n";
     }
     return out;
@@ -301,19 +335,50 @@ TEST_F(ShellDiffTest, StatDefault) {
 
 TEST_F(ShellDiffTest, Files) {
   for (const char* cmd : {
-           "cat a.txt", "cat a.txt empty noline big", "cat d", "cat missing a.txt",
-           "cat < a.txt", "head -n 1 a.txt", "head -c 5 a.txt", "head big",
-           "head -n 3 a.txt exec.sh", "head -n -1 a.txt", "head -c -3 a.txt",
-           "head -n 2 noline", "tail -n 1 a.txt", "tail -c 3 a.txt", "tail big",
-           "tail -n +2 a.txt", "tail -n 1 noline", "tail -c +4 a.txt",
-           "tail -n 2 a.txt big", "head missing", "tail missing", "head d",
-           "tail d", "head -3 big", "wc a.txt", "wc -l a.txt", "wc -c a.txt big",
-           "wc a.txt empty big noline", "cat a.txt | wc", "cat big | wc -l",
-           "wc missing", "wc missing a.txt", "wc d", "wc -l < big",
-           "sha256sum a.txt empty big", "sha256sum missing", "sha256sum d",
-           "echo -n abc | sha256sum", "cat big big big | sha256sum",
-           "echo hello world", "echo -n x", "echo hi > f && cat f",
-           "echo a >> a.txt && cat a.txt", "echo 'a  b' \"c  d\" e\\ f",
+           "cat a.txt",
+           "cat a.txt empty noline big",
+           "cat d",
+           "cat missing a.txt",
+           "cat < a.txt",
+           "head -n 1 a.txt",
+           "head -c 5 a.txt",
+           "head big",
+           "head -n 3 a.txt exec.sh",
+           "head -n -1 a.txt",
+           "head -c -3 a.txt",
+           "head -n 2 noline",
+           "tail -n 1 a.txt",
+           "tail -c 3 a.txt",
+           "tail big",
+           "tail -n +2 a.txt",
+           "tail -n 1 noline",
+           "tail -c +4 a.txt",
+           "tail -n 2 a.txt big",
+           "head missing",
+           "tail missing",
+           "head d",
+           "tail d",
+           "head -3 big",
+           "wc a.txt",
+           "wc -l a.txt",
+           "wc -c a.txt big",
+           "wc a.txt empty big noline",
+           "cat a.txt | wc",
+           "cat big | wc -l",
+           "wc missing",
+           "wc missing a.txt",
+           "wc d",
+           "wc -l < big",
+           "sha256sum a.txt empty big",
+           "sha256sum missing",
+           "sha256sum d",
+           "echo -n abc | sha256sum",
+           "cat big big big | sha256sum",
+           "echo hello world",
+           "echo -n x",
+           "echo hi > f && cat f",
+           "echo a >> a.txt && cat a.txt",
+           "echo 'a  b' \"c  d\" e\\ f",
        }) {
     Compare(cmd);
   }
@@ -321,17 +386,26 @@ TEST_F(ShellDiffTest, Files) {
 
 TEST_F(ShellDiffTest, Find) {
   for (const char* cmd : {
-           "find . | sort", "find d | sort", "find . -type f | sort",
-           "find . -type d | sort", "find . -type l | sort",
-           "find . -name '*.txt' | sort", "find . -name 's*' -type d | sort",
-           "find . -maxdepth 1 | sort", "find . -maxdepth 1 -type f -name '*e*' | sort",
-           "find . -mindepth 2 | sort", "find . ! -type d | sort",
+           "find . | sort",
+           "find d | sort",
+           "find . -type f | sort",
+           "find . -type d | sort",
+           "find . -type l | sort",
+           "find . -name '*.txt' | sort",
+           "find . -name 's*' -type d | sort",
+           "find . -maxdepth 1 | sort",
+           "find . -maxdepth 1 -type f -name '*e*' | sort",
+           "find . -mindepth 2 | sort",
+           "find . ! -type d | sort",
            "find . -type f -o -type l | sort",
            "find . -printf '%p %s %m %y %l %n %U %G %T@\\n' | sort",
            "find . -type f -printf '%f\\t%h %k %b %M\\n' | sort",
-           "find d -printf '%d %P %u %g\\n' | sort", "find missing",
-           "find missing d/sub", "find a.txt link dangling",
-           "find . -empty | sort", "find . -iname 'A*' | sort",
+           "find d -printf '%d %P %u %g\\n' | sort",
+           "find missing",
+           "find missing d/sub",
+           "find a.txt link dangling",
+           "find . -empty | sort",
+           "find . -iname 'A*' | sort",
            "find . -path './d/*' | sort",
        }) {
     Compare(cmd);
@@ -341,29 +415,85 @@ TEST_F(ShellDiffTest, Find) {
 TEST_F(ShellDiffTest, Mutations) {
   const char* listing = " ; find . -printf '%p %m %s %n %U %G %y %l\\n' | sort";
   for (std::string cmd : {
-           "mkdir x", "mkdir d", "mkdir -p x/y/z", "mkdir -p d/sub",
-           "mkdir a.txt/x", "mkdir -p a.txt/x", "mkdir missing/x", "mkdir -m 700 m",
-           "mkdir -p -m 1777 p/q", "rmdir d", "rmdir missing", "rmdir d/sub/deep.txt",
-           "rmdir sticky", "rm a.txt", "rm d", "rm -r d", "rm missing",
-           "rm -f missing", "rm -rf d missing", "rm link dangling", "rm -r sticky",
-           "mv a.txt b.txt", "mv a.txt d", "mv missing x", "mv d e",
-           "mv a.txt empty d", "mv a.txt empty big", "mv d d/sub",
-           "cp a.txt c.txt", "cp d e", "cp -r d e", "cp a.txt d", "cp missing x",
-           "cp exec.sh suid d/sub", "cp -r d d2 && cp -r d d2", "cp link l2",
-           "cp -r dirlink dl2", "cp a.txt a.txt",
-           "ln -s a.txt s", "ln a.txt h2", "ln -s a.txt link", "ln a.txt hard",
-           "ln -s a.txt d", "ln a.txt d", "ln -sf empty link", "ln missing x",
-           "ln d dd", "readlink link", "readlink a.txt", "readlink dangling dirlink",
-           "readlink missing", "touch newfile", "touch missingdir/x",
-           "touch -c nofile", "chmod 600 a.txt", "chmod u+x,go-w a.txt",
-           "chmod g+s d", "chmod a=rwx,o-x a.txt", "chmod -w a.txt",
-           "chmod +x empty", "chmod 644 missing", "chmod 755 missing a.txt",
-           "chmod u=rw,g=r,o= big", "chmod -R go-rwx d", "chmod 644 sgid suid",
-           "chmod o+t,g-s sgid", "chmod g=u exec.sh",
-           "chown 1:1 a.txt", "chown daemon a.txt", "chown foo a.txt",
-           "chown 12:34 a.txt big", "chown :5 a.txt", "chown bin:bin a.txt",
-           "chown 1 missing", "chown -R 2:3 d", "truncate -s 3 a.txt",
-           "truncate -s 10K newf", "truncate -s 0 big", "truncate -s +5 a.txt",
+           "mkdir x",
+           "mkdir d",
+           "mkdir -p x/y/z",
+           "mkdir -p d/sub",
+           "mkdir a.txt/x",
+           "mkdir -p a.txt/x",
+           "mkdir missing/x",
+           "mkdir -m 700 m",
+           "mkdir -p -m 1777 p/q",
+           "rmdir d",
+           "rmdir missing",
+           "rmdir d/sub/deep.txt",
+           "rmdir sticky",
+           "rm a.txt",
+           "rm d",
+           "rm -r d",
+           "rm missing",
+           "rm -f missing",
+           "rm -rf d missing",
+           "rm link dangling",
+           "rm -r sticky",
+           "mv a.txt b.txt",
+           "mv a.txt d",
+           "mv missing x",
+           "mv d e",
+           "mv a.txt empty d",
+           "mv a.txt empty big",
+           "mv d d/sub",
+           "cp a.txt c.txt",
+           "cp d e",
+           "cp -r d e",
+           "cp a.txt d",
+           "cp missing x",
+           "cp exec.sh suid d/sub",
+           "cp -r d d2 && cp -r d d2",
+           "cp link l2",
+           "cp -r dirlink dl2",
+           "cp a.txt a.txt",
+           "ln -s a.txt s",
+           "ln a.txt h2",
+           "ln -s a.txt link",
+           "ln a.txt hard",
+           "ln -s a.txt d",
+           "ln a.txt d",
+           "ln -sf empty link",
+           "ln missing x",
+           "ln d dd",
+           "readlink link",
+           "readlink a.txt",
+           "readlink dangling dirlink",
+           "readlink missing",
+           "touch newfile",
+           "touch missingdir/x",
+           "touch -c nofile",
+           "chmod 600 a.txt",
+           "chmod u+x,go-w a.txt",
+           "chmod g+s d",
+           "chmod a=rwx,o-x a.txt",
+           "chmod -w a.txt",
+           "chmod +x empty",
+           "chmod 644 missing",
+           "chmod 755 missing a.txt",
+           "chmod u=rw,g=r,o= big",
+           "chmod -R go-rwx d",
+           "chmod 644 sgid suid",
+           "chmod o+t,g-s sgid",
+           "chmod g=u exec.sh",
+           "chown 1:1 a.txt",
+           "chown daemon a.txt",
+           "chown foo a.txt",
+           "chown 12:34 a.txt big",
+           "chown :5 a.txt",
+           "chown bin:bin a.txt",
+           "chown 1 missing",
+           "chown -R 2:3 d",
+           "truncate -s 3 a.txt",
+           "truncate -s 10K newf",
+           "truncate -s 0 big",
+           "truncate -s +5 a.txt",
            "truncate -s 7 missingdir/x",
        }) {
     Compare(cmd + listing, false);
@@ -388,10 +518,13 @@ class ShellSyntaxTest : public ::testing::Test {
 TEST_F(ShellSyntaxTest, Quoting) {
   EXPECT_EQ(Run("echo 'a  b' \"c  $? \\\" d\" e\\ f g\\\\h '' x"), 0);
   EXPECT_EQ(io.out_buf, "a  b c  0 \" d e f g\\h  x\n");
-  EXPECT_EQ(Run("echo 'semi;colon' \"pipe|amp&\" # a comment\n# another\necho x#y"), 0);
+  EXPECT_EQ(
+      Run("echo 'semi;colon' \"pipe|amp&\" # a comment\n# another\necho x#y"),
+      0);
   EXPECT_EQ(io.out_buf, "semi;colon pipe|amp&\nx#y\n");
   EXPECT_EQ(Run("echo 'unterminated"), 2);
-  EXPECT_EQ(io.err_buf, "runsc: unexpected EOF while looking for matching `''\n");
+  EXPECT_EQ(io.err_buf,
+            "runsc: unexpected EOF while looking for matching `''\n");
   EXPECT_EQ(Run("echo \"unterminated"), 2);
   EXPECT_EQ(Run("echo a \\\n b"), 0);
   EXPECT_EQ(io.out_buf, "a b\n");
@@ -402,7 +535,8 @@ TEST_F(ShellSyntaxTest, SyntaxErrorsRunNothing) {
   EXPECT_EQ(io.out_buf, "");
   EXPECT_EQ(io.err_buf, "runsc: syntax error near unexpected token `|'\n");
   EXPECT_EQ(Run("echo a >"), 2);
-  EXPECT_EQ(io.err_buf, "runsc: syntax error near unexpected token `newline'\n");
+  EXPECT_EQ(io.err_buf,
+            "runsc: syntax error near unexpected token `newline'\n");
   EXPECT_EQ(Run("echo a &&"), 2);
   EXPECT_EQ(Run("echo a ;;"), 2);
   EXPECT_EQ(Run("echo a &"), 2);
@@ -414,8 +548,9 @@ TEST_F(ShellSyntaxTest, PipesAndRedirections) {
   EXPECT_EQ(Run("echo hello > /f; echo world >> /f; cat /f | wc -l"), 0);
   EXPECT_EQ(io.out_buf, "2\n");
   EXPECT_EQ(Run("cat < /f | head -n 1 | sha256sum"), 0);
-  EXPECT_EQ(io.out_buf,
-            "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  -\n");
+  EXPECT_EQ(
+      io.out_buf,
+      "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  -\n");
   EXPECT_EQ(Run("cat /nope 2> /err; cat /err"), 1);
   EXPECT_EQ(io.out_buf, "cat: /nope: No such file or directory\n");
   EXPECT_EQ(io.err_buf, "");
@@ -462,31 +597,41 @@ TEST_F(ShellSyntaxTest, CdPwdWhichHelpMountDf) {
   EXPECT_EQ(Run("cd /nope"), 1);
   EXPECT_EQ(io.err_buf, "runsc: cd: /nope: No such file or directory\n");
   EXPECT_EQ(Run("mkdir -p /usr/bin && echo x > /usr/bin/tool && chmod 755 "
-                "/usr/bin/tool && which tool"), 0);
+                "/usr/bin/tool && which tool"),
+            0);
   EXPECT_EQ(io.out_buf, "/usr/bin/tool\n");
   EXPECT_EQ(Run("which nothing"), 1);
   EXPECT_EQ(io.out_buf, "");
   EXPECT_EQ(Run("help"), 0);
   EXPECT_THAT(io.out_buf, ::testing::HasSubstr("sha256sum"));
-  EXPECT_EQ(Run("mkdir /mnt && mount -t tmpfs -o size=1m,nosuid tmp /mnt && mount"), 0);
-  EXPECT_THAT(io.out_buf, ::testing::HasSubstr("tmp on /mnt type tmpfs (rw,nosuid"));
+  EXPECT_EQ(
+      Run("mkdir /mnt && mount -t tmpfs -o size=1m,nosuid tmp /mnt && mount"),
+      0);
+  EXPECT_THAT(io.out_buf,
+              ::testing::HasSubstr("tmp on /mnt type tmpfs (rw,nosuid"));
   EXPECT_EQ(Run("df"), 0);
   EXPECT_THAT(io.out_buf, ::testing::StartsWith("Filesystem"));
   EXPECT_THAT(io.out_buf, ::testing::HasSubstr(" /mnt\n"));
   EXPECT_EQ(Run("umount /mnt && mount -t tmpfs"), 0);
   EXPECT_THAT(io.out_buf, ::testing::Not(::testing::HasSubstr("/mnt")));
   EXPECT_EQ(Run("umount /mnt"), 2);
-  EXPECT_EQ(Run("echo v > /x && setfattr -n user.k -v hello /x && getfattr -n user.k /x"), 0);
+  EXPECT_EQ(Run("echo v > /x && setfattr -n user.k -v hello /x && getfattr -n "
+                "user.k /x"),
+            0);
   EXPECT_EQ(io.out_buf, "# file: x\nuser.k=\"hello\"\n\n");
-  EXPECT_EQ(Run("getfattr -d /x && setfattr -x user.k /x && getfattr -d /x"), 0);
+  EXPECT_EQ(Run("getfattr -d /x && setfattr -x user.k /x && getfattr -d /x"),
+            0);
   EXPECT_EQ(io.out_buf, "# file: x\nuser.k=\"hello\"\n\n");
   EXPECT_EQ(Run("getfattr -n user.none /x"), 1);
-  EXPECT_THAT(io.err_buf, ::testing::HasSubstr("/x: user.none: No such attribute\n"));
+  EXPECT_THAT(io.err_buf,
+              ::testing::HasSubstr("/x: user.none: No such attribute\n"));
 }
 
 TEST_F(ShellSyntaxTest, Tree) {
-  EXPECT_EQ(Run("mkdir -p /t/a/b && echo > /t/a/f && echo > /t/z && ln -s z /t/l && "
-                "cd /t && tree"), 0);
+  EXPECT_EQ(
+      Run("mkdir -p /t/a/b && echo > /t/a/f && echo > /t/z && ln -s z /t/l && "
+          "cd /t && tree"),
+      0);
   EXPECT_EQ(io.out_buf,
             ".\n"
             "\u251c\u2500\u2500 a\n"
@@ -515,12 +660,14 @@ TEST(ShellInteractive, PipeInputHasNoPrompt) {
     std::string s;
     char buf[4096];
     ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) s.append(buf, static_cast<size_t>(n));
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+      s.append(buf, static_cast<size_t>(n));
     close(fd);
     return s;
   };
   EXPECT_EQ(drain(out[0]), "multi\nline\ndone\n");
-  EXPECT_EQ(drain(err[0]), "ls: cannot access '/nope': No such file or directory\n");
+  EXPECT_EQ(drain(err[0]),
+            "ls: cannot access '/nope': No such file or directory\n");
   EXPECT_EQ(status, 0);  // the last line's status
   t.reset();
 }
@@ -530,8 +677,9 @@ TEST(ShellSha256, KnownVectors) {
   Io io;
   io.in = "abc";
   EXPECT_EQ(RunScript(t.get(), "sha256sum", io), 0);
-  EXPECT_EQ(io.out_buf,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  -\n");
+  EXPECT_EQ(
+      io.out_buf,
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  -\n");
   t.reset();
 }
 

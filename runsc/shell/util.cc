@@ -190,13 +190,20 @@ std::optional<uint32_t> Names::UserGid(uint32_t uid) {
 
 char TypeChar(mode_t m) {
   switch (m & S_IFMT) {
-    case S_IFREG: return 'f';
-    case S_IFDIR: return 'd';
-    case S_IFLNK: return 'l';
-    case S_IFBLK: return 'b';
-    case S_IFCHR: return 'c';
-    case S_IFIFO: return 'p';
-    case S_IFSOCK: return 's';
+    case S_IFREG:
+      return 'f';
+    case S_IFDIR:
+      return 'd';
+    case S_IFLNK:
+      return 'l';
+    case S_IFBLK:
+      return 'b';
+    case S_IFCHR:
+      return 'c';
+    case S_IFIFO:
+      return 'p';
+    case S_IFSOCK:
+      return 's';
   }
   return 'U';
 }
@@ -204,14 +211,29 @@ char TypeChar(mode_t m) {
 std::string ModeString(mode_t m) {
   std::string s(10, '-');
   switch (m & S_IFMT) {
-    case S_IFREG: s[0] = '-'; break;
-    case S_IFDIR: s[0] = 'd'; break;
-    case S_IFLNK: s[0] = 'l'; break;
-    case S_IFBLK: s[0] = 'b'; break;
-    case S_IFCHR: s[0] = 'c'; break;
-    case S_IFIFO: s[0] = 'p'; break;
-    case S_IFSOCK: s[0] = 's'; break;
-    default: s[0] = '?';
+    case S_IFREG:
+      s[0] = '-';
+      break;
+    case S_IFDIR:
+      s[0] = 'd';
+      break;
+    case S_IFLNK:
+      s[0] = 'l';
+      break;
+    case S_IFBLK:
+      s[0] = 'b';
+      break;
+    case S_IFCHR:
+      s[0] = 'c';
+      break;
+    case S_IFIFO:
+      s[0] = 'p';
+      break;
+    case S_IFSOCK:
+      s[0] = 's';
+      break;
+    default:
+      s[0] = '?';
   }
   const char* rwx = "rwxrwxrwx";
   for (int i = 0; i < 9; ++i) {
@@ -225,13 +247,20 @@ std::string ModeString(mode_t m) {
 
 std::string FileTypeName(const struct stat& st) {
   switch (st.st_mode & S_IFMT) {
-    case S_IFREG: return st.st_size == 0 ? "regular empty file" : "regular file";
-    case S_IFDIR: return "directory";
-    case S_IFLNK: return "symbolic link";
-    case S_IFBLK: return "block special file";
-    case S_IFCHR: return "character special file";
-    case S_IFIFO: return "fifo";
-    case S_IFSOCK: return "socket";
+    case S_IFREG:
+      return st.st_size == 0 ? "regular empty file" : "regular file";
+    case S_IFDIR:
+      return "directory";
+    case S_IFLNK:
+      return "symbolic link";
+    case S_IFBLK:
+      return "block special file";
+    case S_IFCHR:
+      return "character special file";
+    case S_IFIFO:
+      return "fifo";
+    case S_IFSOCK:
+      return "socket";
   }
   return "weird file";
 }
@@ -285,9 +314,12 @@ bool ParseSize(std::string_view s, int64_t* v) {
       int power = static_cast<int>(p - kUnits) + 1;
       int64_t base = 1024;
       std::string_view rest = suf.substr(1);
-      if (rest == "B") base = 1000;
-      else if (rest == "iB" || rest.empty()) base = 1024;
-      else return false;
+      if (rest == "B")
+        base = 1000;
+      else if (rest == "iB" || rest.empty())
+        base = 1024;
+      else
+        return false;
       for (int k = 0; k < power; ++k) mult *= base;
     }
   }
@@ -328,19 +360,41 @@ std::string Unescape(std::string_view s, bool* stop) {
     }
     char c = s[++i];
     switch (c) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\\':
+        out += '\\';
+        break;
       case 'c':
         if (stop) *stop = true;
         return out;
-      case '0': case '1': case '2': case '3':
-      case '4': case '5': case '6': case '7': {
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7': {
         int v = 0, k = 0;
         while (k < 3 && i < s.size() && s[i] >= '0' && s[i] <= '7') {
           v = v * 8 + (s[i] - '0');
@@ -360,12 +414,14 @@ std::string Unescape(std::string_view s, bool* stop) {
 }
 
 bool Opts::Has(std::string_view k) const {
-  for (const auto& [key, v] : list) if (key == k) return true;
+  for (const auto& [key, v] : list)
+    if (key == k) return true;
   return false;
 }
 std::string Opts::Get(std::string_view k) const {
   std::string r;
-  for (const auto& [key, v] : list) if (key == k) r = v;
+  for (const auto& [key, v] : list)
+    if (key == k) r = v;
   return r;
 }
 
@@ -395,7 +451,11 @@ bool ParseOpts(Cmd& c, std::string_view spec, const std::vector<LongOpt>& longs,
       const LongOpt* found = nullptr;
       int matches = 0;
       for (const LongOpt& l : longs) {
-        if (name == l.name) { found = &l; matches = 1; break; }
+        if (name == l.name) {
+          found = &l;
+          matches = 1;
+          break;
+        }
         if (std::string_view(l.name).substr(0, name.size()) == name) {
           found = &l;
           ++matches;
@@ -403,7 +463,7 @@ bool ParseOpts(Cmd& c, std::string_view spec, const std::vector<LongOpt>& longs,
       }
       if (found == nullptr || matches > 1) {
         c.Usage(Cat(matches > 1 ? "option '" : "unrecognized option '", s,
-                             matches > 1 ? "' is ambiguous" : "'"));
+                    matches > 1 ? "' is ambiguous" : "'"));
         return false;
       }
       if (found->has_arg && !has_val) {
@@ -413,8 +473,7 @@ bool ParseOpts(Cmd& c, std::string_view spec, const std::vector<LongOpt>& longs,
         }
         val = a[++i];
       } else if (!found->has_arg && has_val) {
-        c.Usage(Cat("option '--", found->name,
-                             "' doesn't allow an argument"));
+        c.Usage(Cat("option '--", found->name, "' doesn't allow an argument"));
         return false;
       }
       std::string key = found->short_equiv ? std::string(1, found->short_equiv)
@@ -440,8 +499,8 @@ bool ParseOpts(Cmd& c, std::string_view spec, const std::vector<LongOpt>& longs,
         } else if (i + 1 < a.size()) {
           val = a[++i];
         } else {
-          c.Usage(Cat("option requires an argument -- '",
-                               std::string(1, ch), "'"));
+          c.Usage(
+              Cat("option requires an argument -- '", std::string(1, ch), "'"));
           return false;
         }
         o->list.emplace_back(std::string(1, ch), val);

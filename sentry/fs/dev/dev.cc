@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "abi/linux/linux.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "abi/linux/linux.h"
 #include "sentry/fs/filesystem.h"
 #include "sentry/fs/tmpfs/tmpfs.h"
 

@@ -3,17 +3,17 @@
 #include "sentry/fs/dev/dev.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/random.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
-#include <linux/magic.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -26,11 +26,11 @@
 namespace sentry::fs::dev {
 namespace {
 
+using ::testing::UnorderedElementsAre;
 using testutil::IsErrno;
 using testutil::NewTmpfsTask;
 using testutil::Succeeds;
 using testutil::TmpfsTask;
-using ::testing::UnorderedElementsAre;
 
 // A raw host call as a syscall-shaped result: the value, or -errno.
 long Host(long r) { return r < 0 ? -errno : r; }
@@ -42,8 +42,7 @@ TmpfsTask DevTask(unsigned long flags = 0, const char* data = "") {
   return t;
 }
 
-const char* const kMemDevices[] = {"null", "zero", "full", "random",
-                                   "urandom"};
+const char* const kMemDevices[] = {"null", "zero", "full", "random", "urandom"};
 
 TEST(DevTest, Registered) {
   EXPECT_TRUE(FindFilesystem("devtmpfs").ok());
@@ -153,8 +152,7 @@ void CompareWithHost(kernel::Task* t, const char* name, int flags) {
     EXPECT_EQ(std::memcmp(ours, host, sizeof(ours)), 0);
   }
   EXPECT_EQ(t->Read(fd, ours, 0), Host(read(hfd, host, 0)));
-  EXPECT_EQ(t->Pread64(fd, ours, 10, 12345),
-            Host(pread(hfd, host, 10, 12345)));
+  EXPECT_EQ(t->Pread64(fd, ours, 10, 12345), Host(pread(hfd, host, 10, 12345)));
   // (Linux checks a negative offset before the access mode; Task checks
   // the access mode first, so only compare where both agree.)
   if ((flags & O_ACCMODE) != O_WRONLY) {
@@ -179,8 +177,9 @@ void CompareWithHost(kernel::Task* t, const char* name, int flags) {
   EXPECT_EQ(t->Ioctl(fd, TCGETS, reinterpret_cast<unsigned long>(&tio)),
             Host(ioctl(hfd, TCGETS, &tio)));
   int bits_ours = -1, bits_host = -2;
-  EXPECT_EQ(t->Ioctl(fd, RNDGETENTCNT, reinterpret_cast<unsigned long>(&bits_ours)),
-            Host(ioctl(hfd, RNDGETENTCNT, &bits_host)));
+  EXPECT_EQ(
+      t->Ioctl(fd, RNDGETENTCNT, reinterpret_cast<unsigned long>(&bits_ours)),
+      Host(ioctl(hfd, RNDGETENTCNT, &bits_host)));
   if (random) {
     EXPECT_EQ(bits_ours, bits_host);
   }
@@ -338,8 +337,7 @@ TEST(DevTest, NodevRefusesDevices) {
 TEST(DevTest, WritableLikeContainerDev) {
   TmpfsTask t = DevTask();
   // shm is sticky and world-writable; /dev itself takes new entries.
-  EXPECT_THAT(testutil::WriteFile(t.get(), "/dev/shm/seg", "data"),
-              Succeeds());
+  EXPECT_THAT(testutil::WriteFile(t.get(), "/dev/shm/seg", "data"), Succeeds());
   EXPECT_EQ(testutil::ReadFile(t.get(), "/dev/shm/seg"), "data");
   EXPECT_THAT(t->Symlinkat("/proc/self/fd", AT_FDCWD, "/dev/fd2"), Succeeds());
   EXPECT_THAT(t->Mknodat(AT_FDCWD, "/dev/null2", S_IFCHR | 0666, makedev(1, 3)),

@@ -240,7 +240,8 @@ ErrnoOr<size_t> HostInode::ReadAt(const Context& ctx, const IOSequence& dst,
   size_t done = 0;
   while (done < want) {
     const size_t chunk = std::min(want - done, buf.size());
-    ssize_t n = pread(fd_, buf.data(), chunk, static_cast<off_t>(offset + done));
+    ssize_t n =
+        pread(fd_, buf.data(), chunk, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       if (done > 0) break;
@@ -488,8 +489,7 @@ ErrnoOr<int64_t> HostFileOperations::Ioctl(const Context& ctx, File& f,
 
 }  // namespace
 
-ErrnoOr<RefPtr<File>> ImportFile(const Context& ctx, int host_fd,
-                                 bool is_tty) {
+ErrnoOr<RefPtr<File>> ImportFile(const Context& ctx, int host_fd, bool is_tty) {
   const int fd = fcntl(host_fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) return Errno(errno);
   auto fail = [fd](int e) -> Errno {

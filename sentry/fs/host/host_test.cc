@@ -225,9 +225,14 @@ TEST(HostTest, RegularFileMatchesHost) {
   EXPECT_EQ(std::string(a, 5), "23456");
   EXPECT_EQ(t->Pread64(fd, a, 5, 100), Host(pread(cmp, b, 5, 100)));
   EXPECT_EQ(t->Pread64(fd, a, 5, -1), Host(pread(cmp, b, 5, -1)));
-  for (auto [off, whence] : {std::pair{0, SEEK_END}, {-2, SEEK_END},
-                             {1, SEEK_CUR}, {4, SEEK_SET}, {-1, SEEK_SET},
-                             {0, SEEK_DATA}, {0, SEEK_HOLE}, {100, SEEK_DATA},
+  for (auto [off, whence] : {std::pair{0, SEEK_END},
+                             {-2, SEEK_END},
+                             {1, SEEK_CUR},
+                             {4, SEEK_SET},
+                             {-1, SEEK_SET},
+                             {0, SEEK_DATA},
+                             {0, SEEK_HOLE},
+                             {100, SEEK_DATA},
                              {3, SEEK_SET}}) {
     SCOPED_TRACE(std::to_string(off) + " " + std::to_string(whence));
     EXPECT_EQ(t->Lseek(fd, off, whence), Host(lseek(cmp, off, whence)));
@@ -241,7 +246,8 @@ TEST(HostTest, RegularFileMatchesHost) {
   // Extending past the end, then reading at the end.
   EXPECT_EQ(t->Pwrite64(fd, "tail", 4, 20), 4);
   EXPECT_EQ(t->Pread64(fd, a, sizeof(a), 24), 0);
-  EXPECT_EQ(t->Pread64(fd, a, sizeof(a), 10), Host(pread(cmp, b, sizeof(b), 10)));
+  EXPECT_EQ(t->Pread64(fd, a, sizeof(a), 10),
+            Host(pread(cmp, b, sizeof(b), 10)));
   EXPECT_EQ(std::memcmp(a, b, 14), 0);
 
   // fstat matches the host's but for our st_dev and st_ino.

@@ -115,9 +115,9 @@ TEST_F(FormatTest, Status) {
     }
     EXPECT_EQ(parse::ValueShape(v), host_shape[k]) << k << ": '" << v << "'";
   }
-  for (const char* k : {"Name", "Umask", "State", "Tgid", "Pid", "PPid",
-                        "TracerPid", "Uid", "Gid", "FDSize", "Groups",
-                        "Threads", "VmPeak", "VmRSS"}) {
+  for (const char* k :
+       {"Name", "Umask", "State", "Tgid", "Pid", "PPid", "TracerPid", "Uid",
+        "Gid", "FDSize", "Groups", "Threads", "VmPeak", "VmRSS"}) {
     EXPECT_TRUE(keys.count(k)) << k;
   }
   // Keys come in Linux's order.
@@ -261,8 +261,12 @@ TEST_F(FormatTest, FindmntParses) {
     unlink(path);
     EXPECT_EQ(WEXITSTATUS(rc), 0) << out;
     EXPECT_THAT(out, ::testing::HasSubstr("TARGET=\"/proc\" FSTYPE=\"proc\""));
-    EXPECT_THAT(out, ::testing::HasSubstr("TARGET=\"/tmp\" FSTYPE=\"tmpfs\" OPTIONS=\"rw,nosuid,relatime"))
-        << which << ":\n" << out;
+    EXPECT_THAT(
+        out,
+        ::testing::HasSubstr(
+            "TARGET=\"/tmp\" FSTYPE=\"tmpfs\" OPTIONS=\"rw,nosuid,relatime"))
+        << which << ":\n"
+        << out;
     EXPECT_THAT(out, ::testing::HasSubstr("nosuid")) << out;
   }
 }

@@ -197,9 +197,8 @@ RefPtr<StaticDir> StaticDir::Subdir(const std::string& name, uint32_t perms,
       }
     }
   }
-  RefPtr<StaticDir> d = base::AdoptRef(
-      new StaticDir(RefPtr<MountSource>(mount_source()), perms,
-                    std::move(owner)));
+  RefPtr<StaticDir> d = base::AdoptRef(new StaticDir(
+      RefPtr<MountSource>(mount_source()), perms, std::move(owner)));
   d->set_create_errno(create_errno());
   Add(name, d);
   return d;
@@ -275,13 +274,12 @@ RefPtr<GenFile> NewFile(const RefPtr<MountSource>& msrc, uint32_t perms,
 RefPtr<GenFile> NewStaticFile(const RefPtr<MountSource>& msrc, uint32_t perms,
                               std::string contents) {
   return NewFile(msrc, perms,
-                 [c = std::move(contents)](const Context&) -> ErrnoOr<std::string> {
-                   return c;
-                 });
+                 [c = std::move(contents)](
+                     const Context&) -> ErrnoOr<std::string> { return c; });
 }
 
-RefPtr<GenSymlink> NewSymlink(const RefPtr<MountSource>& msrc,
-                              Generator target, uint32_t perms, Owner owner) {
+RefPtr<GenSymlink> NewSymlink(const RefPtr<MountSource>& msrc, Generator target,
+                              uint32_t perms, Owner owner) {
   return base::AdoptRef(
       new GenSymlink(msrc, std::move(target), perms, std::move(owner)));
 }

@@ -103,7 +103,8 @@ class GenDir : public SyntheticInode {
     std::string name;
     RefPtr<Inode> inode;
   };
-  GenDir(const RefPtr<MountSource>& msrc, uint32_t perms, Owner owner = nullptr);
+  GenDir(const RefPtr<MountSource>& msrc, uint32_t perms,
+         Owner owner = nullptr);
 
   ErrnoOr<RefPtr<Inode>> Lookup(const Context& ctx,
                                 std::string_view name) override;
@@ -157,7 +158,8 @@ class StaticDir : public GenDir {
 // while the name keeps appearing.
 class DynamicDir : public GenDir {
  public:
-  using Names = std::function<ErrnoOr<std::vector<std::string>>(const Context&)>;
+  using Names =
+      std::function<ErrnoOr<std::vector<std::string>>(const Context&)>;
   using Make = std::function<RefPtr<Inode>(const std::string&)>;
   // fixed: entries listed before the computed ones (e.g. "self").
   DynamicDir(const RefPtr<MountSource>& msrc, uint32_t perms, Names names,
@@ -183,9 +185,8 @@ RefPtr<GenFile> NewFile(const RefPtr<MountSource>& msrc, uint32_t perms,
                         Owner owner = nullptr);
 RefPtr<GenFile> NewStaticFile(const RefPtr<MountSource>& msrc, uint32_t perms,
                               std::string contents);
-RefPtr<GenSymlink> NewSymlink(const RefPtr<MountSource>& msrc,
-                              Generator target, uint32_t perms = 0777,
-                              Owner owner = nullptr);
+RefPtr<GenSymlink> NewSymlink(const RefPtr<MountSource>& msrc, Generator target,
+                              uint32_t perms = 0777, Owner owner = nullptr);
 
 }  // namespace sentry::fs::proc
 

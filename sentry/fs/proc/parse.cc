@@ -1,9 +1,8 @@
 #include "sentry/fs/proc/parse.h"
 
 #include <cctype>
-#include <cstdlib>
-
 #include <charconv>
+#include <cstdlib>
 
 namespace sentry::fs::proc::parse {
 
@@ -142,7 +141,8 @@ std::string ValueShape(std::string_view value) {
   std::string shape;
   for (std::string_view tok : Split(value, " \t")) {
     bool hex16 = tok.size() == 16;
-    for (char c : tok) hex16 = hex16 && std::isxdigit(static_cast<unsigned char>(c));
+    for (char c : tok)
+      hex16 = hex16 && std::isxdigit(static_cast<unsigned char>(c));
     if (hex16) {
       shape += 'x';
     } else if (IsNumber(tok)) {

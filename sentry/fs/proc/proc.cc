@@ -44,7 +44,9 @@ uint32_t MapId(const std::vector<IdMapEntry>& map, uint32_t kid) {
   return 65534;  // the overflow id
 }
 
-std::string KB(uint64_t bytes) { return absl::StrFormat("%8u kB", bytes / 1024); }
+std::string KB(uint64_t bytes) {
+  return absl::StrFormat("%8u kB", bytes / 1024);
+}
 
 std::string Centi(double v) {
   if (v < 0) v = 0;
@@ -110,15 +112,13 @@ std::string SuperOptions(const MountInfo& mi) {
 std::string FormatMountInfo(const std::vector<MountInfo>& mounts) {
   std::string out;
   for (const MountInfo& mi : mounts) {
-    absl::StrAppendFormat(&out, "%d %d %u:%u %s %s %s - %s %s %s\n", mi.id,
-                          mi.parent_id, linux_abi::DevMajor(mi.dev),
-                          linux_abi::DevMinor(mi.dev),
-                          EscapeMountField(mi.root),
-                          EscapeMountField(mi.mount_point), MountOptions(mi),
-                          EscapeMountField(mi.fs_type),
-                          EscapeMountField(mi.source.empty() ? "none"
-                                                             : mi.source),
-                          SuperOptions(mi));
+    absl::StrAppendFormat(
+        &out, "%d %d %u:%u %s %s %s - %s %s %s\n", mi.id, mi.parent_id,
+        linux_abi::DevMajor(mi.dev), linux_abi::DevMinor(mi.dev),
+        EscapeMountField(mi.root), EscapeMountField(mi.mount_point),
+        MountOptions(mi), EscapeMountField(mi.fs_type),
+        EscapeMountField(mi.source.empty() ? "none" : mi.source),
+        SuperOptions(mi));
   }
   return out;
 }
@@ -194,7 +194,8 @@ std::string FormatStatus(const ProcessInfo& p) {
     absl::StrAppend(&out, i ? " " : "", MapId(gm, c.groups[i]));
   }
   out += " \n";  // Linux's trailing space
-  absl::StrAppendFormat(&out, "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n",
+  absl::StrAppendFormat(&out,
+                        "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n",
                         p.tgid(), p.pid(), p.pgrp(), p.session());
   absl::StrAppend(&out, "VmPeak:\t", KB(mem.vm_peak), "\n");
   absl::StrAppend(&out, "VmSize:\t", KB(mem.vm_size), "\n");
@@ -202,8 +203,10 @@ std::string FormatStatus(const ProcessInfo& p) {
   absl::StrAppend(&out, "VmPin:\t", KB(0), "\n");
   absl::StrAppend(&out, "VmHWM:\t", KB(mem.vm_hwm), "\n");
   absl::StrAppend(&out, "VmRSS:\t", KB(mem.vm_rss), "\n");
-  absl::StrAppend(&out, "RssAnon:\t", KB(mem.vm_rss - std::min(mem.vm_rss, mem.shared)), "\n");
-  absl::StrAppend(&out, "RssFile:\t", KB(std::min(mem.vm_rss, mem.shared)), "\n");
+  absl::StrAppend(&out, "RssAnon:\t",
+                  KB(mem.vm_rss - std::min(mem.vm_rss, mem.shared)), "\n");
+  absl::StrAppend(&out, "RssFile:\t", KB(std::min(mem.vm_rss, mem.shared)),
+                  "\n");
   absl::StrAppend(&out, "RssShmem:\t", KB(0), "\n");
   absl::StrAppend(&out, "VmData:\t", KB(mem.vm_data), "\n");
   absl::StrAppend(&out, "VmStk:\t", KB(mem.vm_stack), "\n");
@@ -238,10 +241,10 @@ std::string FormatStat(const ProcessInfo& p, const MachineInfo&) {
       "%d (%s) %c %d %d %d %d %d %u %u %u %u %u %u %u %d %d %d %d %d %d %u "
       "%u %u %u %u %u %u %u %u %u %u %u %u %u %u %u %d %d %u %u %u %u %d %u "
       "%u %u %u %u %u %u %d\n",
-      p.pid(), comm, p.state(), p.ppid(), p.pgrp(), p.session(),
-      0 /*tty_nr*/, -1 /*tpgid*/, 4194304u /*PF_RANDOMIZE*/, 0u, 0u, 0u, 0u,
-      p.utime_ticks(), p.stime_ticks(), 0, 0, 20 /*priority*/, 0 /*nice*/,
-      p.threads(), 0 /*itrealvalue*/, p.start_time_ticks(), mem.vm_size,
+      p.pid(), comm, p.state(), p.ppid(), p.pgrp(), p.session(), 0 /*tty_nr*/,
+      -1 /*tpgid*/, 4194304u /*PF_RANDOMIZE*/, 0u, 0u, 0u, 0u, p.utime_ticks(),
+      p.stime_ticks(), 0, 0, 20 /*priority*/, 0 /*nice*/, p.threads(),
+      0 /*itrealvalue*/, p.start_time_ticks(), mem.vm_size,
       mem.vm_rss / kPageSize, 18446744073709551615ull /*rsslim*/, 0u, 0u, 0u,
       0u, 0u, 0u /*signal*/, 0u, 0u, 0u, 0u /*wchan*/, 0u, 0u,
       17 /*exit_signal*/, 0 /*processor*/, 0u, 0u, 0u /*blkio*/, 0u, 0,
@@ -267,8 +270,7 @@ std::string FormatIdMap(const std::vector<IdMapEntry>& map) {
 
 std::string FormatMeminfo(const MachineInfo& m) {
   const uint64_t used = m.mem_total - std::min(m.mem_total, m.mem_free);
-  const uint64_t anon =
-      used - std::min(used, m.buffers + m.cached);
+  const uint64_t anon = used - std::min(used, m.buffers + m.cached);
   struct Line {
     const char* key;
     uint64_t bytes;
@@ -355,8 +357,7 @@ std::string FormatProcStat(const MachineInfo& m, int processes, int running) {
   std::string out;
   absl::StrAppendFormat(&out, "cpu  0 0 0 %u 0 0 0 0 0 0\n", idle);
   for (int i = 0; i < cpus; ++i) {
-    absl::StrAppendFormat(&out, "cpu%d 0 0 0 %u 0 0 0 0 0 0\n", i,
-                          idle / cpus);
+    absl::StrAppendFormat(&out, "cpu%d 0 0 0 %u 0 0 0 0 0 0\n", i, idle / cpus);
   }
   out += "intr 0\nctxt 0\n";
   absl::StrAppendFormat(&out, "btime %d\n", m.boot_time);
@@ -408,11 +409,10 @@ std::string FormatFdinfo(const FdEntry& e) {
   if (e.file->is_path()) flags = O_PATH;
   flags |= 0100000;  // O_LARGEFILE: every open on a 64-bit kernel has it
   if (e.cloexec) flags |= O_CLOEXEC;
-  return absl::StrFormat("pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\nino:\t%u\n",
-                         e.file->offset(), flags,
-                         e.file->mount() ? e.file->mount()->id() : 0,
-                         e.file->inode() ? e.file->inode()->stable_attr().ino
-                                         : 0);
+  return absl::StrFormat(
+      "pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\nino:\t%u\n", e.file->offset(), flags,
+      e.file->mount() ? e.file->mount()->id() : 0,
+      e.file->inode() ? e.file->inode()->stable_attr().ino : 0);
 }
 
 // ---- The tree.
@@ -492,28 +492,33 @@ uint64_t MntNsId(const ProcessInfo& p) {
 RefPtr<Inode> MakePidDir(const State& s, int32_t pid) {
   auto dir = base::AdoptRef(new StaticDir(s->msrc, 0555, ProcessOwner(s, pid)));
   const RefPtr<MountSource>& m = s->msrc;
-  dir->Add("cmdline", PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
+  dir->Add("cmdline",
+           PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
              return NulJoined(p.argv());
            }));
-  dir->Add("comm", PidFile(s, pid, 0644, [](const Context&, const ProcessInfo& p) {
+  dir->Add("comm",
+           PidFile(s, pid, 0644, [](const Context&, const ProcessInfo& p) {
              return p.comm().substr(0, 15) + "\n";
            }));
-  dir->Add("cwd", PidLink(s, pid, [](const Context&, const ProcessInfo& p)
-                                      -> ErrnoOr<std::string> {
-             RefPtr<MountNamespace> ns = p.mount_namespace();
-             Path cwd = p.cwd();
-             if (!ns || !cwd.valid()) return Errno(ENOENT);
-             return ns->PathOf(cwd, p.root());
-           }));
-  dir->Add("environ", PidFile(s, pid, 0400, [](const Context&, const ProcessInfo& p) {
+  dir->Add("cwd", PidLink(s, pid,
+                          [](const Context&,
+                             const ProcessInfo& p) -> ErrnoOr<std::string> {
+                            RefPtr<MountNamespace> ns = p.mount_namespace();
+                            Path cwd = p.cwd();
+                            if (!ns || !cwd.valid()) return Errno(ENOENT);
+                            return ns->PathOf(cwd, p.root());
+                          }));
+  dir->Add("environ",
+           PidFile(s, pid, 0400, [](const Context&, const ProcessInfo& p) {
              return NulJoined(p.envp());
            }));
-  dir->Add("exe", PidLink(s, pid, [](const Context&, const ProcessInfo& p)
-                                      -> ErrnoOr<std::string> {
-             std::string e = p.exe();
-             if (e.empty()) return Errno(ENOENT);
-             return e;
-           }));
+  dir->Add("exe", PidLink(s, pid,
+                          [](const Context&,
+                             const ProcessInfo& p) -> ErrnoOr<std::string> {
+                            std::string e = p.exe();
+                            if (e.empty()) return Errno(ENOENT);
+                            return e;
+                          }));
   // fd/: one link per descriptor, named by its number.
   auto fd_names = [s, pid](const Context&) { return FdNames(s, pid); };
   auto fd_dir = base::AdoptRef(new DynamicDir(
@@ -542,24 +547,29 @@ RefPtr<Inode> MakePidDir(const State& s, int32_t pid) {
       m, 0555, fd_names,
       [s, pid](const std::string& name) -> RefPtr<Inode> {
         int fd = std::stoi(name);
-        return PidFile(s, pid, 0444,
-                       [fd](const Context&,
-                            const ProcessInfo& p) -> ErrnoOr<std::string> {
-                         auto e = FindFd(p, fd);
-                         if (!e) return Errno(ENOENT);
-                         return FormatFdinfo(*e);
-                       });
+        return PidFile(
+            s, pid, 0444,
+            [fd](const Context&, const ProcessInfo& p) -> ErrnoOr<std::string> {
+              auto e = FindFd(p, fd);
+              if (!e) return Errno(ENOENT);
+              return FormatFdinfo(*e);
+            });
       },
       ProcessOwner(s, pid)));
   dir->Add("fdinfo", fdinfo_dir);
-  dir->Add("gid_map", PidFile(s, pid, 0644, [](const Context&, const ProcessInfo& p) {
-             return FormatIdMap(p.gid_map());
-           }, EPERM));
-  dir->Add("mountinfo", PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
+  dir->Add("gid_map", PidFile(
+                          s, pid, 0644,
+                          [](const Context&, const ProcessInfo& p) {
+                            return FormatIdMap(p.gid_map());
+                          },
+                          EPERM));
+  dir->Add("mountinfo",
+           PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
              RefPtr<MountNamespace> ns = p.mount_namespace();
              return ns ? FormatMountInfo(ns->Mounts(p.root())) : std::string();
            }));
-  dir->Add("mounts", PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
+  dir->Add("mounts",
+           PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
              RefPtr<MountNamespace> ns = p.mount_namespace();
              return ns ? FormatMounts(ns->Mounts(p.root())) : std::string();
            }));
@@ -570,40 +580,53 @@ RefPtr<Inode> MakePidDir(const State& s, int32_t pid) {
     uint64_t id;  // 0: the mount namespace's own
   };
   const NsKind kinds[] = {
-      {"cgroup", "cgroup", 4026531835u}, {"ipc", "ipc", 4026531839u},
-      {"mnt", "mnt", 0},                 {"net", "net", 4026531840u},
-      {"pid", "pid", 4026531836u},       {"pid_for_children", "pid", 4026531836u},
-      {"time", "time", 4026531834u},     {"time_for_children", "time", 4026531834u},
-      {"user", "user", 4026531837u},     {"uts", "uts", 4026531838u},
+      {"cgroup", "cgroup", 4026531835u},
+      {"ipc", "ipc", 4026531839u},
+      {"mnt", "mnt", 0},
+      {"net", "net", 4026531840u},
+      {"pid", "pid", 4026531836u},
+      {"pid_for_children", "pid", 4026531836u},
+      {"time", "time", 4026531834u},
+      {"time_for_children", "time", 4026531834u},
+      {"user", "user", 4026531837u},
+      {"uts", "uts", 4026531838u},
   };
   for (const NsKind& k : kinds) {
     std::string kind = k.kind;
     uint64_t id = k.id;
-    ns_dir->Add(k.name, PidLink(s, pid, [kind, id](const Context&,
-                                                   const ProcessInfo& p) {
-                  return absl::StrCat(kind, ":[", id ? id : MntNsId(p), "]");
-                }));
+    ns_dir->Add(
+        k.name,
+        PidLink(s, pid, [kind, id](const Context&, const ProcessInfo& p) {
+          return absl::StrCat(kind, ":[", id ? id : MntNsId(p), "]");
+        }));
   }
   dir->Add("ns", ns_dir);
-  dir->Add("root", PidLink(s, pid, [](const Context&, const ProcessInfo& p)
-                                       -> ErrnoOr<std::string> {
-             RefPtr<MountNamespace> ns = p.mount_namespace();
-             Path root = p.root();
-             if (!ns || !root.valid()) return Errno(ENOENT);
-             return ns->PathOf(root, root);
-           }));
-  dir->Add("stat", PidFile(s, pid, 0444, [s](const Context&, const ProcessInfo& p) {
+  dir->Add("root", PidLink(s, pid,
+                           [](const Context&,
+                              const ProcessInfo& p) -> ErrnoOr<std::string> {
+                             RefPtr<MountNamespace> ns = p.mount_namespace();
+                             Path root = p.root();
+                             if (!ns || !root.valid()) return Errno(ENOENT);
+                             return ns->PathOf(root, root);
+                           }));
+  dir->Add("stat",
+           PidFile(s, pid, 0444, [s](const Context&, const ProcessInfo& p) {
              return FormatStat(p, s->machine->Get());
            }));
-  dir->Add("statm", PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
+  dir->Add("statm",
+           PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
              return FormatStatm(p);
            }));
-  dir->Add("status", PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
+  dir->Add("status",
+           PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
              return FormatStatus(p);
            }));
-  dir->Add("uid_map", PidFile(s, pid, 0644, [](const Context&, const ProcessInfo& p) {
-             return FormatIdMap(p.uid_map());
-           }, EPERM));
+  dir->Add("uid_map", PidFile(
+                          s, pid, 0644,
+                          [](const Context&, const ProcessInfo& p) {
+                            return FormatIdMap(p.uid_map());
+                          },
+                          EPERM));
   return dir;
 }
 
@@ -646,8 +669,8 @@ class ProcFilesystem : public Filesystem {
         return Errno(EINVAL);
       }
     }
-    return NewProcRoot(ctx, DefaultProcessTable(), &DefaultMachineInfo(),
-                       flags, std::string(device));
+    return NewProcRoot(ctx, DefaultProcessTable(), &DefaultMachineInfo(), flags,
+                       std::string(device));
   }
 };
 
@@ -686,8 +709,10 @@ ErrnoOr<RefPtr<Inode>> NewProcRoot(const Context& ctx,
   auto add = [&](std::string name, RefPtr<Inode> in) {
     root->AddFixed(std::move(name), std::move(in));
   };
-  add("cpuinfo", MachineFile(s, [](const MachineInfo& mi) { return FormatCpuinfo(mi); }));
-  add("filesystems", NewFile(m, 0444, [](const Context&) -> ErrnoOr<std::string> {
+  add("cpuinfo",
+      MachineFile(s, [](const MachineInfo& mi) { return FormatCpuinfo(mi); }));
+  add("filesystems",
+      NewFile(m, 0444, [](const Context&) -> ErrnoOr<std::string> {
         return FormatFilesystems();
       }));
   add("loadavg", MachineFile(s, [s](const MachineInfo& mi) {
@@ -695,7 +720,8 @@ ErrnoOr<RefPtr<Inode>> NewProcRoot(const Context& ctx,
         int n = static_cast<int>(pids.size());
         return FormatLoadavg(mi, n > 0 ? 1 : 0, n, n ? pids.back() : 0);
       }));
-  add("meminfo", MachineFile(s, [](const MachineInfo& mi) { return FormatMeminfo(mi); }));
+  add("meminfo",
+      MachineFile(s, [](const MachineInfo& mi) { return FormatMeminfo(mi); }));
   add("mounts", NewSymlink(m, [](const Context&) -> ErrnoOr<std::string> {
         return std::string("self/mounts");
       }));
@@ -708,10 +734,15 @@ ErrnoOr<RefPtr<Inode>> NewProcRoot(const Context& ctx,
       }));
   auto sys = base::AdoptRef(new StaticDir(m, 0555));
   RefPtr<StaticDir> kern = sys->Subdir("kernel");
-  kern->Add("hostname", Sysctl(s, 0644, [](const MachineInfo& mi) { return mi.hostname; }));
-  kern->Add("ostype", Sysctl(s, 0444, [](const MachineInfo& mi) { return mi.ostype; }));
-  kern->Add("osrelease", Sysctl(s, 0444, [](const MachineInfo& mi) { return mi.osrelease; }));
-  kern->Add("version", Sysctl(s, 0444, [](const MachineInfo& mi) { return mi.version; }));
+  kern->Add("hostname",
+            Sysctl(s, 0644, [](const MachineInfo& mi) { return mi.hostname; }));
+  kern->Add("ostype",
+            Sysctl(s, 0444, [](const MachineInfo& mi) { return mi.ostype; }));
+  kern->Add("osrelease", Sysctl(s, 0444, [](const MachineInfo& mi) {
+              return mi.osrelease;
+            }));
+  kern->Add("version",
+            Sysctl(s, 0444, [](const MachineInfo& mi) { return mi.version; }));
   RefPtr<StaticDir> fsd = sys->Subdir("fs");
   fsd->Add("file-max", Sysctl(s, 0644, [](const MachineInfo& mi) {
              return std::to_string(mi.file_max);
@@ -720,8 +751,10 @@ ErrnoOr<RefPtr<Inode>> NewProcRoot(const Context& ctx,
              return std::to_string(mi.nr_open);
            }));
   add("sys", sys);
-  add("uptime", MachineFile(s, [](const MachineInfo& mi) { return FormatUptime(mi); }));
-  add("version", MachineFile(s, [](const MachineInfo& mi) { return FormatVersion(mi); }));
+  add("uptime",
+      MachineFile(s, [](const MachineInfo& mi) { return FormatUptime(mi); }));
+  add("version",
+      MachineFile(s, [](const MachineInfo& mi) { return FormatVersion(mi); }));
   return RefPtr<Inode>(std::move(root));
 }
 

@@ -57,8 +57,8 @@ class ProcTest : public ::testing::Test {
     SetDefaultMachineInfo(nullptr);
   }
   kernel::Task* AddTask(int32_t pid) {
-    others_.push_back(testutil::NewTaskIn(
-        t_.ns, kernel::auth::Credentials::Root(), pid));
+    others_.push_back(
+        testutil::NewTaskIn(t_.ns, kernel::auth::Credentials::Root(), pid));
     testutil::FakeProcessOptions o;
     o.ppid = 1;
     o.argv = {"worker"};

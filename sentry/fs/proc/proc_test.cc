@@ -2,12 +2,12 @@
 
 #include <dirent.h>
 #include <sys/inotify.h>
-#include <sys/sysmacros.h>
-
-#include <set>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
+
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -18,13 +18,13 @@
 namespace sentry::fs::proc {
 namespace {
 
-using testutil::IsErrno;
-using testutil::ListDir;
-using testutil::Succeeds;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
 using ::testing::Not;
+using testutil::IsErrno;
+using testutil::ListDir;
+using testutil::Succeeds;
 
 std::string LineFor(const std::string& text, const std::string& needle) {
   for (std::string_view l : parse::Lines(text)) {
@@ -73,7 +73,8 @@ TEST_F(ProcTest, PidDirectoryEntries) {
               IsSupersetOf({"cmdline", "comm", "cwd", "environ", "exe", "fd",
                             "fdinfo", "gid_map", "mountinfo", "mounts", "ns",
                             "root", "stat", "statm", "status", "uid_map"}));
-  EXPECT_EQ(Read("/proc/self/cmdline"), std::string("/bin/sh\0-c\0echo hi\0", 19));
+  EXPECT_EQ(Read("/proc/self/cmdline"),
+            std::string("/bin/sh\0-c\0echo hi\0", 19));
   EXPECT_EQ(Read("/proc/self/environ"),
             std::string("PATH=/bin\0HOME=/root\0", 21));
   EXPECT_EQ(Read("/proc/self/comm"), "sh\n");
@@ -106,14 +107,16 @@ TEST_F(ProcTest, MountsReflectTaskMounts) {
   ASSERT_THAT(t_->Mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID, "size=1m"),
               Succeeds());
   ASSERT_THAT(t_->Mkdirat(AT_FDCWD, "/a b", 0755), Succeeds());
-  ASSERT_THAT(t_->Mount("none", "/a b", "tmpfs", MS_RDONLY | MS_NOATIME, nullptr),
-              Succeeds());
+  ASSERT_THAT(
+      t_->Mount("none", "/a b", "tmpfs", MS_RDONLY | MS_NOATIME, nullptr),
+      Succeeds());
 
   std::string mounts = Read("/proc/self/mounts");
   EXPECT_EQ(Read("/proc/mounts"), mounts);
   // (tmpfs may add its own options after size=.)
-  EXPECT_THAT(LineFor(mounts, " /tmp "),
-              ::testing::StartsWith("tmpfs /tmp tmpfs rw,nosuid,relatime,size=1024k"));
+  EXPECT_THAT(
+      LineFor(mounts, " /tmp "),
+      ::testing::StartsWith("tmpfs /tmp tmpfs rw,nosuid,relatime,size=1024k"));
   EXPECT_THAT(LineFor(mounts, " /tmp "), ::testing::EndsWith(" 0 0"));
   EXPECT_EQ(LineFor(mounts, " /proc "),
             "proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0");
@@ -180,13 +183,15 @@ TEST_F(ProcTest, FdLinksAndFdinfo) {
   std::string mi = Read("/proc/self/mountinfo");
   auto root = parse::ParseMountInfoLine(std::string(parse::Lines(mi)[0]));
   ASSERT_TRUE(root);
-  EXPECT_EQ(info, absl::StrCat("pos:\t3\nflags:\t02100002\nmnt_id:\t", root->id,
-                               "\nino:\t", [&] {
-                                 struct stat s;
-                                 t_->Fstat(fd, &s);
-                                 return s.st_ino;
-                               }(),
-                               "\n"));
+  EXPECT_EQ(info,
+            absl::StrCat(
+                "pos:\t3\nflags:\t02100002\nmnt_id:\t", root->id, "\nino:\t",
+                [&] {
+                  struct stat s;
+                  t_->Fstat(fd, &s);
+                  return s.st_ino;
+                }(),
+                "\n"));
 
   ASSERT_EQ(t_->Dup3(fd, 50, 0), 50);
   EXPECT_EQ(Readlink("/proc/self/fd/50"), "/file");
@@ -201,10 +206,10 @@ TEST_F(ProcTest, FdLinksAndFdinfo) {
 
 TEST_F(ProcTest, StatusHasLinuxKeys) {
   std::string s = Read("/proc/self/status");
-  for (const char* k : {"Name:\tsh\n", "Umask:\t0022\n", "State:\tR (running)\n",
-                        "Tgid:\t1\n", "TracerPid:\t0\n", "Uid:\t0\t0\t0\t0\n",
-                        "Gid:\t0\t0\t0\t0\n", "FDSize:\t64\n", "Groups:\t \n",
-                        "Threads:\t1\n"}) {
+  for (const char* k :
+       {"Name:\tsh\n", "Umask:\t0022\n", "State:\tR (running)\n", "Tgid:\t1\n",
+        "TracerPid:\t0\n", "Uid:\t0\t0\t0\t0\n", "Gid:\t0\t0\t0\t0\n",
+        "FDSize:\t64\n", "Groups:\t \n", "Threads:\t1\n"}) {
     EXPECT_THAT(s, HasSubstr(k));
   }
   t_->Umask(027);
@@ -222,7 +227,8 @@ TEST_F(ProcTest, MachineFiles) {
   EXPECT_EQ(Read("/proc/sys/fs/nr_open"), "1048576\n");
   EXPECT_THAT(Read("/proc/sys/fs/file-max"), Not(HasSubstr("<")));
   EXPECT_THAT(Read("/proc/version"), HasSubstr("Linux version 4.4.0 "));
-  EXPECT_THAT(Read("/proc/meminfo"), HasSubstr("MemTotal:        8388608 kB\n"));
+  EXPECT_THAT(Read("/proc/meminfo"),
+              HasSubstr("MemTotal:        8388608 kB\n"));
   std::string cpu = Read("/proc/cpuinfo");
   EXPECT_THAT(cpu, HasSubstr("processor\t: 0\n"));
   EXPECT_THAT(cpu, HasSubstr("processor\t: 1\n"));

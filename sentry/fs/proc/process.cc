@@ -41,19 +41,19 @@ void FillCpu(MachineInfo& m) {
       int bit;
       const char* name;
     } kFlags[] = {
-        {0, 0, "fpu"},      {0, 1, "vme"},       {0, 2, "de"},
-        {0, 3, "pse"},      {0, 4, "tsc"},       {0, 5, "msr"},
-        {0, 6, "pae"},      {0, 7, "mce"},       {0, 8, "cx8"},
-        {0, 9, "apic"},     {0, 11, "sep"},      {0, 12, "mtrr"},
-        {0, 13, "pge"},     {0, 14, "mca"},      {0, 15, "cmov"},
-        {0, 16, "pat"},     {0, 17, "pse36"},    {0, 19, "clflush"},
-        {0, 23, "mmx"},     {0, 24, "fxsr"},     {0, 25, "sse"},
-        {0, 26, "sse2"},    {0, 28, "ht"},       {1, 0, "pni"},
-        {1, 1, "pclmulqdq"}, {1, 9, "ssse3"},    {1, 12, "fma"},
-        {1, 13, "cx16"},    {1, 19, "sse4_1"},   {1, 20, "sse4_2"},
-        {1, 21, "x2apic"},  {1, 22, "movbe"},    {1, 23, "popcnt"},
-        {1, 25, "aes"},     {1, 26, "xsave"},    {1, 28, "avx"},
-        {1, 29, "f16c"},    {1, 30, "rdrand"},   {1, 31, "hypervisor"},
+        {0, 0, "fpu"},       {0, 1, "vme"},     {0, 2, "de"},
+        {0, 3, "pse"},       {0, 4, "tsc"},     {0, 5, "msr"},
+        {0, 6, "pae"},       {0, 7, "mce"},     {0, 8, "cx8"},
+        {0, 9, "apic"},      {0, 11, "sep"},    {0, 12, "mtrr"},
+        {0, 13, "pge"},      {0, 14, "mca"},    {0, 15, "cmov"},
+        {0, 16, "pat"},      {0, 17, "pse36"},  {0, 19, "clflush"},
+        {0, 23, "mmx"},      {0, 24, "fxsr"},   {0, 25, "sse"},
+        {0, 26, "sse2"},     {0, 28, "ht"},     {1, 0, "pni"},
+        {1, 1, "pclmulqdq"}, {1, 9, "ssse3"},   {1, 12, "fma"},
+        {1, 13, "cx16"},     {1, 19, "sse4_1"}, {1, 20, "sse4_2"},
+        {1, 21, "x2apic"},   {1, 22, "movbe"},  {1, 23, "popcnt"},
+        {1, 25, "aes"},      {1, 26, "xsave"},  {1, 28, "avx"},
+        {1, 29, "f16c"},     {1, 30, "rdrand"}, {1, 31, "hypervisor"},
     };
     std::string flags;
     for (const auto& f : kFlags) {

@@ -39,18 +39,19 @@ ErrnoOr<RefPtr<Inode>> NewSysRoot(const Context&,
   if (auto f = FindFilesystem("sysfs"); f.ok()) fs = *f;
   const proc::MachineInfoSource* m =
       machine ? machine : &proc::DefaultMachineInfo();
-  RefPtr<MountSource> msrc = base::AdoptRef<MountSource>(
-      new proc::SyntheticMountSource(fs, flags,
-                                     device.empty() ? "sysfs" : device,
-                                     linux_abi::kSysfsMagic));
+  RefPtr<MountSource> msrc =
+      base::AdoptRef<MountSource>(new proc::SyntheticMountSource(
+          fs, flags, device.empty() ? "sysfs" : device,
+          linux_abi::kSysfsMagic));
   auto root = base::AdoptRef(new StaticDir(msrc, 0555));
   root->set_create_errno(EPERM);  // kernfs without mkdir: EPERM
   root->Subdir("block", 0755);
   root->Subdir("bus", 0755);
   root->Subdir("class", 0755);
   root->Subdir("dev", 0755);
-  RefPtr<StaticDir> cpu =
-      root->Subdir("devices", 0755)->Subdir("system", 0755)->Subdir("cpu", 0755);
+  RefPtr<StaticDir> cpu = root->Subdir("devices", 0755)
+                              ->Subdir("system", 0755)
+                              ->Subdir("cpu", 0755);
   const int cpus = std::max(1, m->Get().cpus);
   for (int i = 0; i < cpus; ++i) cpu->Subdir(absl::StrCat("cpu", i), 0755);
   auto list = [m](const Context&) -> ErrnoOr<std::string> {

@@ -12,11 +12,11 @@
 namespace sentry::fs::sys {
 namespace {
 
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using testutil::IsErrno;
 using testutil::ReadFile;
 using testutil::Succeeds;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 
 class FixedMachine : public proc::MachineInfoSource {
  public:
@@ -37,9 +37,8 @@ class SysTest : public ::testing::Test {
     proc::SetDefaultMachineInfo(&machine_);
     t_ = testutil::NewTmpfsTask();
     ASSERT_THAT(t_->Mkdirat(AT_FDCWD, "/sys", 0755), Succeeds());
-    ASSERT_THAT(t_->Mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV |
-                                                          MS_NOEXEC,
-                          nullptr),
+    ASSERT_THAT(t_->Mount("sysfs", "/sys", "sysfs",
+                          MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr),
                 Succeeds());
   }
   void TearDown() override {
@@ -48,8 +47,8 @@ class SysTest : public ::testing::Test {
   }
   uint32_t Mode(const char* p) {
     struct stat st;
-    EXPECT_THAT(t_->Fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW),
-                Succeeds()) << p;
+    EXPECT_THAT(t_->Fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW), Succeeds())
+        << p;
     return st.st_mode;
   }
   FixedMachine machine_{4};

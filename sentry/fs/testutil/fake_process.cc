@@ -21,9 +21,7 @@ class FakeProcess : public proc::ProcessInfo {
     if (slash != std::string::npos) a = a.substr(slash + 1);
     return a.substr(0, 15);
   }
-  kernel::auth::Credentials creds() const override {
-    return t_->ctx().creds();
-  }
+  kernel::auth::Credentials creds() const override { return t_->ctx().creds(); }
   uint32_t umask() const override { return t_->umask(); }
   Path root() const override { return t_->root(); }
   Path cwd() const override { return t_->cwd(); }

@@ -36,10 +36,10 @@
 
 namespace sentry::fs::tty {
 
-inline constexpr uint32_t kTtyAuxMajor = 5;        // /dev/tty 5:0, ptmx 5:2
+inline constexpr uint32_t kTtyAuxMajor = 5;  // /dev/tty 5:0, ptmx 5:2
 inline constexpr uint32_t kPtmxMinor = 2;
-inline constexpr uint32_t kPtsMajor = 136;         // UNIX98_PTY_SLAVE_MAJOR
-inline constexpr uint32_t kMaxPtys = 1u << 20;     // NR_UNIX98_PTY_MAX
+inline constexpr uint32_t kPtsMajor = 136;      // UNIX98_PTY_SLAVE_MAJOR
+inline constexpr uint32_t kMaxPtys = 1u << 20;  // NR_UNIX98_PTY_MAX
 
 struct DevptsOptions {
   bool uid_set = false;

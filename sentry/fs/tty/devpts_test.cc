@@ -22,12 +22,12 @@
 namespace sentry::fs::tty {
 namespace {
 
+using ::testing::ElementsAre;
 using testutil::IsErrno;
 using testutil::ListDir;
 using testutil::NewTmpfsTask;
 using testutil::Succeeds;
 using testutil::TmpfsTask;
-using ::testing::ElementsAre;
 
 TmpfsTask WithDevpts(const char* opts = "") {
   TmpfsTask t = NewTmpfsTask();
@@ -206,7 +206,8 @@ TEST(DevptsTest, Options) {
   EXPECT_THAT(ListDir(t.get(), "/dev/pts"), ElementsAre("ptmx"));
   EXPECT_THAT(t->Close(m), Succeeds());
 
-  auto o = ParseDevptsOptions("uid=1,gid=2,mode=0600,ptmxmode=0666,newinstance");
+  auto o =
+      ParseDevptsOptions("uid=1,gid=2,mode=0600,ptmxmode=0666,newinstance");
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->uid, 1u);
   EXPECT_EQ(o->mode, 0600u);
@@ -258,8 +259,8 @@ TEST(DevptsTest, DeviceNodesOutsideDevpts) {
 TEST(DevptsTest, ReplicaOwnerIsTheOpener) {
   TmpfsTask t = WithDevpts();
   ASSERT_THAT(t->Fchmodat(AT_FDCWD, "/dev/pts/ptmx", 0666), Succeeds());
-  auto u = testutil::NewTaskIn(t.ns, kernel::auth::Credentials::User(1000, 1000),
-                               2);
+  auto u =
+      testutil::NewTaskIn(t.ns, kernel::auth::Credentials::User(1000, 1000), 2);
   int m = u->Open("/dev/pts/ptmx", O_RDWR);
   ASSERT_THAT(m, Succeeds());
   struct stat st;
@@ -278,8 +279,8 @@ TEST(PtyIoctlTest, TermiosSharedByBothEnds) {
   KernelTermios d = DefaultReplicaTermios();
   EXPECT_EQ(0, memcmp(&a, &d, sizeof d));
   EXPECT_EQ(0, memcmp(&b, &d, sizeof d));
-  EXPECT_EQ(a.c_lflag, ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL |
-                           ECHOKE | IEXTEN);
+  EXPECT_EQ(a.c_lflag,
+            ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN);
   for (unsigned long cmd : {TCSETS, TCSETSW, TCSETSF}) {
     a.c_lflag &= ~ECHO;
     ASSERT_THAT(t->Ioctl(p.m, cmd, A(&a)), Succeeds());

@@ -37,9 +37,7 @@ struct Case {
   size_t read_size = 64;
 };
 
-void RawNoEcho(KernelTermios& k) {
-  k.c_lflag &= ~(ICANON | ECHO);
-}
+void RawNoEcho(KernelTermios& k) { k.c_lflag &= ~(ICANON | ECHO); }
 
 std::vector<Case> Cases() {
   auto none = [](KernelTermios&) {};
@@ -48,25 +46,41 @@ std::vector<Case> Cases() {
       {"cr_icrnl", none, "ab\rcd\n"},
       {"cr_no_icrnl", [](KernelTermios& k) { k.c_iflag &= ~ICRNL; },
        "ab\rcd\n\x04"},
-      {"inlcr", [](KernelTermios& k) {
+      {"inlcr",
+       [](KernelTermios& k) {
          k.c_iflag &= ~ICRNL;
          k.c_iflag |= INLCR;
-       }, "ab\ncd\r\x04"},
+       },
+       "ab\ncd\r\x04"},
       {"igncr", [](KernelTermios& k) { k.c_iflag |= IGNCR; }, "ab\rcd\n"},
-      {"erase", none, "abc\x7f\x7f" "d\n"},
+      {"erase", none,
+       "abc\x7f\x7f"
+       "d\n"},
       {"erase_at_start", none, "\x7fx\n"},
       {"erase_no_echoe", [](KernelTermios& k) { k.c_lflag &= ~ECHOE; },
-       "abc\x7f" "d\n"},
-      {"kill", none, "abc\x15" "def\n"},
+       "abc\x7f"
+       "d\n"},
+      {"kill", none,
+       "abc\x15"
+       "def\n"},
       {"kill_no_echoke", [](KernelTermios& k) { k.c_lflag &= ~ECHOKE; },
-       "abc\x15" "def\n"},
-      {"kill_no_echok", [](KernelTermios& k) {
-         k.c_lflag &= ~(ECHOKE | ECHOK);
-       }, "abc\x15" "def\n"},
-      {"werase", none, "foo bar\x17" "baz\n"},
+       "abc\x15"
+       "def\n"},
+      {"kill_no_echok",
+       [](KernelTermios& k) { k.c_lflag &= ~(ECHOKE | ECHOK); },
+       "abc\x15"
+       "def\n"},
+      {"werase", none,
+       "foo bar\x17"
+       "baz\n"},
       {"eof_at_start", none, "\x04"},
-      {"eof_mid_line", none, "abc\x04" "def\n"},
-      {"eof_small_reads", none, "abcdef\x04" "gh\n", "", 3},
+      {"eof_mid_line", none,
+       "abc\x04"
+       "def\n"},
+      {"eof_small_reads", none,
+       "abcdef\x04"
+       "gh\n",
+       "", 3},
       {"small_reads", none, "abcdefgh\n", "", 3},
       {"echoctl", none, "a\x01\x02\x1b\n"},
       {"no_echoctl", [](KernelTermios& k) { k.c_lflag &= ~ECHOCTL; },
@@ -74,62 +88,86 @@ std::vector<Case> Cases() {
       {"erase_ctl", none, "a\x01\x7f\x7f\n"},
       {"erase_tab", none, "ab\tc\x7f\x7f\x7f\n"},
       {"echo_off", [](KernelTermios& k) { k.c_lflag &= ~ECHO; }, "secret\n"},
-      {"echonl", [](KernelTermios& k) {
+      {"echonl",
+       [](KernelTermios& k) {
          k.c_lflag &= ~ECHO;
          k.c_lflag |= ECHONL;
-       }, "ab\n"},
-      {"lnext", none, "a\x16\x03" "b\n"},
-      {"isig_intr", none, "abc\x03" "def\n"},
+       },
+       "ab\n"},
+      {"lnext", none,
+       "a\x16\x03"
+       "b\n"},
+      {"isig_intr", none,
+       "abc\x03"
+       "def\n"},
       {"isig_noflsh", [](KernelTermios& k) { k.c_lflag |= NOFLSH; },
-       "abc\x03" "def\n"},
-      {"no_isig", [](KernelTermios& k) { k.c_lflag &= ~ISIG; },
-       "ab\x03\x1a\n"},
-      {"reprint", none, "abc\x12" "d\n"},
-      {"ixon_stop_start", none, "a\x13" "b\x11" "c\n"},
+       "abc\x03"
+       "def\n"},
+      {"no_isig", [](KernelTermios& k) { k.c_lflag &= ~ISIG; }, "ab\x03\x1a\n"},
+      {"reprint", none,
+       "abc\x12"
+       "d\n"},
+      {"ixon_stop_start", none,
+       "a\x13"
+       "b\x11"
+       "c\n"},
       {"iutf8_erase", [](KernelTermios& k) { k.c_iflag |= 040000; },
        "a\xc3\xa9\x7f\n"},
-      {"echoprt", [](KernelTermios& k) {
+      {"echoprt",
+       [](KernelTermios& k) {
          k.c_lflag |= ECHOPRT;
          k.c_lflag &= ~ECHOE;
-       }, "abc\x7f\x7f" "d\n"},
-      {"raw_vmin0_vtime0", [](KernelTermios& k) {
+       },
+       "abc\x7f\x7f"
+       "d\n"},
+      {"raw_vmin0_vtime0",
+       [](KernelTermios& k) {
          k.c_lflag &= ~ICANON;
          k.c_cc[VMIN] = 0;
          k.c_cc[VTIME] = 0;
-       }, "ab\x7f" "c\n"},
-      {"raw_vmin0_vtime1", [](KernelTermios& k) {
+       },
+       "ab\x7f"
+       "c\n"},
+      {"raw_vmin0_vtime1",
+       [](KernelTermios& k) {
          RawNoEcho(k);
          k.c_cc[VMIN] = 0;
          k.c_cc[VTIME] = 1;
-       }, "xyz"},
-      {"raw_vmin3", [](KernelTermios& k) {
+       },
+       "xyz"},
+      {"raw_vmin3",
+       [](KernelTermios& k) {
          RawNoEcho(k);
          k.c_cc[VMIN] = 3;
          k.c_cc[VTIME] = 0;
-       }, "abcd"},
-      {"raw_echo_nl", [](KernelTermios& k) {
-         k.c_lflag &= ~ICANON;
-       }, "a\nb\x01\r"},
-      {"makeraw", [](KernelTermios& k) {
+       },
+       "abcd"},
+      {"raw_echo_nl", [](KernelTermios& k) { k.c_lflag &= ~ICANON; },
+       "a\nb\x01\r"},
+      {"makeraw",
+       [](KernelTermios& k) {
          k.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR |
                         ICRNL | IXON);
          k.c_oflag &= ~OPOST;
          k.c_lflag &= ~(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
-       }, "a\r\n\x03\x04"},
+       },
+       "a\r\n\x03\x04"},
       {"onlcr_output", none, "", "line1\nline2\n"},
       {"opost_off", [](KernelTermios& k) { k.c_oflag &= ~OPOST; }, "x\n",
        "a\nb"},
       {"ocrnl", [](KernelTermios& k) { k.c_oflag |= OCRNL; }, "", "a\rb\n"},
-      {"onlret_onocr", [](KernelTermios& k) {
+      {"onlret_onocr",
+       [](KernelTermios& k) {
          k.c_oflag |= ONOCR | ONLRET;
          k.c_oflag &= ~ONLCR;
-       }, "", "\rab\r\n\r"},
+       },
+       "", "\rab\r\n\r"},
       {"xtabs", [](KernelTermios& k) { k.c_oflag |= XTABS; }, "a\t\x7f\n",
        "ab\tc\td\n"},
       {"olcuc", [](KernelTermios& k) { k.c_oflag |= OLCUC; }, "", "abc\n"},
-      {"istrip_iuclc", [](KernelTermios& k) {
-         k.c_iflag |= ISTRIP | IUCLC;
-       }, "A\xc1" "b\n"},
+      {"istrip_iuclc", [](KernelTermios& k) { k.c_iflag |= ISTRIP | IUCLC; },
+       "A\xc1"
+       "b\n"},
       {"veol", [](KernelTermios& k) { k.c_cc[VEOL] = ';'; }, "ab;cd\n"},
       {"echo_and_output", none, "hi\n", "ok\n"},
   };

@@ -48,8 +48,8 @@ KernelTermios DefaultReplicaTermios() {
   // INIT_C_CC: intr=^C quit=^\ erase=del kill=^U eof=^D vtime=0 vmin=1
   // sxtc=0 start=^Q stop=^S susp=^Z eol=0 reprint=^R discard=^O werase=^W
   // lnext=^V eol2=0.
-  static const uint8_t cc[17] = {003, 034, 0177, 025, 004, 0, 1, 0, 021,
-                                 023, 032, 0, 022, 017, 027, 026, 0};
+  static const uint8_t cc[17] = {003, 034, 0177, 025, 004, 0,   1,   0, 021,
+                                 023, 032, 0,    022, 017, 027, 026, 0};
   std::memcpy(t.c_cc, cc, sizeof(cc));
   return t;
 }
@@ -238,8 +238,7 @@ void Terminal::ReceiveSpecial(uint8_t c) {
   }
 
   if (icanon_) {
-    if (c == CC(VERASE) || c == CC(VKILL) ||
-        (c == CC(VWERASE) && L(IEXTEN))) {
+    if (c == CC(VERASE) || c == CC(VKILL) || (c == CC(VWERASE) && L(IEXTEN))) {
       Eraser(c);
       return;
     }
@@ -421,12 +420,18 @@ void Terminal::CommitEchoes() {
     bool ok = true;
     switch (e.op) {
       case EchoOp::kStart:
-        if (OutRoom() < 1) { ok = false; break; }
+        if (OutRoom() < 1) {
+          ok = false;
+          break;
+        }
         out_.push_back(0377);
         ++column_;
         break;
       case EchoOp::kCtl:
-        if (OutRoom() < 2) { ok = false; break; }
+        if (OutRoom() < 2) {
+          ok = false;
+          break;
+        }
         out_.push_back('^');
         out_.push_back(e.c ^ 0100);
         column_ += 2;
@@ -441,7 +446,10 @@ void Terminal::CommitEchoes() {
         unsigned num_chars = e.c;
         if (!(num_chars & 0x80)) num_chars += canon_column_;
         unsigned num_bs = 8 - (num_chars & 7);
-        if (OutRoom() < num_bs) { ok = false; break; }
+        if (OutRoom() < num_bs) {
+          ok = false;
+          break;
+        }
         while (num_bs--) {
           out_.push_back('\b');
           if (column_ > 0) --column_;
@@ -452,7 +460,10 @@ void Terminal::CommitEchoes() {
         if (O(OPOST)) {
           if (OutputChar(e.c) < 0) ok = false;
         } else {
-          if (OutRoom() < 1) { ok = false; break; }
+          if (OutRoom() < 1) {
+            ok = false;
+            break;
+          }
           out_.push_back(e.c);
         }
         break;
@@ -748,8 +759,8 @@ void Terminal::SetTermiosLocked(const KernelTermios& nt) {
   cv_.notify_all();
 }
 
-ErrnoOr<int64_t> Terminal::Ioctl(const Context& ctx, bool master,
-                                 uint64_t cmd, uintptr_t arg) {
+ErrnoOr<int64_t> Terminal::Ioctl(const Context& ctx, bool master, uint64_t cmd,
+                                 uintptr_t arg) {
   std::unique_lock<std::mutex> l(mu_);
   // A hung-up replica answers EIO (hung_up_tty_ioctl).
   if (!master && !master_open_) return Errno(EIO);

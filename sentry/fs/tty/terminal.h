@@ -70,7 +70,8 @@ struct WindowSize {
 };
 static_assert(sizeof(WindowSize) == 8);
 
-// What a Linux pty replica starts with (tty_std_termios; cflag B38400|CS8|CREAD).
+// What a Linux pty replica starts with (tty_std_termios; cflag
+// B38400|CS8|CREAD).
 KernelTermios DefaultReplicaTermios();
 
 inline constexpr size_t kNTtyBufSize = 4096;  // N_TTY_BUF_SIZE
@@ -116,8 +117,14 @@ class Terminal {
     uint8_t c;
     bool eol;  // n_tty's read_flags bit: a canonical line ends here
   };
-  enum class EchoOp : uint8_t { kChar, kCtl, kSetCanonCol, kMoveBackCol,
-                                kEraseTab, kStart };
+  enum class EchoOp : uint8_t {
+    kChar,
+    kCtl,
+    kSetCanonCol,
+    kMoveBackCol,
+    kEraseTab,
+    kStart
+  };
   struct Echo {
     EchoOp op;
     uint8_t c;

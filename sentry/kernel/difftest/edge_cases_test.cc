@@ -821,25 +821,19 @@ std::vector<Case> RootCases() {
     name_it.dir = 0;
     Op name_excl = Link("", "never", AT_EMPTY_PATH);
     name_excl.dir = 1;
-    c.push_back({"O_TMPFILE",
-                 false,
-                 {},
-                 Cat({MakeFile("f", "x"),
-                      {Mkdir("d"),
-                       Open(0, "d", O_TMPFILE | O_RDWR, 0640).Expect(0),
-                       Fstat(0),
-                       Write(0, "tmp data"),
-                       Getdents(2, 4096),
-                       name_it,
-                       Stat("named"),
-                       Open(1, ".", O_TMPFILE | O_WRONLY | O_EXCL, 0600),
-                       name_excl,
-                       Open(3, "d", O_TMPFILE | O_RDONLY, 0600),
-                       Open(4, "f", O_TMPFILE | O_RDWR, 0600),
-                       Open(5, "missing", O_TMPFILE | O_RDWR, 0600),
-                       Open(6, "d", O_TMPFILE | O_RDWR | O_CREAT, 0600),
-                       Close(0),
-                       Close(1)}})});
+    c.push_back(
+        {"O_TMPFILE",
+         false,
+         {},
+         Cat({MakeFile("f", "x"),
+              {Mkdir("d"), Open(0, "d", O_TMPFILE | O_RDWR, 0640).Expect(0),
+               Fstat(0), Write(0, "tmp data"), Getdents(2, 4096), name_it,
+               Stat("named"), Open(1, ".", O_TMPFILE | O_WRONLY | O_EXCL, 0600),
+               name_excl, Open(3, "d", O_TMPFILE | O_RDONLY, 0600),
+               Open(4, "f", O_TMPFILE | O_RDWR, 0600),
+               Open(5, "missing", O_TMPFILE | O_RDWR, 0600),
+               Open(6, "d", O_TMPFILE | O_RDWR | O_CREAT, 0600), Close(0),
+               Close(1)}})});
   }
   return c;
 }
@@ -1033,9 +1027,7 @@ std::vector<Case> UserCases() {
     c.push_back({"O_TMPFILE as a user",
                  true,
                  {},
-                 {Open(0, ".", O_TMPFILE | O_RDWR, 0600),
-                  Fstat(0),
-                  name_it,
+                 {Open(0, ".", O_TMPFILE | O_RDWR, 0600), Fstat(0), name_it,
                   Close(0)}});
   }
   return c;

@@ -32,17 +32,18 @@ std::vector<Op> Cat(std::initializer_list<std::vector<Op>> parts) {
 // The image: files, directories (one empty), a symlink, hard links,
 // xattrs and a setuid file.
 std::vector<Op> LowerTree() {
-  return Cat({{Mkdir("a"), Mkdir("a/b"), Mkdir("e"), Mkdir("full", 0750)},
-              MakeFile("f", "lower data"),
-              MakeFile("a/g", "in a"),
-              MakeFile("a/b/deep", "deep"),
-              MakeFile("full/x", "x"),
-              MakeFile("full/y", "y"),
-              MakeFile("h1", "linked"),
-              MakeFile("suid", "s"),
-              {Link("h1", "h2"), Symlink("f", "s"), Symlink("a/b", "sd"),
-               Chmod("suid", 04755), Chown("a/g", 1000, 1000),
-               Setxattr("f", "user.tag", "v1"), Mknod("fifo", S_IFIFO | 0644)}});
+  return Cat(
+      {{Mkdir("a"), Mkdir("a/b"), Mkdir("e"), Mkdir("full", 0750)},
+       MakeFile("f", "lower data"),
+       MakeFile("a/g", "in a"),
+       MakeFile("a/b/deep", "deep"),
+       MakeFile("full/x", "x"),
+       MakeFile("full/y", "y"),
+       MakeFile("h1", "linked"),
+       MakeFile("suid", "s"),
+       {Link("h1", "h2"), Symlink("f", "s"), Symlink("a/b", "sd"),
+        Chmod("suid", 04755), Chown("a/g", 1000, 1000),
+        Setxattr("f", "user.tag", "v1"), Mknod("fifo", S_IFIFO | 0644)}});
 }
 
 struct Case {
@@ -53,12 +54,13 @@ struct Case {
 
 std::vector<Case> Cases() {
   std::vector<Case> c;
-  c.push_back({"reading the lower layer",
-               false,
-               {Stat("f"), Stat("a"), Stat("a/b/deep"), Lstat("s"), Stat("s"),
-                Readlink("s"), ListDir("/"), ListDir("a"), Open(0, "f", O_RDONLY),
-                Read(0, 100), Close(0), Getxattr("f", "user.tag"),
-                Listxattr("f"), Stat("h2"), Statfs("/")}});
+  c.push_back(
+      {"reading the lower layer",
+       false,
+       {Stat("f"), Stat("a"), Stat("a/b/deep"), Lstat("s"), Stat("s"),
+        Readlink("s"), ListDir("/"), ListDir("a"), Open(0, "f", O_RDONLY),
+        Read(0, 100), Close(0), Getxattr("f", "user.tag"), Listxattr("f"),
+        Stat("h2"), Statfs("/")}});
   c.push_back({"writing copies up",
                false,
                {Open(0, "f", O_WRONLY | O_APPEND), Write(0, " + more"),
@@ -68,24 +70,24 @@ std::vector<Case> Cases() {
                false,
                {Open(0, "a/g", O_RDONLY), Read(0, 2), Open(1, "a/g", O_RDWR),
                 Write(1, "NEW"), Close(1), Stat("a/g"), Close(0)}});
-  c.push_back({"metadata changes copy up",
-               false,
-               {Chmod("f", 0600), Chown("a/g", 0, 1000), Truncate("a/b/deep", 2),
-                Utimens("f", 0), Setxattr("a/g", "user.new", "n"),
-                Removexattr("f", "user.tag"), Stat("f"), Stat("a/g"),
-                Stat("a/b/deep"), Listxattr("f"), Listxattr("a/g"),
-                Stat("suid"), Open(0, "suid", O_WRONLY), Write(0, "w"),
-                Close(0), Stat("suid")}});
-  c.push_back({"O_TRUNC of a lower file",
-               false,
-               {Open(0, "f", O_WRONLY | O_TRUNC), Write(0, "t"), Close(0),
-                Stat("f")}});
+  c.push_back(
+      {"metadata changes copy up",
+       false,
+       {Chmod("f", 0600), Chown("a/g", 0, 1000), Truncate("a/b/deep", 2),
+        Utimens("f", 0), Setxattr("a/g", "user.new", "n"),
+        Removexattr("f", "user.tag"), Stat("f"), Stat("a/g"), Stat("a/b/deep"),
+        Listxattr("f"), Listxattr("a/g"), Stat("suid"),
+        Open(0, "suid", O_WRONLY), Write(0, "w"), Close(0), Stat("suid")}});
+  c.push_back(
+      {"O_TRUNC of a lower file",
+       false,
+       {Open(0, "f", O_WRONLY | O_TRUNC), Write(0, "t"), Close(0), Stat("f")}});
   c.push_back({"unlink leaves a whiteout",
                false,
                {Unlink("f"), Stat("f"), ListDir("/"), Unlink("a/g"),
                 ListDir("a"), Open(0, "f", O_WRONLY | O_CREAT | O_EXCL, 0640),
-                Write(0, "again"), Close(0), Stat("f"), Unlink("s"),
-                Stat("s"), Unlink("fifo"), Unlink("h1"), Stat("h2")}});
+                Write(0, "again"), Close(0), Stat("f"), Unlink("s"), Stat("s"),
+                Unlink("fifo"), Unlink("h1"), Stat("h2")}});
   c.push_back({"rmdir of lower directories",
                false,
                {Rmdir("e"), Stat("e"), Rmdir("full"), Unlink("full/x"),
@@ -94,10 +96,9 @@ std::vector<Case> Cases() {
   c.push_back({"mkdir over a whiteout is opaque",
                false,
                {Unlink("full/x"), Unlink("full/y"), Rmdir("full"),
-                Mkdir("full"), ListDir("full"), Stat("full"),
-                Stat("full/x"), Rmdir("e"), Mkdir("e"), ListDir("e")}});
-  c.push_back({"creating in lower directories",
-               false,
+                Mkdir("full"), ListDir("full"), Stat("full"), Stat("full/x"),
+                Rmdir("e"), Mkdir("e"), ListDir("e")}});
+  c.push_back({"creating in lower directories", false,
                Cat({MakeFile("a/b/new", "n"),
                     {Mkdir("a/b/sub"), Stat("a/b"), Stat("a"), ListDir("a/b"),
                      Symlink("new", "a/b/ln"), Readlink("a/b/ln"),
@@ -112,20 +113,19 @@ std::vector<Case> Cases() {
                 Readlink("e/s")}});
   c.push_back({"renaming directories",
                false,
-               {Rename("a", "a2"), Rename("e", "e2"), Mkdir("n"),
-                Mkdir("n/m"), Rename("n", "n2"), ListDir("n2"),
-                Rename("n2", "full"), Rename("n2", "e"), Stat("n2"),
-                ListDir("/")}});
-  c.push_back({"type mixes and misuse",
-               false,
-               {Rmdir("f"), Unlink("a"), Rename("a", "f"), Rename("f", "a"),
-                Rmdir("a"), Rename("a/b", "a/b/c"), Mkdir("f"),
-                Open(0, "a", O_WRONLY), Open(1, "f/x", O_RDONLY),
-                Link("a", "a3")}});
+               {Rename("a", "a2"), Rename("e", "e2"), Mkdir("n"), Mkdir("n/m"),
+                Rename("n", "n2"), ListDir("n2"), Rename("n2", "full"),
+                Rename("n2", "e"), Stat("n2"), ListDir("/")}});
+  c.push_back(
+      {"type mixes and misuse",
+       false,
+       {Rmdir("f"), Unlink("a"), Rename("a", "f"), Rename("f", "a"), Rmdir("a"),
+        Rename("a/b", "a/b/c"), Mkdir("f"), Open(0, "a", O_WRONLY),
+        Open(1, "f/x", O_RDONLY), Link("a", "a3")}});
   c.push_back({"as an unprivileged user",
                true,
-               {Open(0, "a/g", O_WRONLY | O_APPEND), Write(0, "mine"),
-                Close(0), Open(1, "f", O_WRONLY), Unlink("f"), Mkdir("a/u"),
+               {Open(0, "a/g", O_WRONLY | O_APPEND), Write(0, "mine"), Close(0),
+                Open(1, "f", O_WRONLY), Unlink("f"), Mkdir("a/u"),
                 Rmdir("full"), Chmod("a/g", 0600), Stat("a/g"), ListDir("a"),
                 Open(2, "full/x", O_RDONLY)}});
   return c;

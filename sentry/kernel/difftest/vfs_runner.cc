@@ -40,8 +40,7 @@ SideOutput RunOnVfs(const Sequence& s) {
         if (s.overlay) {
           // The lower tmpfs gets `lower`, then an overlay with a fresh
           // upper tmpfs becomes the root.
-          auto upper = (*fs)->Mount(ctx, "none",
-                                    sentry::fs::MountSourceFlags{},
+          auto upper = (*fs)->Mount(ctx, "none", sentry::fs::MountSourceFlags{},
                                     "mode=1777");
           if (!upper.ok()) {
             w.WriteError("tmpfs Mount: " + upper.error().ToString());
@@ -64,8 +63,8 @@ SideOutput RunOnVfs(const Sequence& s) {
             }
             ex.CloseAll();
           }
-          auto ov = sentry::fs::overlay::NewOverlayRoot(ctx, *upper,
-                                                        *root_inode);
+          auto ov =
+              sentry::fs::overlay::NewOverlayRoot(ctx, *upper, *root_inode);
           if (!ov.ok()) {
             w.WriteError("NewOverlayRoot: " + ov.error().ToString());
             return;
