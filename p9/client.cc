@@ -13,7 +13,9 @@ using base::Errno;
 using base::ErrnoOr;
 
 // Largest errno an Rlerror may carry; anything else is a hostile reply.
-constexpr uint32_t kMaxErrno = 4095;
+// The highest errno Linux defines (EHWPOISON): 9P2000.L's Rlerror carries
+// Linux errnos, so anything above is a server's invention.
+constexpr uint32_t kMaxErrno = 133;
 // Tags 0..kMaxTag are allocated; kNoTag is reserved for Tversion.
 constexpr uint32_t kMaxTag = kNoTag - 1;
 
@@ -163,7 +165,7 @@ void Client::ReaderLoop() {
     Pending* p = it->second;
     p->done = true;
     if (!d.ok()) {
-      p->err = Errno(EPROTO);
+      p->err = ProtocolError();
       continue;
     }
     p->resp.msg = std::move(d->msg);
@@ -255,10 +257,10 @@ ErrnoOr<Response> Client::Finish(Pending* p, MsgType request_type) {
   const MsgType got = TypeOf(p->resp.msg);
   if (got == MsgType::kRlerror) {
     uint32_t ecode = std::get<Rlerror>(p->resp.msg).ecode;
-    if (ecode == 0 || ecode > kMaxErrno) return Errno(EPROTO);
+    if (ecode == 0 || ecode > kMaxErrno) return ProtocolError();
     return Errno(static_cast<int>(ecode));
   }
-  if (got != ReplyTypeFor(request_type)) return Errno(EPROTO);
+  if (got != ReplyTypeFor(request_type)) return ProtocolError();
   return std::move(p->resp);
 }
 
@@ -401,7 +403,7 @@ ErrnoOr<WalkResult> Client::Walk(Fid fid, const std::vector<std::string>& names,
     if (!r.ok()) {
       err = r.error();
     } else if (r->qids.size() > n) {
-      err = Errno(EPROTO);
+      err = ProtocolError();
     } else if (r->qids.size() < n) {
       err = Errno(ENOENT);  // Stopped short: newfid was not (re)bound.
     }
@@ -430,7 +432,7 @@ ErrnoOr<WalkGetAttrResult> Client::WalkGetAttr(
     if (!r.ok()) {
       err = r.error();
     } else if (r->qids.size() > names.size()) {
-      err = Errno(EPROTO);
+      err = ProtocolError();
     } else if (r->qids.size() < names.size()) {
       err = Errno(ENOENT);
     }
@@ -447,6 +449,53 @@ ErrnoOr<WalkGetAttrResult> Client::WalkGetAttr(
     return a.error();
   }
   return WalkGetAttrResult{w.newfid, std::move(w.qids), *a};
+}
+
+ErrnoOr<WalkStatResult> Client::WalkStat(Fid fid,
+                                         const std::vector<std::string>& names,
+                                         const CallOptions& opts) {
+  if (names.size() > kMaxWalkNames) return Errno(EINVAL);
+  WalkStatResult result;
+  if (extension_level() >= 2) {
+    const Fid newfid = AllocateFid();
+    ErrnoOr<Rwalkstat> r = Call<Rwalkstat>(Twalkstat{fid, newfid, names}, opts);
+    if (!r.ok()) {
+      ReleaseFidAfter(newfid, r.error());
+      return r.error();
+    }
+    if (r->attrs.size() > names.size() ||
+        (r->attrs.empty() && !names.empty())) {
+      // More elements than names, or a "success" that walked nothing: a
+      // confused server. Whether it bound newfid is unknown; leak it.
+      return ProtocolError();
+    }
+    if (r->attrs.size() == names.size()) {
+      result.newfid = newfid;
+    } else {
+      ReleaseFid(newfid);
+    }
+    result.dir = r->dir;
+    result.attrs = std::move(r->attrs);
+    return result;
+  }
+  // Element by element, each from the previous one's fid.
+  ASSIGN_OR_RETURN(result.dir, GetAttr(fid, kGetAttrAll, opts));
+  Fid cur = fid;
+  for (size_t i = 0; i < names.size() || (names.empty() && i == 0); ++i) {
+    std::vector<std::string> one;
+    if (!names.empty()) one.push_back(names[i]);
+    ErrnoOr<WalkGetAttrResult> r = WalkGetAttr(cur, one, opts);
+    if (cur != fid) (void)Clunk(cur, opts);
+    cur = fid;
+    if (!r.ok()) {
+      if (result.attrs.empty()) return r.error();
+      return result;
+    }
+    cur = r->newfid;
+    if (!names.empty()) result.attrs.push_back(r->attr);
+  }
+  result.newfid = cur;
+  return result;
 }
 
 ErrnoOr<Attr> Client::GetAttr(Fid fid, uint64_t mask, const CallOptions& opts) {
@@ -508,7 +557,7 @@ ErrnoOr<size_t> Client::Read(Fid fid, uint64_t offset, std::span<uint8_t> buf,
       static_cast<uint32_t>(std::min<size_t>(buf.size(), max_io_size()));
   ASSIGN_OR_RETURN(Response r, Rpc(Tread{fid, offset, count}, opts));
   const auto& data = std::get<Rread>(r.msg).data.data;
-  if (data.size() > count) return Errno(EPROTO);
+  if (data.size() > count) return ProtocolError();
   if (!data.empty()) std::memcpy(buf.data(), data.data(), data.size());
   return data.size();
 }
@@ -520,7 +569,7 @@ ErrnoOr<size_t> Client::Write(Fid fid, uint64_t offset,
   ASSIGN_OR_RETURN(
       Rwrite r,
       Call<Rwrite>(Twrite{fid, offset, Payload{data.first(count)}}, opts));
-  if (r.count > count) return Errno(EPROTO);
+  if (r.count > count) return ProtocolError();
   return r.count;
 }
 

@@ -14,9 +14,10 @@
 // Options::flush_timeout the connection is declared hung and killed.
 //
 // Errors: every Rlerror becomes its errno. A malformed reply, or one of the
-// wrong type for its tag, is EPROTO for that call. A reply for a tag nobody
-// is waiting on, an unreadable frame, EOF or any transport error kills the
-// connection: all waiters and every later call get EIO.
+// wrong type for its tag, is Options::protocol_errno (EPROTO) for that call. A
+// reply for a tag nobody is waiting on, an unreadable frame, EOF or any
+// transport error kills the connection: all waiters and every later call get
+// EIO.
 //
 // Fids: Attach/Walk/WalkGetAttr/Xattrwalk allocate the new fid and return
 // it; Clunk/Remove/FsyncClunk release it. AllocateFid/ReleaseFid are there
@@ -98,6 +99,14 @@ struct WalkGetAttrResult {
   std::vector<Qid> qids;
   Attr attr;
 };
+struct WalkStatResult {
+  // Bound only if every name was walked (attrs.size() == names.size()).
+  Fid newfid = kNoFid;
+  // The starting fid's own attributes.
+  Attr dir;
+  // One per element walked, in order; each attr's qid is the element's.
+  std::vector<Attr> attrs;
+};
 struct OpenResult {
   Qid qid;
   uint32_t iounit = 0;
@@ -125,6 +134,10 @@ class Client {
     absl::Duration flush_timeout = absl::Seconds(10);
     // Calls in flight at once (further callers wait for a tag).
     int max_inflight = 1024;
+    // What a call gets for a reply that breaks the protocol (wrong type,
+    // malformed, an errno Linux does not define, more data than asked).
+    // A filesystem client wants EIO here, as applications expect.
+    int protocol_errno = EPROTO;
   };
 
   // Starts a client on `transport` and negotiates the version.
@@ -162,9 +175,12 @@ class Client {
   void ReleaseFid(Fid fid);
 
   // Sends `request` and waits for its reply. Rlerror becomes its errno; a
-  // reply of the wrong type is EPROTO.
+  // reply of the wrong type is Options::protocol_errno.
   base::ErrnoOr<Response> Rpc(const Message& request,
                               const CallOptions& opts = {});
+  base::Errno ProtocolError() const {
+    return base::Errno(options_.protocol_errno);
+  }
 
   // --- Typed operations. ---
   base::ErrnoOr<Qid> Auth(Fid afid, const std::string& uname,
@@ -184,6 +200,15 @@ class Client {
   base::ErrnoOr<WalkGetAttrResult> WalkGetAttr(
       Fid fid, const std::vector<std::string>& names,
       const CallOptions& opts = {});
+  // Walks up to kMaxWalkNames names from fid and returns the attributes
+  // of fid and of every element walked: one Twalkstat at extension level
+  // 2, else a Tgetattr and a Twalkgetattr (or Twalk + Tgetattr) per
+  // element. A walk that stops
+  // short returns what it reached with no new fid; one that fails at the
+  // first name is that error. EINVAL for more than kMaxWalkNames names.
+  base::ErrnoOr<WalkStatResult> WalkStat(Fid fid,
+                                         const std::vector<std::string>& names,
+                                         const CallOptions& opts = {});
   base::ErrnoOr<Attr> GetAttr(Fid fid, uint64_t mask = kGetAttrAll,
                               const CallOptions& opts = {});
   base::Errno SetAttr(Fid fid, const p9::SetAttr& attr,

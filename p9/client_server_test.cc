@@ -89,8 +89,8 @@ class Harness {
 
 TEST(ClientServerTest, NegotiatesExtendedVersion) {
   Harness h;
-  EXPECT_EQ(h.client().extension_level(), 1);
-  EXPECT_EQ(h.client().version(), "9P2000.L.Gofer.1");
+  EXPECT_EQ(h.client().extension_level(), kExtensionLevel);
+  EXPECT_EQ(h.client().version(), "9P2000.L.Gofer.2");
   EXPECT_EQ(h.client().msize(), kDefaultMsize);
 }
 
@@ -255,6 +255,78 @@ TEST(ClientServerTest, ExtensionsAndTheirFallbacks) {
     ASSERT_TRUE(clone.ok());
     EXPECT_TRUE(S_ISDIR(clone->attr.mode));
   }
+}
+
+// Twalkstat at level 2 (the handler's default, built on Walk and GetAttr),
+// and the client's element-by-element fallback below it: the same answers.
+TEST(ClientServerTest, WalkStatAtEveryLevel) {
+  for (int level : {2, 1, 0}) {
+    SCOPED_TRACE(level);
+    Server::Options s;
+    s.max_extension_level = level;
+    Harness h(s);
+    Client& c = h.client();
+    ASSERT_EQ(c.extension_level(), level);
+    Fid root = h.Root();
+    ASSERT_TRUE(c.Mkdir(root, "a", 0750, 0).ok());
+    auto a = c.Walk(root, {"a"});
+    ASSERT_TRUE(c.Mkdir(a->newfid, "b", 0700, 0).ok());
+    auto b = c.Walk(a->newfid, {"b"});
+    h.MakeFile(b->newfid, "f", "12345");
+    const size_t fids = h.fs().fid_count();
+
+    auto w = c.WalkStat(root, {"a", "b", "f"});
+    ASSERT_TRUE(w.ok()) << w.error().ToString();
+    ASSERT_EQ(w->attrs.size(), 3u);
+    EXPECT_NE(w->newfid, kNoFid);
+    EXPECT_TRUE(S_ISDIR(w->dir.mode));
+    EXPECT_EQ(w->dir.qid, c.GetAttr(root)->qid);
+    EXPECT_EQ(w->attrs[0].mode, 040750u);
+    EXPECT_EQ(w->attrs[1].mode, 040700u);
+    EXPECT_EQ(w->attrs[2].mode & S_IFMT, static_cast<uint32_t>(S_IFREG));
+    EXPECT_EQ(w->attrs[2].size, 5u);
+    EXPECT_EQ(w->attrs[0].qid, a->qids[0]);
+    EXPECT_EQ(w->attrs[1].qid, b->qids[0]);
+    // Exactly one new fid, for the end of the walk.
+    EXPECT_EQ(h.fs().fid_count(), fids + 1);
+    auto ga = c.GetAttr(w->newfid);
+    EXPECT_EQ(ga->size, 5u);
+    ASSERT_TRUE(c.Clunk(w->newfid).ok());
+
+    // Stopping short: the elements reached, no fid.
+    auto part = c.WalkStat(root, {"a", "b", "nope", "x"});
+    ASSERT_TRUE(part.ok());
+    EXPECT_EQ(part->attrs.size(), 2u);
+    EXPECT_EQ(part->newfid, kNoFid);
+    // Through a file.
+    auto through = c.WalkStat(root, {"a", "b", "f", "x"});
+    ASSERT_TRUE(through.ok());
+    EXPECT_EQ(through->attrs.size(), 3u);
+    EXPECT_EQ(through->newfid, kNoFid);
+    // Failing at the first name.
+    EXPECT_EQ(c.WalkStat(root, {"nope", "b"}).error(), Errno(ENOENT));
+    EXPECT_EQ(h.fs().fid_count(), fids);
+    // A clone.
+    auto clone = c.WalkStat(root, {});
+    ASSERT_TRUE(clone.ok());
+    EXPECT_TRUE(clone->attrs.empty());
+    EXPECT_NE(clone->newfid, kNoFid);
+    EXPECT_EQ(h.fs().fid_count(), fids + 1);
+    ASSERT_TRUE(c.Clunk(clone->newfid).ok());
+    // Too many names.
+    EXPECT_EQ(c.WalkStat(root, std::vector<std::string>(17, "a")).error(),
+              Errno(EINVAL));
+  }
+}
+
+// newfid == fid is refused for Twalkstat (a walk of the fid itself).
+TEST(ClientServerTest, WalkStatRefusesMovingItsOwnFid) {
+  Harness h;
+  Fid root = h.Root();
+  ASSERT_TRUE(h.client().Mkdir(root, "a", 0755, 0).ok());
+  auto w = h.client().Walk(root, {});
+  auto r = h.client().Rpc(Twalkstat{w->newfid, w->newfid, {"a"}});
+  EXPECT_EQ(r.error(), Errno(EINVAL));
 }
 
 TEST(ClientServerTest, LargeIoIsClippedToMsize) {
@@ -712,7 +784,7 @@ TEST(HostileServerTest, VersionFallbackAndBadVersions) {
       [](FakeServer& fs) {
         Decoded d;
         ASSERT_TRUE(fs.Recv(&d));
-        EXPECT_EQ(std::get<Tversion>(d.msg).version, "9P2000.L.Gofer.1");
+        EXPECT_EQ(std::get<Tversion>(d.msg).version, "9P2000.L.Gofer.2");
         EXPECT_EQ(d.tag, kNoTag);
         fs.Send(d.tag, Rlerror{EIO});
         ASSERT_TRUE(fs.Recv(&d));
@@ -814,7 +886,7 @@ TEST(ServerRobustnessTest, VersionHandling) {
   v = rc.Call(kNoTag, Tversion{100, "9P2000.L"});
   EXPECT_EQ(std::get<Rversion>(v).version, "unknown");
   v = rc.Call(kNoTag, Tversion{kMaxMsize, "9P2000.L.Gofer.7"});
-  EXPECT_EQ(std::get<Rversion>(v).version, "9P2000.L.Gofer.1");
+  EXPECT_EQ(std::get<Rversion>(v).version, "9P2000.L.Gofer.2");
   EXPECT_EQ(std::get<Rversion>(v).msize, kDefaultMsize);
   v = rc.Call(kNoTag, Tversion{8192, "9P2000.L.Google.5"});
   EXPECT_EQ(std::get<Rversion>(v).version, "9P2000.L");

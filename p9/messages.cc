@@ -104,6 +104,15 @@ void Put(Writer& w, const std::vector<Qid>& qids) {
   for (const auto& q : qids) Put(w, q);
 }
 
+void Put(Writer& w, const std::vector<Attr>& attrs) {
+  if (attrs.size() > kMaxWalkNames) {
+    w.Fail(Errno(EINVAL));
+    return;
+  }
+  w.Int(static_cast<uint16_t>(attrs.size()));
+  for (const auto& a : attrs) Put(w, a);
+}
+
 void Put(Writer& w, const std::vector<Dirent>& entries) {
   size_t count_at = w.out()->size();
   w.Int(uint32_t{0});
@@ -247,6 +256,25 @@ void Get(Reader& r, std::vector<Qid>& qids) {
   for (auto& q : qids) Get(r, q);
 }
 
+// valid[8] qid[13] mode[4] uid[4] gid[4] and fifteen 8-byte fields.
+constexpr size_t kAttrSize = 8 + kQidSize + 4 * 3 + 8 * 15;
+
+void Get(Reader& r, std::vector<Attr>& attrs) {
+  uint16_t n = r.Int<uint16_t>("nwattr");
+  if (!r.ok()) return;
+  if (n > kMaxWalkNames) {
+    r.Fail(Errno(EINVAL), absl::StrCat("walkstat reply with ", n,
+                                       " attrs (max ", kMaxWalkNames, ")"));
+    return;
+  }
+  if (size_t{n} * kAttrSize > r.remaining()) {
+    r.Fail(Errno(EPROTO), absl::StrCat("nwattr ", n, " exceeds the payload"));
+    return;
+  }
+  attrs.resize(n);
+  for (auto& a : attrs) Get(r, a);
+}
+
 void Get(Reader& r, std::vector<Dirent>& entries) {
   uint32_t n = r.Int<uint32_t>("readdir count");
   if (!r.ok()) return;
@@ -363,6 +391,13 @@ MsgType TypeOf(const Message& msg) {
 }
 
 bool IsKnownType(uint8_t type) { return kTypeTable[type].decode != nullptr; }
+
+int ExtensionLevelOf(MsgType type) {
+  const auto t = static_cast<uint8_t>(type);
+  if (t < kFirstExtensionType) return 0;
+  if (t < static_cast<uint8_t>(MsgType::kTwalkstat)) return 1;
+  return 2;
+}
 
 size_t DirentSize(const Dirent& d) {
   return kQidSize + 8 + 1 + 2 + d.name.size();

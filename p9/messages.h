@@ -75,7 +75,7 @@ inline constexpr std::string_view kVersion9P2000L = "9P2000.L";
 inline constexpr std::string_view kExtendedVersionPrefix = "9P2000.L.Gofer.";
 inline constexpr std::string_view kVersionUnknown = "unknown";
 // The highest extension level this library implements.
-inline constexpr int kExtensionLevel = 1;
+inline constexpr int kExtensionLevel = 2;
 
 // "9P2000.L.Gofer.<level>".
 std::string ExtendedVersionString(int level = kExtensionLevel);
@@ -159,10 +159,17 @@ enum class MsgType : uint8_t {
   kRucreate = 203,
   kTfsyncclunk = 204,  // Tfsync then Tclunk (flush on close).
   kRfsyncclunk = 205,
+  // Extensions (level 2), only after negotiating "9P2000.L.Gofer.2".
+  kTwalkstat = 206,  // Twalk + the attributes of every element walked.
+  kRwalkstat = 207,
 };
 
 // The first extension type number.
 inline constexpr uint8_t kFirstExtensionType = 200;
+
+// The extension level that introduced `type`: 0 for 9P2000.L's own types.
+// A server answers a request above the negotiated level with ENOSYS.
+int ExtensionLevelOf(MsgType type);
 
 // "Twalk", or "type(42)" for unknown numbers.
 std::string MsgTypeName(MsgType type);
@@ -714,20 +721,39 @@ struct Rfsyncclunk {
   P9_EMPTY_MESSAGE(Rfsyncclunk);
 };
 
+// Extension (level 2): walk like Twalk and return the attributes (getattr
+// kGetAttrAll) of fid itself and of every element walked; each attr's qid
+// is its element's. A client resolving a path then needs no getattr for
+// the search-permission checks along it, nor for the final stat: one
+// round trip for up to kMaxWalkNames components. newfid is bound only if
+// every name was walked; a failure on the first name is an Rlerror; a
+// partial walk returns the attributes of the elements it reached. Unlike
+// Twalk, newfid must differ from fid unless names is empty (else EINVAL).
+struct Twalkstat {
+  Fid fid = 0;
+  Fid newfid = 0;
+  std::vector<std::string> names;
+  P9_MESSAGE(Twalkstat, fid, newfid, names);
+};
+struct Rwalkstat {
+  Attr dir;                 // fid's own
+  std::vector<Attr> attrs;  // one per element walked
+  P9_MESSAGE(Rwalkstat, dir, attrs);
+};
+
 #undef P9_MESSAGE
 #undef P9_EMPTY_MESSAGE
 
-using Message =
-    std::variant<Rlerror, Tstatfs, Rstatfs, Tlopen, Rlopen, Tlcreate, Rlcreate,
-                 Tsymlink, Rsymlink, Tmknod, Rmknod, Trename, Rrename,
-                 Treadlink, Rreadlink, Tgetattr, Rgetattr, Tsetattr, Rsetattr,
-                 Txattrwalk, Rxattrwalk, Txattrcreate, Rxattrcreate, Treaddir,
-                 Rreaddir, Tfsync, Rfsync, Tlock, Rlock, Tgetlock, Rgetlock,
-                 Tlink, Rlink, Tmkdir, Rmkdir, Trenameat, Rrenameat, Tunlinkat,
-                 Runlinkat, Tversion, Rversion, Tauth, Rauth, Tattach, Rattach,
-                 Tflush, Rflush, Twalk, Rwalk, Tread, Rread, Twrite, Rwrite,
-                 Tclunk, Rclunk, Tremove, Rremove, Twalkgetattr, Rwalkgetattr,
-                 Tucreate, Rucreate, Tfsyncclunk, Rfsyncclunk>;
+using Message = std::variant<
+    Rlerror, Tstatfs, Rstatfs, Tlopen, Rlopen, Tlcreate, Rlcreate, Tsymlink,
+    Rsymlink, Tmknod, Rmknod, Trename, Rrename, Treadlink, Rreadlink, Tgetattr,
+    Rgetattr, Tsetattr, Rsetattr, Txattrwalk, Rxattrwalk, Txattrcreate,
+    Rxattrcreate, Treaddir, Rreaddir, Tfsync, Rfsync, Tlock, Rlock, Tgetlock,
+    Rgetlock, Tlink, Rlink, Tmkdir, Rmkdir, Trenameat, Rrenameat, Tunlinkat,
+    Runlinkat, Tversion, Rversion, Tauth, Rauth, Tattach, Rattach, Tflush,
+    Rflush, Twalk, Rwalk, Tread, Rread, Twrite, Rwrite, Tclunk, Rclunk, Tremove,
+    Rremove, Twalkgetattr, Rwalkgetattr, Tucreate, Rucreate, Tfsyncclunk,
+    Rfsyncclunk, Twalkstat, Rwalkstat>;
 
 MsgType TypeOf(const Message& msg);
 // True for known message types (including extensions).

@@ -196,15 +196,33 @@ TEST(MessagesTest, OversizedFails) {
 }
 
 TEST(MessagesTest, UnknownTypeIsEnosys) {
-  for (uint8_t t : {0, 6, 106, 107, 112, 124, 126, 127, 150, 206, 255}) {
+  for (uint8_t t : {0, 6, 106, 107, 112, 124, 126, 127, 150, 208, 255}) {
     auto b = Bytes::Msg(static_cast<MsgType>(t)).U32(1).Done();
     EXPECT_EQ(Decode(b, kMaxMsize).error(), Errno(ENOSYS)) << int{t};
     EXPECT_FALSE(IsKnownType(t));
   }
   EXPECT_TRUE(IsKnownType(100));
   EXPECT_TRUE(IsKnownType(200));
+  EXPECT_TRUE(IsKnownType(206));
+  EXPECT_EQ(ExtensionLevelOf(MsgType::kTwalk), 0);
+  EXPECT_EQ(ExtensionLevelOf(MsgType::kRfsyncclunk), 1);
+  EXPECT_EQ(ExtensionLevelOf(MsgType::kTwalkstat), 2);
   EXPECT_EQ(MsgTypeName(MsgType::kTwalk), "Twalk");
   EXPECT_EQ(MsgTypeName(static_cast<MsgType>(250)), "type(250)");
+}
+
+// An Rwalkstat claiming more attrs than fit, or than a walk may have.
+TEST(MessagesTest, WalkStatReplyBounds) {
+  auto with_dir = [](uint16_t n) {
+    Bytes b = Bytes::Msg(MsgType::kRwalkstat);
+    for (int i = 0; i < 153; ++i) b.U8(0);  // the dir's attr
+    return b.U16(n);
+  };
+  Bytes many = with_dir(kMaxWalkNames + 1);
+  EXPECT_EQ(Decode(many.Done(), kMaxMsize).error(), Errno(EINVAL));
+  Bytes shortb = with_dir(2);
+  for (int i = 0; i < 200; ++i) shortb.U8(0);  // less than two attrs
+  EXPECT_EQ(Decode(shortb.Done(), kMaxMsize).error(), Errno(EPROTO));
 }
 
 TEST(MessagesTest, WalkWithTooManyNames) {

@@ -120,6 +120,15 @@ std::vector<Message> SampleMessages() {
   m.push_back(Rucreate{SampleQid(15), 4096});
   m.push_back(Tfsyncclunk{35, 0});
   m.push_back(Rfsyncclunk{});
+  m.push_back(Twalkstat{36, 37, {"p", "q", "r"}});
+  m.push_back(Twalkstat{36, 36, {}});
+  {
+    Attr a = SampleAttr(), b = SampleAttr();
+    b.qid = SampleQid(16);
+    b.mode = 040755;
+    m.push_back(Rwalkstat{b, {a, b}});
+  }
+  m.push_back(Rwalkstat{});
   return m;
 }
 

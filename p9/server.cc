@@ -57,6 +57,9 @@ ErrnoOr<Rucreate> Invoke(Handler& h, const Tucreate& t) { return h.UCreate(t); }
 ErrnoOr<Rfsyncclunk> Invoke(Handler& h, const Tfsyncclunk& t) {
   return h.FsyncClunk(t);
 }
+ErrnoOr<Rwalkstat> Invoke(Handler& h, const Twalkstat& t) {
+  return h.WalkStat(t);
+}
 
 }  // namespace
 
@@ -135,6 +138,40 @@ ErrnoOr<Rwalkgetattr> Handler::WalkGetAttr(const Twalkgetattr& t) {
     return a.error();
   }
   r.attr = a->attr;
+  return r;
+}
+
+ErrnoOr<Rwalkstat> Handler::WalkStat(const Twalkstat& t) {
+  if (t.newfid == t.fid && !t.names.empty()) return Errno(EINVAL);
+  Rwalkstat r;
+  ASSIGN_OR_RETURN(Rgetattr d, GetAttr(Tgetattr{t.fid, kGetAttrAll}));
+  r.dir = d.attr;
+  if (t.names.empty()) {
+    RETURN_IF_ERRNO(Walk(Twalk{t.fid, t.newfid, {}}).error());
+    return r;
+  }
+  for (size_t i = 1; i <= t.names.size(); ++i) {
+    Twalk w{t.fid, t.newfid, {}};
+    w.names.assign(t.names.begin(), t.names.begin() + i);
+    ErrnoOr<Rwalk> got = Walk(w);
+    if (!got.ok()) {
+      if (r.attrs.empty()) return got.error();
+      return r;
+    }
+    // Stopped short: no fid was bound, and what was reached is in r.
+    if (got->qids.size() < i) {
+      if (r.attrs.empty()) return Errno(ENOENT);
+      return r;
+    }
+    ErrnoOr<Rgetattr> a = GetAttr(Tgetattr{t.newfid, kGetAttrAll});
+    const bool whole = i == t.names.size();
+    if (!a.ok() || !whole) (void)Clunk(Tclunk{t.newfid});
+    if (!a.ok()) {
+      if (r.attrs.empty()) return a.error();
+      return r;
+    }
+    r.attrs.push_back(a->attr);
+  }
   return r;
 }
 
@@ -308,7 +345,7 @@ void Server::Process(Request& req) {
   FileDescriptor fd;
   std::vector<uint8_t> data;  // Rread payload; must outlive the send.
   const MsgType type = TypeOf(msg);
-  if (static_cast<uint8_t>(type) >= kFirstExtensionType && level < 1) {
+  if (ExtensionLevelOf(type) > level) {
     reply = Rlerror{static_cast<uint32_t>(ENOSYS)};
   } else if (const auto* t = std::get_if<Tread>(&msg)) {
     data.resize(std::min(t->count, msize - kRreadOverhead));

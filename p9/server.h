@@ -89,6 +89,10 @@ class Handler {
   virtual base::ErrnoOr<Rwalkgetattr> WalkGetAttr(const Twalkgetattr& t);
   virtual base::ErrnoOr<Rucreate> UCreate(const Tucreate& t);
   virtual base::ErrnoOr<Rfsyncclunk> FsyncClunk(const Tfsyncclunk& t);
+  // Level 2. Default: for each prefix of the names, Walk into newfid,
+  // GetAttr, and Clunk (but the whole walk's): correct for any handler,
+  // though quadratic in the names; a native one stats as it walks.
+  virtual base::ErrnoOr<Rwalkstat> WalkStat(const Twalkstat& t);
 
   // A new Tversion restarted the session: forget every fid.
   virtual void Reset() {}

@@ -43,6 +43,28 @@ p9::Qid QidOf(const struct stat& st) {
   return q;
 }
 
+// What Rgetattr (and each Rwalkstat element) says about a host file.
+p9::Attr AttrOf(const struct stat& s) {
+  p9::Attr a;
+  a.valid = p9::kGetAttrBasic;
+  a.qid = QidOf(s);
+  a.mode = s.st_mode;
+  a.uid = s.st_uid;
+  a.gid = s.st_gid;
+  a.nlink = s.st_nlink;
+  a.rdev = s.st_rdev;
+  a.size = s.st_size;
+  a.blksize = s.st_blksize;
+  a.blocks = s.st_blocks;
+  a.atime_sec = s.st_atim.tv_sec;
+  a.atime_nsec = s.st_atim.tv_nsec;
+  a.mtime_sec = s.st_mtim.tv_sec;
+  a.mtime_nsec = s.st_mtim.tv_nsec;
+  a.ctime_sec = s.st_ctim.tv_sec;
+  a.ctime_nsec = s.st_ctim.tv_nsec;
+  return a;
+}
+
 ErrnoOr<struct stat> FstatFd(int fd) {
   struct stat st;
   if (::fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
@@ -256,6 +278,23 @@ ErrnoOr<p9::Rattach> Handler::Attach(const p9::Tattach& t) {
 }
 
 ErrnoOr<p9::Rwalk> Handler::Walk(const p9::Twalk& t) {
+  return WalkAndStat(t, nullptr);
+}
+
+ErrnoOr<p9::Rwalkstat> Handler::WalkStat(const p9::Twalkstat& t) {
+  if (t.newfid == t.fid && !t.names.empty()) return Errno(EINVAL);
+  std::vector<struct stat> stats;  // fid's, then each element's
+  ASSIGN_OR_RETURN(p9::Rwalk w,
+                   WalkAndStat(p9::Twalk{t.fid, t.newfid, t.names}, &stats));
+  p9::Rwalkstat r;
+  r.dir = AttrOf(stats.at(0));
+  r.attrs.reserve(stats.size() - 1);
+  for (size_t i = 1; i < stats.size(); ++i) r.attrs.push_back(AttrOf(stats[i]));
+  return r;
+}
+
+ErrnoOr<p9::Rwalk> Handler::WalkAndStat(const p9::Twalk& t,
+                                        std::vector<struct stat>* stats) {
   ASSIGN_OR_RETURN(auto st, fids_.Get(t.fid));
   if (t.newfid != t.fid) {
     // Fail fast on a clashing newfid (Insert re-checks at the end).
@@ -274,6 +313,10 @@ ErrnoOr<p9::Rwalk> Handler::Walk(const p9::Twalk& t) {
     base::MutexLock l(&st->mu);
     parent = st->parent;
     last = st->name;
+  }
+  if (stats != nullptr) {
+    ASSIGN_OR_RETURN(struct stat s0, FstatFd(cur->get()));
+    stats->push_back(s0);
   }
   for (const auto& name : t.names) {
     // One component, relative to the fd of the previous step, never
@@ -298,6 +341,7 @@ ErrnoOr<p9::Rwalk> Handler::Walk(const p9::Twalk& t) {
           type = s->st_mode & S_IFMT;
           is_root = false;
           r.qids.push_back(QidOf(*s));
+          if (stats != nullptr) stats->push_back(*s);
           continue;
         }
       }
@@ -369,25 +413,7 @@ ErrnoOr<p9::Rremove> Handler::Remove(const p9::Tremove& t) {
 ErrnoOr<p9::Rgetattr> Handler::GetAttr(const p9::Tgetattr& t) {
   ASSIGN_OR_RETURN(auto st, fids_.Get(t.fid));
   ASSIGN_OR_RETURN(struct stat s, FstatFd(st->fd->get()));
-  p9::Rgetattr r;
-  p9::Attr& a = r.attr;
-  a.valid = p9::kGetAttrBasic;
-  a.qid = QidOf(s);
-  a.mode = s.st_mode;
-  a.uid = s.st_uid;
-  a.gid = s.st_gid;
-  a.nlink = s.st_nlink;
-  a.rdev = s.st_rdev;
-  a.size = s.st_size;
-  a.blksize = s.st_blksize;
-  a.blocks = s.st_blocks;
-  a.atime_sec = s.st_atim.tv_sec;
-  a.atime_nsec = s.st_atim.tv_nsec;
-  a.mtime_sec = s.st_mtim.tv_sec;
-  a.mtime_nsec = s.st_mtim.tv_nsec;
-  a.ctime_sec = s.st_ctim.tv_sec;
-  a.ctime_nsec = s.st_ctim.tv_nsec;
-  return r;
+  return p9::Rgetattr{AttrOf(s)};
 }
 
 ErrnoOr<p9::Rsetattr> Handler::SetAttr(const p9::Tsetattr& t) {

@@ -119,6 +119,8 @@ class Handler final : public p9::Handler {
   base::ErrnoOr<p9::Rauth> Auth(const p9::Tauth& t) override;
   base::ErrnoOr<p9::Rattach> Attach(const p9::Tattach& t) override;
   base::ErrnoOr<p9::Rwalk> Walk(const p9::Twalk& t) override;
+  // Native: the walk fstats every element it opens anyway.
+  base::ErrnoOr<p9::Rwalkstat> WalkStat(const p9::Twalkstat& t) override;
   base::ErrnoOr<p9::Rgetattr> GetAttr(const p9::Tgetattr& t) override;
   base::ErrnoOr<p9::Rsetattr> SetAttr(const p9::Tsetattr& t) override;
   base::ErrnoOr<p9::Rlopen> Lopen(const p9::Tlopen& t,
@@ -155,6 +157,9 @@ class Handler final : public p9::Handler {
   struct FidState;
 
   bool ro() const { return exp_->config().read_only; }
+  // Twalk; if stats is non-null, also fid's stat then each element's.
+  base::ErrnoOr<p9::Rwalk> WalkAndStat(const p9::Twalk& t,
+                                       std::vector<struct stat>* stats);
   base::ErrnoOr<std::shared_ptr<FidState>> DirFid(p9::Fid fid) const;
   // Opens a new file descriptor with open(2) `flags` on fid's inode.
   base::ErrnoOr<p9::FileDescriptor> Reopen(const FidState& st, int flags);

@@ -100,7 +100,7 @@ TEST_F(FsGoferTest, CreateWriteReadShowsOnHost) {
 
 TEST_F(FsGoferTest, UcreateAndWalkGetattrExtensions) {
   Served s(dir_.path());
-  ASSERT_EQ(s.client().extension_level(), 1);
+  ASSERT_EQ(s.client().extension_level(), p9::kExtensionLevel);
   auto fid = s.client().Walk(s.root(), {});
   ASSERT_TRUE(fid.ok());
   auto c = s.client().UCreate(fid->newfid, "u", kORdwr, 0600, ::geteuid(),
@@ -113,6 +113,48 @@ TEST_F(FsGoferTest, UcreateAndWalkGetattrExtensions) {
   EXPECT_EQ(wg->attr.uid, ::geteuid());
   EXPECT_TRUE(s.client().Clunk(wg->newfid).ok());
   EXPECT_EQ(s.client().WalkGetAttr(s.root(), {"nope"}).error(), Errno(ENOENT));
+}
+
+// Twalkstat, native: every element's attributes match the host's lstat;
+// the walk stops at a symlink (never followed) and at a file.
+TEST_F(FsGoferTest, WalkStatReturnsEveryElementsAttrs) {
+  ASSERT_EQ(::mkdir(dir_.Sub("a").c_str(), 0751), 0);
+  ASSERT_EQ(::mkdir(dir_.Sub("a/b").c_str(), 0700), 0);
+  WriteHostFile(dir_.Sub("a/b/f"), "hello");
+  ASSERT_EQ(::symlink("/", dir_.Sub("a/up").c_str()), 0);
+  Served s(dir_.path());
+  p9::Client& c = s.client();
+  const size_t fids = s.handler().fid_count();
+  auto w = c.WalkStat(s.root(), {"a", "b", "f"});
+  ASSERT_TRUE(w.ok()) << w.error().ToString();
+  ASSERT_EQ(w->attrs.size(), 3u);
+  const char* rel[] = {"a", "a/b", "a/b/f"};
+  for (int i = 0; i < 3; ++i) {
+    struct stat st;
+    ASSERT_EQ(::lstat(dir_.Sub(rel[i]).c_str(), &st), 0);
+    EXPECT_EQ(w->attrs[i].mode, st.st_mode) << rel[i];
+    EXPECT_EQ(w->attrs[i].qid.path, st.st_ino) << rel[i];
+    EXPECT_EQ(w->attrs[i].size, static_cast<uint64_t>(st.st_size)) << rel[i];
+    EXPECT_EQ(w->attrs[i].nlink, st.st_nlink) << rel[i];
+  }
+  struct stat rst;
+  ASSERT_EQ(::stat(dir_.path().c_str(), &rst), 0);
+  EXPECT_EQ(w->dir.qid.path, rst.st_ino);
+  EXPECT_EQ(w->dir.mode, rst.st_mode);
+  EXPECT_EQ(s.handler().fid_count(), fids + 1);
+  EXPECT_TRUE(c.Clunk(w->newfid).ok());
+  // A symlink to "/" ends the walk: its own attrs, nothing beyond.
+  auto l = c.WalkStat(s.root(), {"a", "up", "etc", "passwd"});
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->attrs.size(), 2u);
+  EXPECT_TRUE(S_ISLNK(l->attrs[1].mode));
+  EXPECT_EQ(l->newfid, p9::kNoFid);
+  auto f = c.WalkStat(s.root(), {"a", "b", "f", "x"});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->attrs.size(), 3u);
+  EXPECT_EQ(c.WalkStat(s.root(), {"zz", "a"}).error(), Errno(ENOENT));
+  EXPECT_EQ(c.WalkStat(s.root(), {"a", ".."}).error(), Errno(EINVAL));
+  EXPECT_EQ(s.handler().fid_count(), fids);
 }
 
 TEST_F(FsGoferTest, ReaddirMatchesHostWithStableOffsets) {

@@ -295,7 +295,7 @@ TEST_F(GoferBinaryTest, IoFdsServeAClientAndExitWhenPeersHangUp) {
       p9::FileDescriptor(sv2[0]), /*pass_fds=*/false));
   ASSERT_TRUE(c2.ok());
   p9::Client& c = **c1;
-  EXPECT_EQ(c.extension_level(), 1);
+  EXPECT_EQ(c.extension_level(), p9::kExtensionLevel);
   auto root = c.Attach("u", "", 0);
   ASSERT_TRUE(root.ok());
   // Create and write through one connection...
