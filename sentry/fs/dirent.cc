@@ -15,6 +15,21 @@ constexpr int kMaxNegativePerDir = 1024;
 // Past this many entries in one directory of a filesystem that is not
 // kKeep (remote ones), unreferenced leaf entries go.
 constexpr size_t kMaxCachedPerDir = 1024;
+
+// Brackets a namespace change on a mount source (see
+// MountSource::BeginNamespaceChange); taken under the parents' locks.
+class NamespaceChange {
+ public:
+  explicit NamespaceChange(MountSource* ms) : ms_(ms) {
+    ms_->BeginNamespaceChange();
+  }
+  ~NamespaceChange() { ms_->EndNamespaceChange(); }
+  NamespaceChange(const NamespaceChange&) = delete;
+  NamespaceChange& operator=(const NamespaceChange&) = delete;
+
+ private:
+  MountSource* const ms_;
+};
 }  // namespace
 
 base::Mutex& RenameMutex() {
@@ -64,14 +79,29 @@ bool Dirent::IsAncestorOfLocked(const Dirent* d) const {
 }
 
 void Dirent::MarkUnlinked(Dirent* child) {
-  child->unlinked_.store(true, std::memory_order_release);
   // An unlinked dirent is out of its parent's map, so nothing would ever
-  // break the cycle with its cached children: drop them now. (Their
-  // destructors take no locks, so this is safe under the parent's lock.)
-  absl::flat_hash_map<std::string, RefPtr<Dirent>> dropped;
-  base::MutexLock l(&child->mu_);
-  child->negative_children_ = 0;
-  dropped.swap(child->children_);
+  // break the cycles between it and its cached descendants: the whole
+  // subtree is marked unlinked (so it caches nothing more) and emptied,
+  // top down. Each lock is taken alone, ancestor first; the dropped
+  // dirents are released once their locks are let go (destructors take
+  // no locks).
+  std::vector<absl::flat_hash_map<std::string, RefPtr<Dirent>>> dropped;
+  std::vector<Dirent*> todo{child};
+  while (!todo.empty()) {
+    Dirent* d = todo.back();
+    todo.pop_back();
+    d->unlinked_.store(true, std::memory_order_release);
+    absl::flat_hash_map<std::string, RefPtr<Dirent>> kids;
+    {
+      base::MutexLock l(&d->mu_);
+      d->negative_children_ = 0;
+      kids.swap(d->children_);
+    }
+    for (auto& [name, k] : kids) {
+      if (!k->negative()) todo.push_back(k.get());
+    }
+    dropped.push_back(std::move(kids));
+  }
 }
 
 RefPtr<Dirent> Dirent::ReplaceChildLocked(std::string_view name,
@@ -105,6 +135,11 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Walk(const Context& ctx,
   std::vector<RefPtr<Dirent>> evicted;
   base::MutexLock l(&mu_);
   auto r = WalkLocked(ctx, name);
+  TrimLocked(&evicted);
+  return r;
+}
+
+void Dirent::TrimLocked(std::vector<RefPtr<Dirent>>* evicted) {
   // Bound the cache. Where the filesystem is the only record of the tree
   // (kKeep), only negative entries can go; elsewhere any entry nobody
   // uses, with no cached children and no mounts, can be looked up again.
@@ -123,11 +158,10 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Walk(const Context& ctx,
       } else {
         --negative_children_;
       }
-      evicted.push_back(std::move(cur->second));
+      evicted->push_back(std::move(cur->second));
       children_.erase(cur);
     }
   }
-  return r;
 }
 
 ErrnoOr<RefPtr<Dirent>> Dirent::WalkLocked(const Context& ctx,
@@ -166,41 +200,67 @@ ErrnoOr<std::vector<RefPtr<Dirent>>> Dirent::WalkChain(
     const Context& ctx, const std::vector<std::string_view>& names) {
   std::vector<RefPtr<Dirent>> out;
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
-  if (names.size() <= 1 || unlinked() ||
-      inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
-    ASSIGN_OR_RETURN(RefPtr<Dirent> d, Walk(ctx, names.at(0)));
-    out.push_back(std::move(d));
-    return out;
+  MountSource* ms = inode_->mount_source();
+  const bool keep = ms->cache_policy() == CachePolicy::kKeep;
+  std::optional<uint64_t> token;
+  if (keep) token = ms->QuiescentToken();
+  if (!unlinked() && (!keep || token)) {
+    ASSIGN_OR_RETURN(std::vector<RefPtr<Inode>> inodes,
+                     inode_->LookupChain(ctx, names));
+    if (inodes.empty()) {
+      if (RefPtr<Dirent> neg = AdoptFetched(names.at(0), nullptr, token)) {
+        out.push_back(std::move(neg));
+        return out;
+      }
+    }
+    Dirent* parent = this;
+    for (size_t i = 0; i < inodes.size() && i < names.size(); ++i) {
+      const Inode* fetched = inodes[i].get();
+      RefPtr<Dirent> d =
+          parent->AdoptFetched(names[i], std::move(inodes[i]), token);
+      if (!d) break;  // the tree changed meanwhile: walk on the careful way
+      out.push_back(std::move(d));
+      // The cache kept its own entry (another walk got there first): what
+      // was fetched below ours hangs off an inode nobody keeps.
+      if (out.back()->inode() != fetched || out.back()->negative()) break;
+      parent = out.back().get();
+    }
+    // A shorter result says no more than that the walk stopped: the next
+    // name is looked up on its own, which tells missing from failing.
+    if (!out.empty()) return out;
   }
-  ASSIGN_OR_RETURN(std::vector<RefPtr<Inode>> inodes,
-                   inode_->LookupChain(ctx, names));
-  if (inodes.empty()) {
-    out.push_back(AdoptFetched(names[0], nullptr));
-    return out;
-  }
-  Dirent* parent = this;
-  for (size_t i = 0; i < inodes.size() && i < names.size(); ++i) {
-    out.push_back(parent->AdoptFetched(names[i], std::move(inodes[i])));
-    parent = out.back().get();
-  }
-  // A shorter result says no more than that the walk stopped: the next
-  // name is looked up on its own, which tells missing from failing.
+  ASSIGN_OR_RETURN(RefPtr<Dirent> d, Walk(ctx, names.at(0)));
+  out.push_back(std::move(d));
   return out;
 }
 
-RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name,
-                                    RefPtr<Inode> inode) {
+RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name, RefPtr<Inode> inode,
+                                    std::optional<uint64_t> token) {
   RefPtr<Dirent> old;
+  std::vector<RefPtr<Dirent>> evicted;  // released after the unlock
   base::MutexLock l(&mu_);
+  if (unlinked()) return nullptr;
+  if (token && !inode_->mount_source()->NamespaceUnchangedSince(*token)) {
+    return nullptr;
+  }
   auto it = children_.find(AbslKey(name));
-  if (it != children_.end() && it->second->inode() == inode.get()) {
+  if (it != children_.end() && (token || it->second->inode() == inode.get())) {
+    // Where the cache is the record (kKeep), what it holds wins.
     return it->second;
   }
   RefPtr<Dirent> d = base::AdoptRef(
       new Dirent(std::move(inode), std::string(name), RefPtr(this)));
   old = ReplaceChildLocked(name, d);
   if (old) MarkUnlinked(old.get());
+  TrimLocked(&evicted);
   return d;
+}
+
+RefPtr<Dirent> Dirent::CachedChild(std::string_view name) {
+  base::ReaderMutexLock l(&mu_);
+  auto it = children_.find(AbslKey(name));
+  if (it == children_.end()) return nullptr;
+  return it->second;
 }
 
 ErrnoOr<RefPtr<Dirent>> Dirent::Create(const Context& ctx,
@@ -210,6 +270,7 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Create(const Context& ctx,
   RefPtr<Dirent> old;
   base::MutexLock l(&mu_);
   if (unlinked()) return Errno(ENOENT);  // nothing is made in a dead dir
+  NamespaceChange change(inode_->mount_source());
   auto it = children_.find(AbslKey(name));
   if (it != children_.end() && !it->second->negative() &&
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
@@ -228,6 +289,7 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Link(const Context& ctx, std::string_view name,
   RefPtr<Dirent> old;
   base::MutexLock l(&mu_);
   if (unlinked()) return Errno(ENOENT);
+  NamespaceChange change(inode_->mount_source());
   auto it = children_.find(AbslKey(name));
   if (it != children_.end() && !it->second->negative() &&
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
@@ -244,6 +306,7 @@ Errno Dirent::Remove(const Context& ctx, std::string_view name, bool dir) {
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
   RefPtr<Dirent> old;
   base::MutexLock l(&mu_);
+  NamespaceChange change(inode_->mount_source());
   RETURN_IF_ERRNO(inode_->RemoveChild(ctx, name, dir));
   old = ReplaceChildLocked(name, nullptr);
   if (old) MarkUnlinked(old.get());
@@ -336,6 +399,9 @@ Errno Dirent::Rename(const Context& ctx, Dirent* old_parent,
       hint = kRenameNewParentIsAncestor;
     }
   }
+  // Ended when this returns (after the unlock: later than need be, which
+  // only makes a racing chain walk more careful).
+  NamespaceChange change(old_parent->inode()->mount_source());
   Errno e = old_parent->inode()->Rename(ctx, old_name, new_parent->inode(),
                                         new_name, flags | hint);
   if (!e.ok()) {

@@ -26,6 +26,7 @@
 #define SENTRY_FS_DIRENT_H_
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,13 +77,18 @@ class Dirent : public base::RefCounted<Dirent> {
   // Walks names[0], names[0]/names[1], ... with one Inode::LookupChain
   // (one round trip on a remote filesystem), caching what it finds.
   // Returns at least the first dirent (negative if names[0] is missing),
-  // then one per further component found. Only for
-  // filesystems that revalidate (not kKeep): their cache tolerates an
-  // entry that raced a change, as the next walk checks it again; a kKeep
-  // cache must never hold one, so there this is Walk(names[0]).
+  // then one per further component found. A filesystem that revalidates
+  // tolerates an entry that raced a change, as the next walk checks it
+  // again. A kKeep cache must never hold one: there the fetched entries
+  // are cached only while no namespace change on the mount source began
+  // (MountSource::QuiescentToken); when one did, this walks names[0]
+  // alone, under the directory's lock.
   ErrnoOr<std::vector<RefPtr<Dirent>>> WalkChain(
       const Context& ctx, const std::vector<std::string_view>& names)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // The cached child called name, if any, without asking the filesystem
+  // (what Walk returns at once where the cache is kept: kKeep).
+  RefPtr<Dirent> CachedChild(std::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Creates name through the filesystem and caches the result. EEXIST if
   // it exists (negative or absent entries are replaced).
@@ -136,9 +142,17 @@ class Dirent : public base::RefCounted<Dirent> {
   // Looks name up with mu_ held: the cache, else the filesystem.
   ErrnoOr<RefPtr<Dirent>> WalkLocked(const Context& ctx, std::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Caches what a chain walk fetched for name (inode null: absent).
-  RefPtr<Dirent> AdoptFetched(std::string_view name, RefPtr<Inode> inode)
+  // Caches what a chain walk fetched for name (inode null: absent) and
+  // returns its dirent. With a token (kKeep), the cached entry if there is
+  // one, and null if this directory is gone or the mount source's
+  // namespace changed since the token (MountSource::QuiescentToken).
+  RefPtr<Dirent> AdoptFetched(std::string_view name, RefPtr<Inode> inode,
+                              std::optional<uint64_t> token)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Drops unused entries past the cache's bounds into *evicted (released
+  // by the caller once mu_ is unlocked).
+  void TrimLocked(std::vector<RefPtr<Dirent>>* evicted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Replaces the cache entry for name with d (null: drop it). Returns the
   // previous entry so the caller can release it after unlocking.
   RefPtr<Dirent> ReplaceChildLocked(std::string_view name, RefPtr<Dirent> d)

@@ -145,11 +145,11 @@ class Components {
  public:
   explicit Components(std::string_view p) : p_(p) { SkipSlashes(); }
   bool Done() const { return pos_ >= p_.size(); }
-  // Up to max of the components after the next one, stopping before a
-  // "." or ".." (which the walk handles itself) or an over-long name.
-  void PeekAfterNext(size_t max, std::vector<std::string_view>* out) const {
+  // Appends up to max of the components still to come, stopping before
+  // a "." or ".." (which the walk handles itself) or an over-long name.
+  void Peek(size_t max, std::vector<std::string_view>* out) const {
     Components c = *this;
-    c.Next();
+    max += out->size();
     while (!c.Done() && out->size() < max) {
       std::string_view n = c.Next();
       if (n == "." || n == ".." ||
@@ -215,11 +215,6 @@ ErrnoOr<Path> ResolveWithBudget(MountNamespace* ns, const Context& ctx,
   std::vector<RefPtr<Dirent>> ahead;
   size_t ahead_pos = 0;
   while (!comps.Done()) {
-    std::vector<std::string_view> chain;
-    if (ahead_pos >= ahead.size() && cur.inode() && cur.inode()->IsDir() &&
-        cur.inode()->mount_source()->cache_policy() != CachePolicy::kKeep) {
-      comps.PeekAfterNext(kMaxChain - 1, &chain);
-    }
     std::string_view c = comps.Next();
     const bool last = comps.Done();
     if (c.size() > static_cast<size_t>(linux_abi::kNameMax)) {
@@ -227,21 +222,46 @@ ErrnoOr<Path> ResolveWithBudget(MountNamespace* ns, const Context& ctx,
     }
     Inode* dir = cur.inode();
     if (dir == nullptr || !dir->IsDir()) return Errno(ENOTDIR);
-    RETURN_IF_ERRNO(CheckSearch(ctx, dir));
+    RefPtr<Dirent> child;
+    bool searched = false;
+    if (c != "." && c != "..") {
+      const bool keep =
+          dir->mount_source()->cache_policy() == CachePolicy::kKeep;
+      if (ahead_pos < ahead.size()) {
+        child = std::move(ahead[ahead_pos++]);
+      } else if (keep) {
+        child = cur.dirent->CachedChild(c);
+      }
+      // Nothing at hand: fetch this name and the ones after it in one
+      // chain walk (one round trip on a remote filesystem). Where the
+      // cache is kept, only for more than one name (one is a Walk).
+      std::vector<std::string_view> chain;
+      if (!child) {
+        chain.push_back(c);
+        comps.Peek(kMaxChain - 1, &chain);
+      }
+      if (chain.size() > (keep ? 1u : 0u)) {
+        // The walk goes before the search check: a remote filesystem
+        // returns this directory's attributes with it, which the check
+        // then uses. The walk changes nothing, and its outcome counts
+        // only once the check has passed (EACCES comes before its errors).
+        ErrnoOr<std::vector<RefPtr<Dirent>>> got =
+            cur.dirent->WalkChain(ctx, chain);
+        RETURN_IF_ERRNO(CheckSearch(ctx, dir));
+        searched = true;
+        if (!got.ok()) return got.error();
+        ahead = std::move(*got);
+        child = std::move(ahead[0]);
+        ahead_pos = 1;
+      }
+    }
+    if (!searched) RETURN_IF_ERRNO(CheckSearch(ctx, dir));
     if (c == ".") continue;
     if (c == "..") {
       cur = ns->Parent(cur, root);
       continue;
     }
-    RefPtr<Dirent> child;
-    if (ahead_pos < ahead.size()) {
-      child = std::move(ahead[ahead_pos++]);
-    } else if (!chain.empty()) {
-      chain.insert(chain.begin(), c);
-      ASSIGN_OR_RETURN(ahead, cur.dirent->WalkChain(ctx, chain));
-      child = std::move(ahead[0]);
-      ahead_pos = 1;
-    } else {
+    if (!child) {
       ASSIGN_OR_RETURN(child, cur.dirent->Walk(ctx, c));
     }
     if (child->negative()) {

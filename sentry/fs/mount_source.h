@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/mutex.h"
@@ -77,6 +78,29 @@ class MountSource : public base::RefCounted<MountSource> {
   // Negative dirents this instance may keep cached.
   static constexpr int64_t kMaxNegativeDirents = 4096;
 
+  // Namespace changes (create, link, remove, rename) made through the
+  // dirent cache, counted when they begin and when they end; each is
+  // bracketed under the affected parents' locks. A chain walk into a kKeep
+  // cache (Dirent::WalkChain) caches what its round trip fetched only if
+  // no change was in flight when it started and none began since.
+  void BeginNamespaceChange() {
+    ns_begun_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  void EndNamespaceChange() {
+    ns_ended_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  // A token for NamespaceUnchangedSince, or nullopt while a change is in
+  // flight.
+  std::optional<uint64_t> QuiescentToken() const {
+    const uint64_t ended = ns_ended_.load(std::memory_order_acquire);
+    const uint64_t begun = ns_begun_.load(std::memory_order_acquire);
+    if (begun != ended) return std::nullopt;
+    return begun;
+  }
+  bool NamespaceUnchangedSince(uint64_t token) const {
+    return ns_begun_.load(std::memory_order_acquire) == token;
+  }
+
   void OnLastRef() const { delete this; }
 
  private:
@@ -87,6 +111,8 @@ class MountSource : public base::RefCounted<MountSource> {
   const uint64_t dev_;
   std::atomic<uint64_t> next_ino_{1};
   std::atomic<int> mount_refs_{0};
+  std::atomic<uint64_t> ns_begun_{0};
+  std::atomic<uint64_t> ns_ended_{0};
   mutable base::Mutex mu_;
   MountSourceFlags flags_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> read_only_;

@@ -319,6 +319,8 @@ class GoferInode final : public Inode {
   Errno SetAttr(const Context& ctx, const AttrChange& ch) override;
   ErrnoOr<RefPtr<Inode>> Lookup(const Context& ctx,
                                 std::string_view name) override;
+  ErrnoOr<std::vector<RefPtr<Inode>>> LookupChainWithAttrs(
+      Fid dir, const std::vector<std::string>& names);
   ErrnoOr<std::vector<RefPtr<Inode>>> LookupChain(
       const Context& ctx, const std::vector<std::string_view>& names) override;
   ErrnoOr<RefPtr<Inode>> CreateChild(const Context& ctx, std::string_view name,
@@ -671,7 +673,10 @@ ErrnoOr<std::vector<RefPtr<Inode>>> GoferInode::LookupChain(
     const Context& ctx, const std::vector<std::string_view>& names) {
   std::vector<RefPtr<Inode>> out;
   if (!IsDir()) return Errno(ENOTDIR);
-  if (names.size() <= 1) return Inode::LookupChain(ctx, names);
+  const bool with_attrs = client().extension_level() >= 2;
+  if (names.empty() || (names.size() == 1 && !with_attrs)) {
+    return Inode::LookupChain(ctx, names);
+  }
   const size_t n = std::min(names.size(), p9::kMaxWalkNames);
   p9::Twalk t;
   for (size_t i = 0; i < n; ++i) {
@@ -681,8 +686,11 @@ ErrnoOr<std::vector<RefPtr<Inode>>> GoferInode::LookupChain(
     }
     t.names.emplace_back(names[i]);
   }
-  if (t.names.size() == 1) return Inode::LookupChain(ctx, names);
+  if (t.names.size() == 1 && !with_attrs) {
+    return Inode::LookupChain(ctx, names);
+  }
   ASSIGN_OR_RETURN(FidPtr d, PathFid());
+  if (with_attrs) return LookupChainWithAttrs(d->fid, t.names);
   t.fid = d->fid;
   t.newfid = client().AllocateFid();
   ErrnoOr<p9::Response> resp = client().Rpc(t);
@@ -743,6 +751,38 @@ ErrnoOr<std::vector<RefPtr<Inode>>> GoferInode::LookupChain(
       node = InodeFor(ms_, parent, t.names[i], ms_->Own(r->newfid), r->qids[0],
                       &r->attr);
     }
+    out.push_back(node);
+    hold = node;
+    parent = node.get();
+    // Stop after anything that is not a directory (whatever the server
+    // claims about the rest of the walk).
+    if (!node->IsDir()) break;
+  }
+  return out;
+}
+
+// One Twalkstat: every element comes with its attributes, so neither the
+// VFS's search-permission checks nor the final stat cost a round trip.
+ErrnoOr<std::vector<RefPtr<Inode>>> GoferInode::LookupChainWithAttrs(
+    Fid dir, const std::vector<std::string>& names) {
+  std::vector<RefPtr<Inode>> out;
+  ErrnoOr<p9::WalkStatResult> r = client().WalkStat(dir, names);
+  if (!r.ok()) {
+    if (r.error() == Errno(ENOENT)) return out;
+    return r.error();
+  }
+  FidPtr last_fid;
+  if (r->newfid != kNoFid) last_fid = ms_->Own(r->newfid);
+  // This directory's own attributes came too: they serve the search
+  // check the resolver makes on it once the walk is back.
+  if (r->dir.qid.path == qid_.path) UpdateAttr(r->dir, /*fresh=*/true);
+  GoferInode* parent = this;
+  RefPtr<GoferInode> hold;
+  for (size_t i = 0; i < r->attrs.size(); ++i) {
+    const p9::Attr& a = r->attrs[i];
+    const bool is_last = i + 1 == r->attrs.size();
+    RefPtr<GoferInode> node = InodeFor(ms_, parent, names[i],
+                                       is_last ? last_fid : nullptr, a.qid, &a);
     out.push_back(node);
     hold = node;
     parent = node.get();
@@ -1417,6 +1457,8 @@ ErrnoOr<RefPtr<Inode>> MountOverTransport(
   p9::Client::Options co;
   if (opts.msize) co.msize = opts.msize;
   co.use_extensions = opts.use_extensions;
+  // A server breaking the protocol is an I/O error to applications.
+  co.protocol_errno = EIO;
   ErrnoOr<std::unique_ptr<p9::Client>> c =
       p9::Client::Connect(std::move(transport), co);
   if (!c.ok()) return Errno(EIO);
