@@ -156,6 +156,10 @@ int Run(const MountFlags& f) {
     opts.gid_map = IdMap((*sb)->spec().linux().gidmappings());
     Server server((*sb)->mount_namespace(), opts);
     absl::Status ms = server.Mount(f.mountpoint, f.options);
+    // libfuse leaves an ignored signal ignored (as a shell's `&` leaves
+    // SIGINT); we promise that SIGINT and SIGTERM unmount.
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (ms.ok()) ms = server.HandleSignals();
     if (!ms.ok()) return Fail(notify_fd, std::string(ms.message()));
     pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);

@@ -60,6 +60,17 @@ uint32_t MapId(const std::vector<IdMapEntry>& map, uint32_t host) {
   return sentry::kernel::auth::kOverflowUID;
 }
 
+// Whether a file's content is made at read time while st_size says 0
+// (proc, sysfs): the page cache would show it empty.
+bool Synthetic(File* f) {
+  const sentry::fs::Filesystem* fs = f->inode()->mount_source()->filesystem();
+  if (fs == nullptr) return false;
+  return fs->Name() == "proc" || fs->Name() == "sysfs";
+}
+
+// How much a synthetic file's content may be measured for its st_size.
+constexpr size_t kMaxSyntheticSize = 16 << 20;
+
 // One FUSE request as the VFS sees it: a Task running as the caller, with
 // the nodes and files the request names installed as descriptors.
 class Request {
@@ -117,11 +128,33 @@ class Request {
     if (fd < 0) return fd;
     return Entry(fd, e);
   }
+  // The attributes the kernel is shown. A synthetic file (proc, sysfs)
+  // says st_size 0 on Linux, but the host kernel's splice path (sendfile,
+  // as busybox cat uses) stops at st_size, so it is shown with the size
+  // of its content now.
   long Stat(long fd, struct stat* st) {
     long r = task_.Fstat(static_cast<int>(fd), st);
     if (r < 0) return r;
     st->st_ino = server_->MapIno(st->st_dev, st->st_ino);
+    if (S_ISREG(st->st_mode) && st->st_size == 0) {
+      auto f = task_.GetFile(static_cast<int>(fd));
+      if (f.ok() && Synthetic(f->get())) st->st_size = ContentSize(fd);
+    }
     return 0;
+  }
+  // Bytes a read of the file at fd yields now; 0 if it cannot be read.
+  long ContentSize(long fd) {
+    long rfd = task_.Reopen(static_cast<int>(fd), O_RDONLY);
+    if (rfd < 0) return 0;
+    std::string buf(64 << 10, '\0');
+    size_t total = 0;
+    while (total < kMaxSyntheticSize) {
+      long n = task_.Pread64(rfd, buf.data(), buf.size(), total);
+      if (n <= 0) break;
+      total += n;
+    }
+    task_.Close(static_cast<int>(rfd));
+    return static_cast<long>(total);
   }
   // Replies with e, forgetting the lookup if the kernel never got it
   // (the request was interrupted).
@@ -147,14 +180,6 @@ class Request {
   Server* server_;
   Task task_;
 };
-
-// Whether a file's content is made at read time while st_size says 0
-// (proc, sysfs): the page cache would show it empty.
-bool NeedsDirectIo(File* f) {
-  const sentry::fs::Filesystem* fs = f->inode()->mount_source()->filesystem();
-  if (fs == nullptr) return false;
-  return fs->Name() == "proc" || fs->Name() == "sysfs";
-}
 
 // ---- Names.
 
@@ -408,7 +433,7 @@ void SetHandle(Request& r, long fd, fuse_file_info* fi) {
   auto f = r.task().GetFile(static_cast<int>(fd));
   File* file = f->release();
   fi->fh = reinterpret_cast<uintptr_t>(file);
-  fi->direct_io = NeedsDirectIo(file);
+  fi->direct_io = Synthetic(file);
   fi->keep_cache = 0;
   r.server()->handles_.fetch_add(1);
 }
