@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -165,14 +166,20 @@ class Request {
  private:
   static Credentials Creds(fuse_req_t req, Server* s) {
     const fuse_ctx* c = fuse_req_ctx(req);
-    std::vector<gid_t> groups(64);
-    int n =
-        fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
-    if (n > static_cast<int>(groups.size()) && n <= kMaxGroups) {
-      groups.resize(n);
-      n = fuse_req_getgroups(req, n, groups.data());
+    std::vector<gid_t> groups;
+    // Reading the groups costs a read of /proc/PID/status per request.
+    // The sandbox's root holds every capability, and no decision it
+    // meets turns on its supplementary groups, so root goes without.
+    if (!s->IsRoot(c->uid)) {
+      groups.resize(64);
+      int n = fuse_req_getgroups(req, static_cast<int>(groups.size()),
+                                 groups.data());
+      if (n > static_cast<int>(groups.size()) && n <= kMaxGroups) {
+        groups.resize(n);
+        n = fuse_req_getgroups(req, n, groups.data());
+      }
+      groups.resize(n > 0 ? std::min<size_t>(n, groups.size()) : 0);
     }
-    groups.resize(n > 0 ? std::min<size_t>(n, groups.size()) : 0);
     return s->CredsFor(c->uid, c->gid, groups);
   }
 
@@ -435,12 +442,11 @@ void SetHandle(Request& r, long fd, fuse_file_info* fi) {
   fi->fh = reinterpret_cast<uintptr_t>(file);
   fi->direct_io = Synthetic(file);
   fi->keep_cache = 0;
-  r.server()->handles_.fetch_add(1);
+  r.server()->AddHandle(file);
 }
 
 void DropHandle(Server* s, fuse_file_info* fi) {
-  RefPtr<File>::Adopt(Request::HandleFile(fi)).reset();
-  s->handles_.fetch_sub(1);
+  s->DropHandle(Request::HandleFile(fi));
 }
 
 // The flags of an open(2) the kernel forwards, less what it handled.
@@ -815,16 +821,39 @@ Server::Server(RefPtr<sentry::fs::MountNamespace> ns, ServerOptions opts)
 Server::~Server() {
   Unmount();
   if (se_) {
+    fuse_session_unmount(se_);  // closes the descriptor; umount is a no-op
     if (signals_) fuse_remove_signal_handlers(se_);
     fuse_session_destroy(se_);
   }
-  // Release the nodes outside the lock: dropping a Dirent takes VFS locks.
+  // Release the nodes and the handles the kernel never released outside
+  // the lock: dropping a Dirent or File takes VFS locks.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Node>> nodes;
+  absl::flat_hash_set<File*> handles;
   {
     base::MutexLock l(&mu_);
     by_key_.clear();
     nodes.swap(nodes_);
+    handles.swap(handles_);
   }
+  for (File* f : handles) RefPtr<File>::Adopt(f).reset();
+}
+
+void Server::AddHandle(File* f) {
+  base::MutexLock l(&mu_);
+  handles_.insert(f);
+}
+
+void Server::DropHandle(File* f) {
+  {
+    base::MutexLock l(&mu_);
+    if (handles_.erase(f) == 0) return;
+  }
+  RefPtr<File>::Adopt(f).reset();
+}
+
+int64_t Server::OpenHandles() const {
+  base::MutexLock l(&mu_);
+  return static_cast<int64_t>(handles_.size());
 }
 
 absl::Status Server::Mount(const std::string& mountpoint,
@@ -871,16 +900,24 @@ absl::Status Server::HandleSignals() {
 
 int Server::Serve() {
   if (!se_) return -EINVAL;
+  serving_ = true;
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, opts_.max_threads);
   fuse_loop_cfg_set_idle_threads(cfg, 4);
   int r = fuse_session_loop_mt(se_, cfg);
   fuse_loop_cfg_destroy(cfg);
+  serving_ = false;
   return r > 0 ? 0 : r;
 }
 
 void Server::Unmount() {
-  if (mounted_.exchange(false)) fuse_session_unmount(se_);
+  if (!mounted_.exchange(false)) return;
+  // While the loop runs, its workers read the session's descriptor, which
+  // fuse_session_unmount would close under them: detach the mount
+  // instead, and the kernel ends the connection (ENODEV to the readers)
+  // once nothing uses it. The destructor closes the descriptor.
+  if (serving_ && umount2(mountpoint_.c_str(), MNT_DETACH) == 0) return;
+  fuse_session_unmount(se_);
 }
 
 size_t Server::NodeCount() const {
@@ -896,6 +933,7 @@ Path Server::PathOf(uint64_t id) const {
 }
 
 uint64_t Server::AddLookup(const Path& p) {
+  lookups_.fetch_add(1, std::memory_order_relaxed);
   base::MutexLock l(&mu_);
   Key k{p.mount.get(), p.inode()};
   auto it = by_key_.find(k);
@@ -914,6 +952,7 @@ uint64_t Server::AddLookup(const Path& p) {
 }
 
 void Server::Forget(uint64_t id, uint64_t n) {
+  forgets_.fetch_add(n, std::memory_order_relaxed);
   if (id == FUSE_ROOT_ID) return;
   std::unique_ptr<Node> gone;
   {
@@ -940,6 +979,10 @@ uint64_t Server::MapIno(uint64_t dev, uint64_t ino) {
   }
   if (index >= (uint64_t{1} << (64 - kInoBits))) return ino;
   return (index << kInoBits) | ino;
+}
+
+bool Server::IsRoot(uid_t host_uid) const {
+  return MapId(opts_.uid_map, host_uid) == 0;
 }
 
 Credentials Server::CredsFor(uid_t host_uid, gid_t host_gid,

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "base/mutex.h"
 #include "base/refcount.h"
@@ -48,6 +49,10 @@
 #include "sentry/kernel/auth/credentials.h"
 
 struct fuse_session;
+
+namespace sentry::fs {
+class File;
+}  // namespace sentry::fs
 
 namespace runsc::fuse {
 
@@ -89,7 +94,10 @@ class Server {
   // Live nodes, the root included (for tests).
   size_t NodeCount() const ABSL_LOCKS_EXCLUDED(mu_);
   // Open file handles (for tests).
-  int64_t OpenHandles() const { return handles_.load(); }
+  int64_t OpenHandles() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Lookups counted and lookups forgotten so far (for tests).
+  uint64_t LookupCount() const { return lookups_.load(); }
+  uint64_t ForgetCount() const { return forgets_.load(); }
 
   // ---- For the request handlers (server.cc). Not for other callers.
   struct Node {
@@ -106,11 +114,17 @@ class Server {
   void Forget(uint64_t id, uint64_t n) ABSL_LOCKS_EXCLUDED(mu_);
   // The st_ino the kernel is shown (see above).
   uint64_t MapIno(uint64_t dev, uint64_t ino) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether a host uid is the sandbox's root.
+  bool IsRoot(uid_t host_uid) const;
   sentry::kernel::auth::Credentials CredsFor(
       uid_t uid, gid_t gid, const std::vector<gid_t>& groups) const;
   const base::RefPtr<sentry::fs::MountNamespace>& ns() const { return ns_; }
   const ServerOptions& options() const { return opts_; }
-  std::atomic<int64_t> handles_{0};
+  // Open files the kernel holds as handles: each owns one reference. What
+  // the kernel never released (the connection ended first) goes with the
+  // Server.
+  void AddHandle(sentry::fs::File* f) ABSL_LOCKS_EXCLUDED(mu_);
+  void DropHandle(sentry::fs::File* f) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   using Key = std::pair<const sentry::fs::Mount*, const sentry::fs::Inode*>;
@@ -120,6 +134,8 @@ class Server {
   struct fuse_session* se_ = nullptr;
   std::string mountpoint_;
   std::atomic<bool> mounted_{false};
+  std::atomic<bool> serving_{false};
+  std::atomic<uint64_t> lookups_{0}, forgets_{0};
   bool signals_ = false;
 
   mutable base::Mutex mu_;
@@ -128,6 +144,7 @@ class Server {
   absl::flat_hash_map<Key, Node*> by_key_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 2;
   absl::flat_hash_map<uint64_t, uint64_t> dev_index_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<sentry::fs::File*> handles_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace runsc::fuse
