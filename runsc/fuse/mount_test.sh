@@ -272,6 +272,30 @@ assert open(os.path.join(dst, "cfr"), "rb").read() == data, "copy_file_range"
 print("python ok")
 EOF
 
+# ---- Large directories and paths longer than PATH_MAX (the export speaks
+# in nodes, not paths: each component is one lookup).
+"${PY}" - "${MNT}/tmp" <<'EOF' || fail "big directory / deep path"
+import os, sys
+top = os.path.join(sys.argv[1], "many")
+os.mkdir(top)
+for i in range(3000):
+    open(os.path.join(top, "entry-%04d" % i), "w").close()
+names = os.listdir(top)
+assert len(names) == 3000 and len(set(names)) == 3000, len(names)
+with os.scandir(top) as it:
+    assert sum(1 for e in it if e.is_file()) == 3000
+os.chdir(sys.argv[1])
+comp = "d" * 250
+for depth in range(20):  # 20 * 251 bytes: beyond PATH_MAX (4096)
+    os.mkdir(comp)
+    os.chdir(comp)
+with open("leaf", "w") as f:
+    f.write("deep")
+assert open("leaf").read() == "deep"
+assert os.stat(".").st_nlink == 2
+print("big directory and deep path ok")
+EOF
+
 # ---- xattrs.
 setfattr -n user.k -v value "${W}/untar/a/big" || fail "setfattr"
 expect_eq "getfattr" "$(getfattr --only-values -n user.k "${W}/untar/a/big")" value
