@@ -1,8 +1,8 @@
 // The differential harness with the FUSE export as the system under test:
 // the same random op sequences run through host syscalls on a Linux tmpfs
-// and on a FUSE mount of a fresh tmpfs of our VFS (served by
-// runsc/fuse's Server in a forked child), and the two must agree op by op
-// and tree by tree, as sentry/kernel/difftest's own runs must.
+// and on a FUSE mount of a fresh tmpfs of our VFS (served by runsc/fuse's
+// Server in a process of its own), and the two must agree op by op and
+// tree by tree, as sentry/kernel/difftest's own runs must.
 //
 // Some differences are the host kernel's, not the server's: its FUSE
 // client answers or checks a few things itself before a request is sent,
@@ -14,14 +14,20 @@
 // size and name length still are compared).
 //
 // Environment: DIFFTEST_SEED=<n> runs only that seed (both variants).
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -104,29 +110,75 @@ const char* KnownHostKernelDifference(const Sequence& s,
   return nullptr;
 }
 
+// Reads fd to its end.
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) out.append(buf, n);
+  }
+  return out;
+}
+
+// The server in a process of its own, forked before it has any thread:
+// the ops then run in children of a process without threads, as fork
+// wants. It says "ready" (or why not) on ready_fd once mounted, serves
+// until the mount goes, and writes the VFS objects still alive after
+// teardown to report_fd.
+[[noreturn]] void ServeInChild(const Sequence& s, const std::string& dir,
+                               int ready_fd, int report_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  std::string leaks;
+  {
+    base::RefPtr<sentry::fs::MountNamespace> ns;
+    std::string e = difftest::NewVfsNamespace(s, &ns);
+    if (!e.empty()) {
+      (void)!write(ready_fd, e.data(), e.size());
+      _exit(1);
+    }
+    {
+      Server server(ns, ServerOptions{});
+      // The unprivileged sequences' user reaches it too.
+      absl::Status st = server.Mount(dir, {"allow_other"});
+      if (!st.ok()) {
+        (void)!write(ready_fd, st.message().data(), st.message().size());
+        _exit(1);
+      }
+      (void)!write(ready_fd, "ready", 5);
+      close(ready_fd);
+      server.Serve();
+    }
+    ns.reset();
+    leaks = difftest::LiveObjects();
+  }
+  (void)!write(report_fd, leaks.data(), leaks.size());
+  _exit(0);
+}
+
 SideOutput RunOnFuse(const Sequence& s) {
   return difftest::internal::RunInChild(
       [&](difftest::internal::RecordWriter& w) {
-        base::RefPtr<sentry::fs::MountNamespace> ns;
-        if (std::string e = difftest::NewVfsNamespace(s, &ns); !e.empty()) {
-          w.WriteError(e);
-          return;
-        }
         char dir[] = "/tmp/fuse_difftest.XXXXXX";
-        if (mkdtemp(dir) == nullptr || chmod(dir, 0755) != 0) {
-          w.WriteError("mkdtemp");
+        int ready[2], report[2];
+        if (mkdtemp(dir) == nullptr || chmod(dir, 0755) != 0 ||
+            pipe2(ready, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0) {
+          w.WriteError(absl::StrCat("setting up: ", strerror(errno)));
           return;
         }
-        {
-          Server server(ns, ServerOptions{});
-          // The unprivileged sequences' user reaches it too.
-          absl::Status st = server.Mount(dir, {"allow_other"});
-          if (!st.ok()) {
-            w.WriteError(std::string(st.message()));
-            rmdir(dir);
-            return;
-          }
-          std::thread serving([&] { server.Serve(); });
+        pid_t server = fork();
+        if (server == 0) {
+          close(ready[0]);
+          close(report[0]);
+          ServeInChild(s, dir, ready[1], report[1]);
+        }
+        close(ready[1]);
+        close(report[1]);
+        std::string said = ReadAll(ready[0]);
+        close(ready[0]);
+        if (said != "ready") {
+          w.WriteError("fuse server: " + said);
+        } else {
           SideOutput out = difftest::RunOnHostDir(s, dir, "fuse");
           for (difftest::Result r : out.results) {
             if (r.payload.rfind(kFuseStatfsType, 0) == 0) {
@@ -137,14 +189,16 @@ SideOutput RunOnFuse(const Sequence& s) {
           }
           w.WriteTree(out.tree);
           if (!out.error.empty()) w.WriteError(out.error);
-          server.Unmount();
-          serving.join();
+          // The ops are done: the connection ends with the mount.
+          umount2(dir, MNT_DETACH);
+          std::string leaks = ReadAll(report[0]);
+          if (!leaks.empty()) {
+            w.WriteError("live objects after unmount:" + leaks);
+          }
         }
+        close(report[0]);
+        waitpid(server, nullptr, 0);
         rmdir(dir);
-        ns.reset();
-        if (std::string leaks = difftest::LiveObjects(); !leaks.empty()) {
-          w.WriteError("live objects after unmount:" + leaks);
-        }
       },
       kTimeoutSeconds, "fuse");
 }
@@ -185,7 +239,7 @@ void RunMany(bool unprivileged, int count) {
     std::printf("known host-kernel difference x%d: %s\n", n, what.c_str());
   }
   // The known differences must not swallow the run.
-  EXPECT_GE(agreed * 3, static_cast<int>(seeds.size()));
+  if (seeds.size() > 1) EXPECT_GE(agreed * 3, static_cast<int>(seeds.size()));
   for (const auto& [sig, ss] : by_signature) {
     ADD_FAILURE() << sig << " x" << ss.size() << " (first seed " << ss[0]
                   << ")";

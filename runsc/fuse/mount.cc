@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -131,11 +132,17 @@ int Fail(int notify_fd, const std::string& msg) {
   return 1;
 }
 
-int Run(const MountFlags& f) {
+int Run(MountFlags f) {
   struct stat st;
   if (stat(f.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Fail(-1, absl::StrCat("mount point ", f.mountpoint, ": ",
                                  std::strerror(errno ? errno : ENOTDIR)));
+  }
+  // Absolute, so that unmounting does not depend on the working directory
+  // (a daemon leaves it).
+  if (char* abs = realpath(f.mountpoint.c_str(), nullptr)) {
+    f.mountpoint = abs;
+    free(abs);
   }
   const int notify_fd = Daemonize(f.daemon);
   // Threads made while composing (the 9P clients') and libfuse's workers
@@ -172,6 +179,8 @@ int Run(const MountFlags& f) {
         for (int fd = 0; fd <= 2; ++fd) dup2(null, fd);
         if (null > 2) close(null);
       }
+      // Hold no directory busy (the gofers have their roots already).
+      (void)!chdir("/");
     }
     int r = server.Serve();
     if (r < 0) {

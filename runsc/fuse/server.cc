@@ -26,6 +26,13 @@
 #include "sentry/fs/lock/lock.h"
 #include "sentry/kernel/task.h"
 
+// libfuse 3.12's loop, named by its own symbol: the header's
+// fuse_session_loop_mt is a versioned symbol, and a shared library that
+// leaves the reference unversioned (as test builds' do) binds to the
+// FUSE_3.0 one, which takes an int clone_fd and ignores the config.
+extern "C" int fuse_session_loop_mt_312(struct fuse_session* se,
+                                        struct fuse_loop_config* config);
+
 namespace runsc::fuse {
 
 namespace {
@@ -904,7 +911,7 @@ int Server::Serve() {
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, opts_.max_threads);
   fuse_loop_cfg_set_idle_threads(cfg, 4);
-  int r = fuse_session_loop_mt(se_, cfg);
+  int r = fuse_session_loop_mt_312(se_, cfg);
   fuse_loop_cfg_destroy(cfg);
   serving_ = false;
   return r > 0 ? 0 : r;
