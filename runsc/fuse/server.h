@@ -16,6 +16,12 @@
 // references with it, when FORGET brings its count to zero. Open files
 // and directories are File references in the FUSE file handle.
 //
+// Locks: a POSIX record lock belongs to the lock owner the kernel names in
+// the request (one per host process's open-files table) and goes at that
+// owner's flush (close); a flock lock belongs to the handle's File (one
+// open file description). A blocking request waits on its worker thread
+// and an interrupt (a signal to the caller) ends it with EINTR.
+//
 // Caching: entry and attribute timeouts are 0 and the page cache of a
 // file is dropped at each open (no keep_cache), so what the sandbox
 // changes is visible at once; proc and sysfs files (st_size 0, content
