@@ -58,14 +58,15 @@ Server* ServerOf(fuse_req_t req) {
   return static_cast<Server*>(fuse_req_userdata(req));
 }
 
-uint32_t MapId(const std::vector<IdMapEntry>& map, uint32_t host) {
+uint32_t MapId(const std::vector<IdMapEntry>& map, uint32_t host,
+               uint32_t overflow) {
   if (map.empty()) return host;
   for (const IdMapEntry& e : map) {
     if (host >= e.outside && host - e.outside < e.length) {
       return e.inside + (host - e.outside);
     }
   }
-  return sentry::kernel::auth::kOverflowUID;
+  return overflow;
 }
 
 // Whether a file's content is made at read time while st_size says 0
@@ -989,15 +990,20 @@ uint64_t Server::MapIno(uint64_t dev, uint64_t ino) {
 }
 
 bool Server::IsRoot(uid_t host_uid) const {
-  return MapId(opts_.uid_map, host_uid) == 0;
+  return MapId(opts_.uid_map, host_uid, sentry::kernel::auth::kOverflowUID) ==
+         0;
 }
 
 Credentials Server::CredsFor(uid_t host_uid, gid_t host_gid,
                              const std::vector<gid_t>& host_groups) const {
-  uint32_t uid = MapId(opts_.uid_map, host_uid);
-  uint32_t gid = MapId(opts_.gid_map, host_gid);
+  using sentry::kernel::auth::kOverflowGID;
+  using sentry::kernel::auth::kOverflowUID;
+  uint32_t uid = MapId(opts_.uid_map, host_uid, kOverflowUID);
+  uint32_t gid = MapId(opts_.gid_map, host_gid, kOverflowGID);
   std::vector<uint32_t> groups;
-  for (gid_t g : host_groups) groups.push_back(MapId(opts_.gid_map, g));
+  for (gid_t g : host_groups) {
+    groups.push_back(MapId(opts_.gid_map, g, kOverflowGID));
+  }
   if (uid != 0) return Credentials::User(uid, gid, std::move(groups));
   // Root inside the sandbox is root, with every capability.
   Credentials c = Credentials::Root();

@@ -4,6 +4,7 @@
 #include "runsc/fuse/server.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,6 +188,41 @@ TEST_F(ServerTest, SandboxSideChangesAreVisibleAtOnce) {
   ASSERT_EQ(stat(M("/v").c_str(), &st), 0);
   EXPECT_TRUE(S_ISDIR(st.st_mode));
   EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
+}  // namespace
+}  // namespace runsc::fuse
+
+namespace runsc::fuse {
+namespace {
+
+// The spec's id maps decide who a caller is: a mapped host uid is the
+// sandbox's uid (root with every capability), an unmapped one nobody.
+TEST(ServerCreds, HostIdsGoThroughTheSpecsMaps) {
+  TmpfsTask t = NewTmpfsTask();
+  ServerOptions o;
+  o.uid_map = {{0, 100000, 65536}};
+  o.gid_map = {{0, 200000, 65536}};
+  {
+    Server s(t.ns, o);
+    EXPECT_TRUE(s.IsRoot(100000));
+    EXPECT_FALSE(s.IsRoot(0));
+    auto root = s.CredsFor(100000, 200000, {200005});
+    EXPECT_EQ(root.fsuid, 0u);
+    EXPECT_EQ(root.fsgid, 0u);
+    EXPECT_TRUE(root.HasCapability(CAP_DAC_OVERRIDE));
+    EXPECT_EQ(root.groups, std::vector<uint32_t>{5});
+    auto user = s.CredsFor(101000, 201000, {});
+    EXPECT_EQ(user.fsuid, 1000u);
+    EXPECT_EQ(user.fsgid, 1000u);
+    EXPECT_FALSE(user.HasCapability(CAP_DAC_OVERRIDE));
+    auto outsider = s.CredsFor(0, 0, {7});
+    EXPECT_EQ(outsider.fsuid, sentry::kernel::auth::kOverflowUID);
+    EXPECT_EQ(outsider.fsgid, sentry::kernel::auth::kOverflowGID);
+    EXPECT_EQ(outsider.groups,
+              std::vector<uint32_t>{sentry::kernel::auth::kOverflowGID});
+  }
+  t.reset();
 }
 
 }  // namespace
