@@ -222,6 +222,8 @@ fd = os.open(os.path.join(dst, "sparse"), os.O_RDWR | os.O_CREAT, 0o644)
 os.pwrite(fd, b"x" * 4096, 1 << 20)
 assert os.lseek(fd, 0, os.SEEK_DATA) == 1 << 20, "SEEK_DATA"
 assert os.lseek(fd, 0, os.SEEK_HOLE) == 0, "SEEK_HOLE"
+os.fsync(fd)
+os.fdatasync(fd)
 os.posix_fallocate(fd, 0, 8192)
 assert os.fstat(fd).st_size == (1 << 20) + 4096
 # As on Linux's tmpfs: allocated but unwritten pages still read as a hole.
