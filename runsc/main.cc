@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "runsc/fsgofer/gofer_main.h"
+#include "runsc/fuse/mount.h"
 #include "runsc/sandbox/sandbox.h"
 
 namespace {
@@ -33,6 +34,8 @@ constexpr Subcommand kSubcommands[] = {
     {"gofer", "serve a host directory over 9P2000.L, confined to it",
      fsgofer::GoferMain, fsgofer::GoferUsage},
     {"help", "list subcommands or describe one", HelpMain, HelpUsage},
+    {"mount", "serve a sandbox's filesystem at a host path through FUSE",
+     runsc::fuse::MountMain, runsc::fuse::MountUsage},
     {"spec", "write a default OCI spec (config.json) to stdout",
      runsc::sandbox::SpecMain, runsc::sandbox::SpecUsage},
 };

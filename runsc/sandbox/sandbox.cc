@@ -1,480 +1,100 @@
 #include "runsc/sandbox/sandbox.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
-#include "runsc/boot/fs.h"
+#include "runsc/sandbox/compose.h"
 #include "runsc/shell/shell.h"
 #include "runsc/specutils/specutils.h"
-#include "sentry/fs/proc/process.h"
-#include "sentry/kernel/process_table.h"
 #include "sentry/kernel/task.h"
 
 namespace runsc::sandbox {
 
 namespace {
 
-using specutils::Spec;
-
-// ---- Logging (--debug, --log-format).
-
-bool g_debug = false;
-bool g_json = false;
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof(b), "\\u%04x", c);
-          out += b;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
-void Log(const char* level, std::string_view msg) {
-  if (std::string_view(level) == "debug" && !g_debug) return;
-  if (g_json) {
-    std::fprintf(stderr, "{\"level\":\"%s\",\"msg\":\"%s\"}\n", level,
-                 JsonEscape(msg).c_str());
-  } else {
-    std::fprintf(stderr, "runsc: %s: %.*s\n", level,
-                 static_cast<int>(msg.size()), msg.data());
-  }
-}
-
-int Fail(std::string_view msg) {
-  std::fprintf(stderr, "runsc do: %.*s\n", static_cast<int>(msg.size()),
-               msg.data());
-  return 1;
-}
-
-// ---- Gofer children.
-
-std::vector<pid_t> g_gofers;
-
-void StopGofers() {
-  for (pid_t p : g_gofers) kill(p, SIGTERM);
-  for (pid_t p : g_gofers) {
-    int status;
-    while (waitpid(p, &status, 0) < 0 && errno == EINTR) {
-    }
-    Log("debug", absl::StrCat("gofer ", p, " stopped"));
-  }
-  g_gofers.clear();
-}
-
-void OnSignal(int sig) {
-  // Only async-signal-safe calls: stop the children, then go.
-  for (pid_t p : g_gofers) kill(p, SIGTERM);
-  for (pid_t p : g_gofers) waitpid(p, nullptr, 0);
-  _exit(128 + sig);
-}
-
-// Starts `runsc gofer --root=dir --io-fds=3` on a socketpair; returns our
-// end, or -1 with errno.
-int StartGofer(const std::string& self, const std::string& dir, bool ro) {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(sv[0]);
-    close(sv[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    // dup2 clears close-on-exec: the gofer gets the socket as fd 3.
-    if (dup2(sv[1], 3) < 0) _exit(127);
-    std::string root = "--root=" + dir;
-    std::vector<const char*> args = {"runsc", "gofer", root.c_str(),
-                                     "--io-fds=3"};
-    if (ro) args.push_back("--ro");
-    args.push_back(nullptr);
-    execv(self.c_str(), const_cast<char* const*>(args.data()));
-    _exit(127);
-  }
-  close(sv[1]);
-  g_gofers.push_back(pid);
-  Log("debug",
-      absl::StrCat("gofer ", pid, " serving ", dir, ro ? " (ro)" : ""));
-  return sv[0];
-}
-
-// Connects to a 9P server: tcp:HOST:PORT or unix:PATH.
-int Dial(const std::string& addr, std::string* err) {
-  if (addr.rfind("unix:", 0) == 0) {
-    std::string path = addr.substr(5);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(sa.sun_path)) {
-      *err = "unix socket path too long";
-      close(fd);
-      return -1;
-    }
-    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-      *err = absl::StrCat("connecting to ", addr, ": ", std::strerror(errno));
-      close(fd);
-      return -1;
-    }
-    return fd;
-  }
-  if (addr.rfind("tcp:", 0) == 0) {
-    std::string hp = addr.substr(4);
-    size_t colon = hp.rfind(':');
-    if (colon == std::string::npos) {
-      *err = "expected tcp:HOST:PORT, got " + addr;
-      return -1;
-    }
-    std::string host = hp.substr(0, colon), port = hp.substr(colon + 1);
-    if (!host.empty() && host.front() == '[' && host.back() == ']') {
-      host = host.substr(1, host.size() - 2);
-    }
-    addrinfo hints{}, *res = nullptr;
-    hints.ai_socktype = SOCK_STREAM;
-    int gai = getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
-    if (gai != 0) {
-      *err = absl::StrCat("resolving ", addr, ": ", gai_strerror(gai));
-      return -1;
-    }
-    int fd = -1;
-    for (addrinfo* a = res; a; a = a->ai_next) {
-      fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-      if (fd < 0) continue;
-      if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
-      close(fd);
-      fd = -1;
-    }
-    int e = errno;
-    freeaddrinfo(res);
-    if (fd < 0) {
-      *err = absl::StrCat("connecting to ", addr, ": ", std::strerror(e));
-    }
-    return fd;
-  }
-  *err = "9P address must be tcp:HOST:PORT or unix:PATH, got " + addr;
-  return -1;
-}
-
 struct DoFlags {
-  std::string bundle, rootfs, root_9p, root_aname;
-  bool overlay = false, ro = false;
-  boot::FileAccess access = boot::FileAccess::kExclusive;
-  std::vector<std::string> mounts;
+  SourceFlags source;
   std::vector<std::string> script;
 };
 
 // 0 ok, 2 usage error (message printed).
 int ParseDoFlags(int argc, char** argv, DoFlags* f) {
   int i = 1;
-  auto value = [&](std::string_view arg, std::string_view name,
-                   std::string* out) -> bool {
-    std::string prefix =
-        absl::StrCat("--", absl::string_view(name.data(), name.size()), "=");
-    if (arg.rfind(prefix, 0) == 0) {
-      *out = std::string(arg.substr(prefix.size()));
-      return true;
-    }
-    if (arg == prefix.substr(0, prefix.size() - 1) && i + 1 < argc) {
-      *out = argv[++i];
-      return true;
-    }
-    return false;
-  };
   for (; i < argc; ++i) {
     std::string_view a = argv[i];
-    std::string v;
     if (a == "--") {
       ++i;
       break;
     }
     if (a.empty() || a[0] != '-' || a == "-") break;
-    if (value(a, "bundle", &f->bundle) || value(a, "rootfs", &f->rootfs)) {
-      continue;
-    }
-    if (value(a, "root-9p", &v)) {
-      std::vector<std::string> parts = absl::StrSplit(v, ',');
-      f->root_9p = parts[0];
-      for (size_t k = 1; k < parts.size(); ++k) {
-        if (parts[k].rfind("aname=", 0) == 0) {
-          f->root_aname = parts[k].substr(6);
-        } else {
-          std::fprintf(stderr, "runsc do: --root-9p: unknown option \"%s\"\n",
-                       parts[k].c_str());
-          return 2;
-        }
-      }
-      continue;
-    }
-    if (value(a, "file-access", &v)) {
-      if (v == "exclusive") {
-        f->access = boot::FileAccess::kExclusive;
-      } else if (v == "shared") {
-        f->access = boot::FileAccess::kShared;
-      } else {
-        std::fprintf(stderr,
-                     "runsc do: --file-access must be exclusive or shared\n");
+    switch (ParseSourceFlag("do", argc, argv, &i, &f->source)) {
+      case FlagResult::kTaken:
+        continue;
+      case FlagResult::kUsageError:
         return 2;
-      }
-      continue;
-    }
-    if (value(a, "mount", &v)) {
-      f->mounts.push_back(v);
-      continue;
-    }
-    if (value(a, "log-format", &v)) {
-      if (v != "text" && v != "json") {
-        std::fprintf(stderr, "runsc do: --log-format must be text or json\n");
+      case FlagResult::kNotMine:
+        std::fprintf(
+            stderr, "runsc do: unknown flag \"%.*s\" (see \"runsc help do\")\n",
+            static_cast<int>(a.size()), a.data());
         return 2;
-      }
-      g_json = v == "json";
-      continue;
-    }
-    if (a == "--overlay") {
-      f->overlay = true;
-    } else if (a == "--ro") {
-      f->ro = true;
-    } else if (a == "--debug") {
-      g_debug = true;
-    } else {
-      std::fprintf(stderr,
-                   "runsc do: unknown flag \"%.*s\" (see \"runsc help do\")\n",
-                   static_cast<int>(a.size()), a.data());
-      return 2;
     }
   }
-  int sources = !f->bundle.empty() + !f->rootfs.empty() + !f->root_9p.empty();
-  if (sources > 1) {
-    std::fprintf(stderr,
-                 "runsc do: --bundle, --rootfs and --root-9p are exclusive\n");
-    return 2;
-  }
+  if (!CheckSourceFlags("do", f->source)) return 2;
   for (; i < argc; ++i) f->script.push_back(argv[i]);
   return 0;
 }
 
-std::string SelfExe() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
-  return std::string(buf, n);
-}
-
-bool IsDir(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 int RunDo(const DoFlags& f) {
-  // 1. The spec.
-  Spec spec;
-  bool host_root = false;
-  if (!f.bundle.empty()) {
-    auto s = specutils::ReadSpecFromBundle(f.bundle);
-    if (!s.ok()) return Fail(std::string(s.status().message()));
-    spec = *s;
-    std::string root = spec.root().path();
-    if (!root.empty() && root[0] != '/') root = f.bundle + "/" + root;
-    spec.mutable_root()->set_path(root);
-  } else if (!f.rootfs.empty()) {
-    spec = specutils::DefaultSpec(f.rootfs);
-    spec.mutable_root()->set_readonly(false);
-  } else {
-    // Like gVisor's `runsc do`: the host's root, read-only, under a tmpfs.
-    spec = specutils::DefaultSpec(f.root_9p.empty() ? "/" : f.root_9p);
-    spec.mutable_root()->set_readonly(false);
-    host_root = f.root_9p.empty();
+  auto sb = Sandbox::Compose(f.source);
+  if (!sb.ok()) {
+    std::fprintf(stderr, "runsc do: %.*s\n",
+                 static_cast<int>(sb.status().message().size()),
+                 sb.status().message().data());
+    return 1;
   }
-  if (f.bundle.empty()) {
-    // Our own default spec lists /dev mounts as runc's does; the sandbox
-    // provides those itself, so they go quietly.
-    auto* ms = spec.mutable_mounts();
-    for (int i = ms->size() - 1; i >= 0; --i) {
-      if (!specutils::IsSupportedDevMount(ms->Get(i))) ms->DeleteSubrange(i, 1);
-    }
-  }
-  if (f.ro) spec.mutable_root()->set_readonly(true);
-  for (const std::string& m : f.mounts) {
-    std::vector<std::string> p = absl::StrSplit(m, absl::MaxSplits(':', 3));
-    if (p.size() < 3 || p[2].empty() || p[2][0] != '/') {
-      return Fail("--mount=" + m +
-                  ": expected TYPE:SRC:DST[:OPTS] with an "
-                  "absolute DST");
-    }
-    specutils::Mount* sm = spec.add_mounts();
-    sm->set_type(p[0]);
-    sm->set_source(p[1]);
-    sm->set_destination(p[2]);
-    if (p.size() == 4) {
-      for (absl::string_view o : absl::StrSplit(p[3], ',', absl::SkipEmpty())) {
-        sm->add_options(std::string(o));
-      }
-    }
-  }
-  boot::Config conf;
-  conf.file_access = f.access;
-  conf.overlay = f.overlay || host_root;
-  conf.root_aname = f.root_aname;
-
-  // 2. The gofers: the root first, then each bind mount in boot's order.
-  std::string self = SelfExe();
-  std::vector<int> io_fds;
-  if (!f.root_9p.empty()) {
-    std::string err;
-    int fd = Dial(f.root_9p, &err);
-    if (fd < 0) return Fail(err);
-    io_fds.push_back(fd);
-  } else {
-    const std::string& root = spec.root().path();
-    if (!IsDir(root)) {
-      return Fail(
-          absl::StrCat("rootfs ", root, ": ",
-                       errno ? std::strerror(errno) : "not a directory"));
-    }
-    // The host's root is only ever read: the overlay takes the writes.
-    int fd = StartGofer(self, root, host_root || spec.root().readonly());
-    if (fd < 0)
-      return Fail(absl::StrCat("starting a gofer: ", std::strerror(errno)));
-    io_fds.push_back(fd);
-  }
-  boot::BootLog log;
-  for (const specutils::Mount& m : boot::CompileMounts(spec, &log)) {
-    if (m.type() != "bind") continue;
-    if (!IsDir(m.source())) {
-      return Fail(absl::StrCat("bind mount source ", m.source(), ": ",
-                               std::strerror(errno ? errno : ENOTDIR)));
-    }
-    bool ro = false;
-    for (const std::string& o : m.options()) ro |= o == "ro";
-    int fd = StartGofer(self, m.source(), ro);
-    if (fd < 0)
-      return Fail(absl::StrCat("starting a gofer: ", std::strerror(errno)));
-    io_fds.push_back(fd);
-  }
-
-  // 3. Boot, as root, and run the script as the spec's user.
-  sentry::kernel::TaskProcessTable procs;
-  sentry::fs::proc::SetDefaultProcessTable(&procs);
+  sentry::kernel::Task& task = (*sb)->init();
   int status;
-  {
-    sentry::context::Context root_ctx(
-        sentry::kernel::auth::Credentials::Root());
-    boot::BootLog blog;
-    auto ns = boot::CreateMountNamespace(root_ctx, spec, conf, io_fds, &blog);
-    for (int fd : io_fds) close(fd);  // the 9P client holds its own
-    for (const std::string& w : blog.warnings) Log("warning", w);
-    for (const std::string& d : blog.debug) Log("debug", d);
-    if (!ns.ok()) {
-      sentry::fs::proc::SetDefaultProcessTable(nullptr);
-      return Fail(std::string(ns.status().message()));
-    }
-    const specutils::User& u = spec.process().user();
-    sentry::kernel::auth::Credentials creds =
-        u.uid() == 0
-            ? sentry::kernel::auth::Credentials::Root()
-            : sentry::kernel::auth::Credentials::User(
-                  u.uid(), u.gid(),
-                  {u.additionalgids().begin(), u.additionalgids().end()});
-    if (u.uid() == 0 && u.gid() != 0) {
-      creds.gid = creds.egid = creds.fsgid = u.gid();
-    }
-    sentry::kernel::Task task(*ns, creds, /*pid=*/1);
-    sentry::kernel::TaskProcessOptions popts;
-    popts.argv = {spec.process().args().begin(), spec.process().args().end()};
-    popts.envp = {spec.process().env().begin(), spec.process().env().end()};
-    popts.exe = "/proc/self/exe";
-    procs.Add(&task, popts);
-    if (!spec.process().cwd().empty()) {
-      long r = task.Chdir(spec.process().cwd().c_str());
-      if (r < 0) {
-        Log("warning", absl::StrCat("cwd ", spec.process().cwd(), ": ",
-                                    std::strerror(-r)));
-      }
-    }
-    if (f.script.empty()) {
-      status = shell::RunInteractive(&task, 0, 1, 2);
-    } else {
-      shell::Io io;
-      io.out = [](std::string_view s) {
-        fwrite(s.data(), 1, s.size(), stdout);
-      };
-      io.err = [](std::string_view s) {
-        fwrite(s.data(), 1, s.size(), stderr);
-      };
-      status = shell::RunScript(&task, absl::StrJoin(f.script, " "), io);
-    }
-    fflush(stdout);
-    procs.Remove(1);
+  if (f.script.empty()) {
+    status = shell::RunInteractive(&task, 0, 1, 2);
+  } else {
+    shell::Io io;
+    io.out = [](std::string_view s) { fwrite(s.data(), 1, s.size(), stdout); };
+    io.err = [](std::string_view s) { fwrite(s.data(), 1, s.size(), stderr); };
+    status = shell::RunScript(&task, absl::StrJoin(f.script, " "), io);
   }
-  sentry::fs::proc::SetDefaultProcessTable(nullptr);
+  fflush(stdout);
   return status;
 }
 
 }  // namespace
 
 const char* DoUsage() {
-  return "runsc do [--bundle=DIR | --rootfs=DIR | "
-         "--root-9p=ADDR[,aname=PATH]]\n"
-         "         [--overlay] [--ro] [--file-access=exclusive|shared]\n"
-         "         [--mount=TYPE:SRC:DST[:OPTS]]... [--debug]\n"
-         "         [--log-format=text|json] [--] [SCRIPT...]\n"
-         "  Composes a sandbox's filesystem and runs SCRIPT in it (commands\n"
-         "  separated by ';' or newlines, with quotes, |, >, >>, <, && and "
-         "||);\n"
-         "  without SCRIPT, reads commands from standard input. With no "
-         "source\n"
-         "  flag the host's / is served read-only under a tmpfs overlay.\n"
-         "  ADDR is tcp:HOST:PORT or unix:PATH. Exit status: 0 if every "
-         "command\n"
-         "  succeeded, 1 if one failed, 2 for usage errors.\n";
+  static const std::string usage = absl::StrCat(
+      "runsc do ", kSourceFlagsUsage,
+      "\n         [--] [SCRIPT...]\n"
+      "  Composes a sandbox's filesystem and runs SCRIPT in it (commands\n"
+      "  separated by ';' or newlines, with quotes, |, >, >>, <, && and "
+      "||);\n"
+      "  without SCRIPT, reads commands from standard input. With no "
+      "source\n"
+      "  flag the host's / is served read-only under a tmpfs overlay.\n"
+      "  ADDR is tcp:HOST:PORT or unix:PATH. Exit status: 0 if every "
+      "command\n"
+      "  succeeded, 1 if one failed, 2 for usage errors.\n");
+  return usage.c_str();
 }
 
 int DoMain(int argc, char** argv) {
   DoFlags f;
   if (int r = ParseDoFlags(argc, argv, &f); r != 0) return r;
   signal(SIGPIPE, SIG_IGN);
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  int status = RunDo(f);
-  StopGofers();
-  return status;
+  ExitOnSignal();
+  return RunDo(f);
 }
 
 const char* SpecUsage() {

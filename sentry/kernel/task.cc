@@ -298,13 +298,9 @@ long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
   if ((flags & O_CREAT) && (flags & O_DIRECTORY) && !(flags & O_PATH)) {
     return -EINVAL;
   }
-  const int acc = flags & O_ACCMODE;
   if (flags & O_PATH) {
     flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   }
-  // Access mode 3 opens for neither (ioctl-only) but checks both.
-  const bool want_write = !(flags & O_PATH) && acc != O_RDONLY;
-  const bool want_read = !(flags & O_PATH) && acc != O_WRONLY;
   Path p;
   bool created = false;
   if (flags & O_CREAT) {
@@ -368,6 +364,14 @@ long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
     if (!r.ok()) return R(r);
     p = std::move(*r);
   }
+  return OpenResolved(std::move(p), flags, created);
+}
+
+long Task::OpenResolved(Path p, int flags, bool created) {
+  const int acc = flags & O_ACCMODE;
+  // Access mode 3 opens for neither (ioctl-only) but checks both.
+  const bool want_write = !(flags & O_PATH) && acc != O_RDONLY;
+  const bool want_read = !(flags & O_PATH) && acc != O_WRONLY;
   Inode* in = p.inode();
   if (in->IsSymlink() && !(flags & O_PATH)) return -ELOOP;
   if ((flags & O_DIRECTORY) && !in->IsDir()) return -ENOTDIR;
@@ -395,6 +399,16 @@ long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
   }
   if (!(flags & O_PATH)) NotifyPath(p, IN_OPEN);
   return InstallFile(std::move(f), flags & O_CLOEXEC);
+}
+
+long Task::Reopen(int fd, int flags) {
+  if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) return -EINVAL;
+  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
+  if (flags & O_PATH) {
+    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  }
+  return OpenResolved(Path{f->mount_ref(), f->dirent_ref()}, flags,
+                      /*created=*/false);
 }
 
 long Task::OpenTmpfile(int dirfd, const char* path, int flags, mode_t mode) {
@@ -617,8 +631,13 @@ long Task::DoTruncate(const Path& p, off_t length, bool through_fd) {
 }
 
 long Task::Truncate(const char* path, off_t length) {
+  return Truncateat(AT_FDCWD, path, length, 0);
+}
+
+long Task::Truncateat(int dirfd, const char* path, off_t length, int flags) {
+  if (flags & ~AT_EMPTY_PATH) return -EINVAL;
   if (length < 0) return -EINVAL;
-  SYS_ASSIGN(Path p, ResolveAt(AT_FDCWD, path, true));
+  SYS_ASSIGN(Path p, ResolveAt(dirfd, path, true, flags & AT_EMPTY_PATH));
   if (p.inode()->IsDir()) return -EISDIR;
   if (!p.inode()->IsRegular()) return -EINVAL;
   SYS_TRY(Permission(ctx_, p.inode(), linux_abi::MAY_WRITE));
@@ -1332,6 +1351,37 @@ long Task::DoRemovexattr(const Path& p, const char* name) {
   SYS_TRY(p.inode()->RemoveXattr(ctx_, n));
   NotifyPath(p, IN_ATTRIB);
   return 0;
+}
+
+long Task::Setxattrat(int dirfd, const char* path, int at_flags,
+                      const char* name, const void* value, size_t size,
+                      int flags) {
+  if (at_flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
+  if (size > static_cast<size_t>(linux_abi::kXattrSizeMax)) return -E2BIG;
+  SYS_ASSIGN(Path p, ResolveAt(dirfd, path, !(at_flags & AT_SYMLINK_NOFOLLOW),
+                               at_flags & AT_EMPTY_PATH));
+  return DoSetxattr(p, name, value, size, flags);
+}
+long Task::Getxattrat(int dirfd, const char* path, int at_flags,
+                      const char* name, void* value, size_t size) {
+  if (at_flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
+  SYS_ASSIGN(Path p, ResolveAt(dirfd, path, !(at_flags & AT_SYMLINK_NOFOLLOW),
+                               at_flags & AT_EMPTY_PATH));
+  return DoGetxattr(p, name, value, size);
+}
+long Task::Listxattrat(int dirfd, const char* path, int at_flags, char* list,
+                       size_t size) {
+  if (at_flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
+  SYS_ASSIGN(Path p, ResolveAt(dirfd, path, !(at_flags & AT_SYMLINK_NOFOLLOW),
+                               at_flags & AT_EMPTY_PATH));
+  return DoListxattr(p, list, size);
+}
+long Task::Removexattrat(int dirfd, const char* path, int at_flags,
+                         const char* name) {
+  if (at_flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
+  SYS_ASSIGN(Path p, ResolveAt(dirfd, path, !(at_flags & AT_SYMLINK_NOFOLLOW),
+                               at_flags & AT_EMPTY_PATH));
+  return DoRemovexattr(p, name);
 }
 
 long Task::Setxattr(const char* path, const char* name, const void* value,

@@ -108,6 +108,11 @@ class Task {
   long Getdents64(int fd, void* buf, size_t count);
   long Ftruncate(int fd, off_t length);
   long Truncate(const char* path, off_t length);
+  // truncate(2) of dirfd/path, or with AT_EMPTY_PATH and "" of the file
+  // dirfd refers to (an O_PATH descriptor will do); checks as truncate(2).
+  // No Linux syscall has this shape: it is for embedders that address
+  // files by descriptor (the FUSE export), as truncate("/proc/self/fd/N").
+  long Truncateat(int dirfd, const char* path, off_t length, int flags);
   long Fallocate(int fd, int mode, off_t offset, off_t len);
   long Fsync(int fd);
   long Fdatasync(int fd);
@@ -155,6 +160,17 @@ class Task {
   long Removexattr(const char* path, const char* name);
   long Lremovexattr(const char* path, const char* name);
   long Fremovexattr(int fd, const char* name);
+  // Linux 6.13's *xattrat(2) (dirfd, path, AT_SYMLINK_NOFOLLOW and
+  // AT_EMPTY_PATH; an O_PATH dirfd will do), with the value and flags as
+  // plain arguments instead of struct xattr_args.
+  long Setxattrat(int dirfd, const char* path, int at_flags, const char* name,
+                  const void* value, size_t size, int flags);
+  long Getxattrat(int dirfd, const char* path, int at_flags, const char* name,
+                  void* value, size_t size);
+  long Listxattrat(int dirfd, const char* path, int at_flags, char* list,
+                   size_t size);
+  long Removexattrat(int dirfd, const char* path, int at_flags,
+                     const char* name);
 
   // Process filesystem state.
   long Chdir(const char* path);
@@ -177,6 +193,13 @@ class Task {
     return fds_.Get(fd);
   }
   long InstallFile(base::RefPtr<fs::File> f, bool cloexec);
+  // Opens the file fd refers to anew, as open("/proc/self/fd/N", flags)
+  // does on Linux: the permission checks of open(2) for the file itself
+  // (EACCES, EISDIR for writing a directory, ELOOP for a symlink without
+  // O_PATH, EROFS), O_TRUNC honoured; O_CREAT and O_TMPFILE are EINVAL.
+  // fd may be an O_PATH descriptor. For servers that address files by
+  // handle rather than by path (the FUSE export).
+  long Reopen(int fd, int flags);
 
  private:
   struct XattrTarget;
@@ -188,6 +211,8 @@ class Task {
                                     bool must_be_dir = false);
   base::ErrnoOr<fs::ParentAndName> ResolveParentAt(int dirfd, const char* path);
   base::ErrnoOr<base::RefPtr<fs::File>> OpenPath(const fs::Path& p, int flags);
+  // open(2) after resolution: checks, the File, O_TRUNC, the new fd.
+  long OpenResolved(fs::Path p, int flags, bool created);
   long OpenTmpfile(int dirfd, const char* path, int flags, mode_t mode);
   // mkdir, mknod and symlink: mode is the type and final permission bits.
   long CreateAt(int dirfd, const char* path, uint32_t mode, uint64_t rdev,

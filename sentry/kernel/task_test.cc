@@ -1710,5 +1710,70 @@ TEST_F(TaskTest, NothingEntersARemovedDirectory) {
   t()->Close(dfd);
 }
 
+// ---- Handle-addressed entry points (for the FUSE export).
+
+TEST_F(TaskTest, ReopenChecksPermissionOfTheFileItself) {
+  ASSERT_THAT(WriteFile(t(), "/f", "data", 0640), Succeeds());
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/d", 0755), Succeeds());
+  ASSERT_THAT(t()->Symlinkat("f", AT_FDCWD, "/l"), Succeeds());
+  long path_fd = User()->Openat(AT_FDCWD, "/f", O_PATH);
+  ASSERT_THAT(path_fd, Succeeds());
+  // 0640 root:root: the user may not read it, whatever handle it holds.
+  EXPECT_THAT(User()->Reopen(path_fd, O_RDONLY), IsErrno(EACCES));
+  long root_path = t()->Openat(AT_FDCWD, "/f", O_PATH);
+  long rw = t()->Reopen(root_path, O_RDWR | O_TRUNC);
+  ASSERT_THAT(rw, Succeeds());
+  EXPECT_EQ(Stat("/f").st_size, 0);
+  EXPECT_EQ(t()->Write(rw, "xy", 2), 2);
+  EXPECT_EQ(ReadFile(t(), "/f"), "xy");
+  long d = t()->Openat(AT_FDCWD, "/d", O_PATH);
+  EXPECT_THAT(t()->Reopen(d, O_WRONLY), IsErrno(EISDIR));
+  EXPECT_THAT(t()->Reopen(d, O_RDONLY | O_DIRECTORY), Succeeds());
+  long l = t()->Openat(AT_FDCWD, "/l", O_PATH | O_NOFOLLOW);
+  EXPECT_THAT(t()->Reopen(l, O_RDONLY), IsErrno(ELOOP));
+  EXPECT_THAT(t()->Reopen(root_path, O_RDWR | O_CREAT), IsErrno(EINVAL));
+  EXPECT_THAT(t()->Reopen(999, O_RDONLY), IsErrno(EBADF));
+}
+
+TEST_F(TaskTest, TruncateatEmptyPathTruncatesTheHandlesFile) {
+  ASSERT_THAT(WriteFile(t(), "/f", "0123456789", 0644), Succeeds());
+  long fd = t()->Openat(AT_FDCWD, "/f", O_PATH);
+  ASSERT_THAT(fd, Succeeds());
+  EXPECT_THAT(t()->Truncateat(fd, "", 3, 0), IsErrno(ENOENT));
+  EXPECT_THAT(t()->Truncateat(fd, "", 3, AT_EMPTY_PATH), Succeeds());
+  EXPECT_EQ(ReadFile(t(), "/f"), "012");
+  long ufd = User()->Openat(AT_FDCWD, "/f", O_PATH);
+  EXPECT_THAT(User()->Truncateat(ufd, "", 0, AT_EMPTY_PATH), IsErrno(EACCES));
+  EXPECT_THAT(t()->Truncateat(fd, "", 0, AT_SYMLINK_NOFOLLOW), IsErrno(EINVAL));
+  long root = t()->Openat(AT_FDCWD, "/", O_PATH);
+  EXPECT_THAT(t()->Truncateat(root, "f", 1, 0), Succeeds());
+  EXPECT_EQ(Stat("/f").st_size, 1);
+  EXPECT_THAT(t()->Truncateat(root, "", 0, AT_EMPTY_PATH), IsErrno(EISDIR));
+}
+
+TEST_F(TaskTest, XattratCallsAddressByHandle) {
+  ASSERT_THAT(WriteFile(t(), "/f", "", 0644), Succeeds());
+  ASSERT_THAT(t()->Symlinkat("f", AT_FDCWD, "/l"), Succeeds());
+  long fd = t()->Openat(AT_FDCWD, "/f", O_PATH);
+  ASSERT_THAT(fd, Succeeds());
+  EXPECT_THAT(t()->Setxattrat(fd, "", AT_EMPTY_PATH, "user.k", "v", 1, 0),
+              Succeeds());
+  char buf[16];
+  EXPECT_EQ(t()->Getxattrat(fd, "", AT_EMPTY_PATH, "user.k", buf, 16), 1);
+  EXPECT_EQ(buf[0], 'v');
+  long root = t()->Openat(AT_FDCWD, "/", O_PATH);
+  // Through the symlink (followed), and not (user xattrs: EPERM on links).
+  EXPECT_EQ(t()->Getxattrat(root, "l", 0, "user.k", buf, 16), 1);
+  EXPECT_THAT(
+      t()->Setxattrat(root, "l", AT_SYMLINK_NOFOLLOW, "user.k", "v", 1, 0),
+      IsErrno(EPERM));
+  EXPECT_EQ(t()->Listxattrat(fd, "", AT_EMPTY_PATH, buf, sizeof(buf)), 7);
+  EXPECT_THAT(t()->Removexattrat(fd, "", AT_EMPTY_PATH, "user.k"), Succeeds());
+  EXPECT_THAT(t()->Getxattrat(fd, "", AT_EMPTY_PATH, "user.k", buf, 16),
+              IsErrno(ENODATA));
+  EXPECT_THAT(t()->Getxattrat(fd, "", AT_REMOVEDIR, "user.k", buf, 16),
+              IsErrno(EINVAL));
+}
+
 }  // namespace
 }  // namespace sentry::kernel

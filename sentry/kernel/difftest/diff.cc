@@ -265,8 +265,13 @@ std::string Render(const Sequence& s, const SideOutput& lx,
 }  // namespace
 
 DiffResult RunDiff(const Sequence& s, bool minimize) {
+  return RunDiffAgainst(s, RunOnVfs, minimize);
+}
+
+DiffResult RunDiffAgainst(const Sequence& s, const SideRunner& side,
+                          bool minimize) {
   SideOutput lx = RunOnLinux(s);
-  SideOutput vf = RunOnVfs(s);
+  SideOutput vf = side(s);
   Outcome o = Compare(s, lx, vf);
   DiffResult res;
   if (o.ok) return res;
@@ -277,7 +282,7 @@ DiffResult RunDiff(const Sequence& s, bool minimize) {
   // The trees as of the failing op.
   Sequence upto = o.failing_op >= 0 ? Truncated(s, o.failing_op) : s;
   SideOutput lx2 = o.failing_op >= 0 ? RunOnLinux(upto) : lx;
-  SideOutput vf2 = o.failing_op >= 0 ? RunOnVfs(upto) : vf;
+  SideOutput vf2 = o.failing_op >= 0 ? side(upto) : vf;
   // Keep the full runs' results (the rerun's are identical up to there).
   lx2.results = lx.results;
   vf2.results = vf.results;
@@ -296,7 +301,7 @@ DiffResult RunDiff(const Sequence& s, bool minimize) {
       if (i >= cur.setup.size() + cur.ops.size()) continue;
       Sequence cand = Without(cur, i);
       SideOutput a = RunOnLinux(cand);
-      SideOutput b = RunOnVfs(cand);
+      SideOutput b = side(cand);
       Outcome c = Compare(cand, a, b);
       if (!c.ok && c.signature == o.signature) {
         cur =

@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,16 @@ std::string LinuxRootKind();
 
 SideOutput RunOnLinux(const Sequence& s);
 SideOutput RunOnVfs(const Sequence& s);
+// The host side's executor on any directory: s's setup (as root) and ops
+// (dropping to kUserUid if unprivileged) through raw syscalls in a child
+// chrooted into top, then the tree walked by another. RunOnLinux passes a
+// fresh tmpfs; a caller may pass another mount of the same tree (the FUSE
+// export of our VFS), which makes that mount the system under test.
+SideOutput RunOnHostDir(const Sequence& s, const std::string& top,
+                        const std::string& side_name);
+
+// The side compared with Linux: RunOnVfs, or another.
+using SideRunner = std::function<SideOutput(const Sequence&)>;
 
 // The outcome of a differential run.
 struct DiffResult {
@@ -84,6 +95,9 @@ struct DiffResult {
 // shrunk (greedy op removal keeping the same failure signature) and the
 // report shows the minimal sequence as well.
 DiffResult RunDiff(const Sequence& s, bool minimize = true);
+// The same against another system under test than RunOnVfs.
+DiffResult RunDiffAgainst(const Sequence& s, const SideRunner& side,
+                          bool minimize = true);
 
 }  // namespace difftest
 

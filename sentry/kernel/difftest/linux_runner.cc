@@ -166,16 +166,8 @@ std::string MakeOverlay(HostRoot& h, const Sequence& s) {
   return "";
 }
 
-SideOutput RunOnLinux(const Sequence& s) {
-  HostRoot h = MakeHostRoot();
-  if (h.error.empty() && s.overlay) h.error = MakeOverlay(h, s);
-  if (!h.error.empty()) {
-    RemoveHostRoot(h);
-    SideOutput o;
-    o.error = "linux: " + h.error;
-    return o;
-  }
-  const std::string top = s.overlay ? h.merged : h.path;
+SideOutput RunOnHostDir(const Sequence& s, const std::string& top,
+                        const std::string& side_name) {
   SideOutput out = internal::RunInChild(
       [&](internal::RecordWriter& w) {
         if (!EnterRoot(top, w)) return;
@@ -192,17 +184,29 @@ SideOutput RunOnLinux(const Sequence& s) {
         for (const Op& op : s.ops) w.WriteResult(ex.Run(op));
         ex.CloseAll();
       },
-      kTimeoutSeconds, "linux");
+      kTimeoutSeconds, side_name);
   SideOutput walk = internal::RunInChild(
       [&](internal::RecordWriter& w) {
         if (!EnterRoot(top, w)) return;
         LinuxSys sys;
         w.WriteTree(WalkTree(&sys));
       },
-      kTimeoutSeconds, "linux walk");
+      kTimeoutSeconds, side_name + " walk");
   out.tree = walk.tree;
   out.error += walk.error;
+  return out;
+}
 
+SideOutput RunOnLinux(const Sequence& s) {
+  HostRoot h = MakeHostRoot();
+  if (h.error.empty() && s.overlay) h.error = MakeOverlay(h, s);
+  if (!h.error.empty()) {
+    RemoveHostRoot(h);
+    SideOutput o;
+    o.error = "linux: " + h.error;
+    return o;
+  }
+  SideOutput out = RunOnHostDir(s, s.overlay ? h.merged : h.path, "linux");
   RemoveHostRoot(h);
   return out;
 }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "sentry/context/context.h"
 #include "sentry/fs/dirent.h"
+#include "sentry/fs/file.h"
 #include "sentry/fs/filesystem.h"
 #include "sentry/fs/mount.h"
 #include "sentry/fs/overlay/overlay.h"
@@ -12,67 +13,76 @@
 #include "sentry/kernel/difftest/child.h"
 #include "sentry/kernel/difftest/harness.h"
 #include "sentry/kernel/difftest/sys.h"
+#include "sentry/kernel/difftest/vfs_side.h"
 #include "sentry/kernel/task.h"
 
 namespace difftest {
 
 namespace {
 constexpr int kTimeoutSeconds = 20;
+using sentry::kernel::auth::Credentials;
 }  // namespace
 
+std::string NewVfsNamespace(const Sequence& s,
+                            base::RefPtr<sentry::fs::MountNamespace>* ns) {
+  sentry::context::Context ctx(Credentials::Root());
+  auto fs = sentry::fs::FindFilesystem("tmpfs");
+  if (!fs.ok()) return "FindFilesystem(tmpfs): " + fs.error().ToString();
+  // Mode 1777 and owned by root, like the Linux side's root.
+  auto root_inode =
+      (*fs)->Mount(ctx, "none", sentry::fs::MountSourceFlags{}, "mode=1777");
+  if (!root_inode.ok()) return "tmpfs Mount: " + root_inode.error().ToString();
+  if (s.overlay) {
+    // The lower tmpfs gets `lower`, then an overlay with a fresh upper
+    // tmpfs becomes the root.
+    auto upper =
+        (*fs)->Mount(ctx, "none", sentry::fs::MountSourceFlags{}, "mode=1777");
+    if (!upper.ok()) return "tmpfs Mount: " + upper.error().ToString();
+    {
+      auto lns = sentry::fs::MountNamespace::New(
+          sentry::fs::Dirent::NewRoot(*root_inode));
+      sentry::kernel::Task t(lns, Credentials::Root());
+      TaskSys sys(&t);
+      Executor ex(&sys);
+      for (size_t i = 0; i < s.lower.size(); ++i) {
+        Result r = ex.Run(s.lower[i]);
+        if (r.ret < 0) {
+          return absl::StrCat("lower op ", i, " (", OpToString(s.lower[i]),
+                              ") failed: ", ErrnoString(r.ret));
+        }
+      }
+      ex.CloseAll();
+    }
+    auto ov = sentry::fs::overlay::NewOverlayRoot(ctx, *upper, *root_inode);
+    if (!ov.ok()) return "NewOverlayRoot: " + ov.error().ToString();
+    root_inode = std::move(*ov);
+  }
+  *ns =
+      sentry::fs::MountNamespace::New(sentry::fs::Dirent::NewRoot(*root_inode));
+  return "";
+}
+
+std::string LiveObjects() {
+  std::string leaks;
+  auto count = [&](const char* what, int64_t n) {
+    if (n != 0) leaks += absl::StrCat(" ", what, "=", n);
+  };
+  count("Inode", base::LiveCounter<sentry::fs::Inode>::Live());
+  count("Dirent", base::LiveCounter<sentry::fs::Dirent>::Live());
+  count("MountSource", base::LiveCounter<sentry::fs::MountSource>::Live());
+  count("File", base::LiveCounter<sentry::fs::File>::Live());
+  count("Mount", base::LiveCounter<sentry::fs::Mount>::Live());
+  return leaks;
+}
+
 SideOutput RunOnVfs(const Sequence& s) {
-  using sentry::kernel::auth::Credentials;
   return internal::RunInChild(
       [&](internal::RecordWriter& w) {
-        sentry::context::Context ctx(Credentials::Root());
-        auto fs = sentry::fs::FindFilesystem("tmpfs");
-        if (!fs.ok()) {
-          w.WriteError("FindFilesystem(tmpfs): " + fs.error().ToString());
+        base::RefPtr<sentry::fs::MountNamespace> ns;
+        if (std::string e = NewVfsNamespace(s, &ns); !e.empty()) {
+          w.WriteError(e);
           return;
         }
-        // Mode 1777 and owned by root, like the Linux side's root.
-        auto root_inode = (*fs)->Mount(
-            ctx, "none", sentry::fs::MountSourceFlags{}, "mode=1777");
-        if (!root_inode.ok()) {
-          w.WriteError("tmpfs Mount: " + root_inode.error().ToString());
-          return;
-        }
-        if (s.overlay) {
-          // The lower tmpfs gets `lower`, then an overlay with a fresh
-          // upper tmpfs becomes the root.
-          auto upper = (*fs)->Mount(ctx, "none", sentry::fs::MountSourceFlags{},
-                                    "mode=1777");
-          if (!upper.ok()) {
-            w.WriteError("tmpfs Mount: " + upper.error().ToString());
-            return;
-          }
-          {
-            auto lns = sentry::fs::MountNamespace::New(
-                sentry::fs::Dirent::NewRoot(*root_inode));
-            sentry::kernel::Task t(lns, Credentials::Root());
-            TaskSys sys(&t);
-            Executor ex(&sys);
-            for (size_t i = 0; i < s.lower.size(); ++i) {
-              Result r = ex.Run(s.lower[i]);
-              if (r.ret < 0) {
-                w.WriteError(absl::StrCat("lower op ", i, " (",
-                                          OpToString(s.lower[i]),
-                                          ") failed: ", ErrnoString(r.ret)));
-                return;
-              }
-            }
-            ex.CloseAll();
-          }
-          auto ov =
-              sentry::fs::overlay::NewOverlayRoot(ctx, *upper, *root_inode);
-          if (!ov.ok()) {
-            w.WriteError("NewOverlayRoot: " + ov.error().ToString());
-            return;
-          }
-          root_inode = std::move(*ov);
-        }
-        auto ns = sentry::fs::MountNamespace::New(
-            sentry::fs::Dirent::NewRoot(*root_inode));
         {
           sentry::kernel::Task t(ns, Credentials::Root());
           TaskSys sys(&t);
@@ -97,19 +107,9 @@ SideOutput RunOnVfs(const Sequence& s) {
         }
         // Every sequence must leave nothing alive once the namespace goes.
         ns.reset();
-        root_inode = sentry::fs::Errno(ENOENT);
-        std::string leaks;
-        auto count = [&](const char* what, int64_t n) {
-          if (n != 0) leaks += absl::StrCat(" ", what, "=", n);
-        };
-        count("Inode", base::LiveCounter<sentry::fs::Inode>::Live());
-        count("Dirent", base::LiveCounter<sentry::fs::Dirent>::Live());
-        count("MountSource",
-              base::LiveCounter<sentry::fs::MountSource>::Live());
-        count("File", base::LiveCounter<sentry::fs::File>::Live());
-        count("Mount", base::LiveCounter<sentry::fs::Mount>::Live());
-        if (!leaks.empty())
+        if (std::string leaks = LiveObjects(); !leaks.empty()) {
           w.WriteError("live objects after teardown:" + leaks);
+        }
       },
       kTimeoutSeconds, "vfs");
 }

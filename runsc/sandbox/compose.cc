@@ -1,0 +1,463 @@
+#include "runsc/sandbox/compose.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "sentry/fs/proc/process.h"
+
+namespace runsc::sandbox {
+
+namespace {
+
+using specutils::Spec;
+
+// ---- Logging (--debug, --log-format).
+
+bool g_debug = false;
+bool g_json = false;
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char b[8];
+          std::snprintf(b, sizeof(b), "\\u%04x", c);
+          out += b;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+absl::Status Error(const std::string& msg) {
+  return absl::FailedPreconditionError(msg);
+}
+
+// ---- Gofer children.
+
+std::vector<pid_t> g_gofers;
+
+void OnSignal(int sig) {
+  // Only async-signal-safe calls: stop the children, then go.
+  for (pid_t p : g_gofers) kill(p, SIGTERM);
+  for (pid_t p : g_gofers) waitpid(p, nullptr, 0);
+  _exit(128 + sig);
+}
+
+// Starts `runsc gofer --root=dir --io-fds=3` on a socketpair; returns our
+// end, or -1 with errno.
+int StartGofer(const std::string& self, const std::string& dir, bool ro) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    // A caller that blocked signals for its own threads (runsc mount)
+    // must not hand the mask on: the gofer is stopped with SIGTERM.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // dup2 clears close-on-exec: the gofer gets the socket as fd 3.
+    if (dup2(sv[1], 3) < 0) _exit(127);
+    std::string root = "--root=" + dir;
+    std::vector<const char*> args = {"runsc", "gofer", root.c_str(),
+                                     "--io-fds=3"};
+    if (ro) args.push_back("--ro");
+    args.push_back(nullptr);
+    execv(self.c_str(), const_cast<char* const*>(args.data()));
+    _exit(127);
+  }
+  close(sv[1]);
+  g_gofers.push_back(pid);
+  Log("debug",
+      absl::StrCat("gofer ", pid, " serving ", dir, ro ? " (ro)" : ""));
+  return sv[0];
+}
+
+// Connects to a 9P server: tcp:HOST:PORT or unix:PATH.
+int Dial(const std::string& addr, std::string* err) {
+  if (addr.rfind("unix:", 0) == 0) {
+    std::string path = addr.substr(5);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(sa.sun_path)) {
+      *err = "unix socket path too long";
+      close(fd);
+      return -1;
+    }
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+      *err = absl::StrCat("connecting to ", addr, ": ", std::strerror(errno));
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+  if (addr.rfind("tcp:", 0) == 0) {
+    std::string hp = addr.substr(4);
+    size_t colon = hp.rfind(':');
+    if (colon == std::string::npos) {
+      *err = "expected tcp:HOST:PORT, got " + addr;
+      return -1;
+    }
+    std::string host = hp.substr(0, colon), port = hp.substr(colon + 1);
+    if (!host.empty() && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    int gai = getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
+    if (gai != 0) {
+      *err = absl::StrCat("resolving ", addr, ": ", gai_strerror(gai));
+      return -1;
+    }
+    int fd = -1;
+    for (addrinfo* a = res; a; a = a->ai_next) {
+      fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+      if (fd < 0) continue;
+      if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
+      close(fd);
+      fd = -1;
+    }
+    int e = errno;
+    freeaddrinfo(res);
+    if (fd < 0) {
+      *err = absl::StrCat("connecting to ", addr, ": ", std::strerror(e));
+    }
+    return fd;
+  }
+  *err = "9P address must be tcp:HOST:PORT or unix:PATH, got " + addr;
+  return -1;
+}
+
+std::string SelfExe() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  return std::string(buf, n);
+}
+
+bool IsDir(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The spec the flags describe (step 1 of composing).
+absl::StatusOr<Spec> BuildSpec(const SourceFlags& f, bool* host_root) {
+  Spec spec;
+  *host_root = false;
+  if (!f.bundle.empty()) {
+    auto s = specutils::ReadSpecFromBundle(f.bundle);
+    if (!s.ok()) return s.status();
+    spec = *s;
+    std::string root = spec.root().path();
+    if (!root.empty() && root[0] != '/') root = f.bundle + "/" + root;
+    spec.mutable_root()->set_path(root);
+  } else if (!f.rootfs.empty()) {
+    spec = specutils::DefaultSpec(f.rootfs);
+    spec.mutable_root()->set_readonly(false);
+  } else {
+    // Like gVisor's `runsc do`: the host's root, read-only, under a tmpfs.
+    spec = specutils::DefaultSpec(f.root_9p.empty() ? "/" : f.root_9p);
+    spec.mutable_root()->set_readonly(false);
+    *host_root = f.root_9p.empty();
+  }
+  if (f.bundle.empty()) {
+    // Our own default spec lists /dev mounts as runc's does; the sandbox
+    // provides those itself, so they go quietly.
+    auto* ms = spec.mutable_mounts();
+    for (int i = ms->size() - 1; i >= 0; --i) {
+      if (!specutils::IsSupportedDevMount(ms->Get(i))) ms->DeleteSubrange(i, 1);
+    }
+  }
+  if (f.ro) spec.mutable_root()->set_readonly(true);
+  for (const std::string& m : f.mounts) {
+    std::vector<std::string> p = absl::StrSplit(m, absl::MaxSplits(':', 3));
+    if (p.size() < 3 || p[2].empty() || p[2][0] != '/') {
+      return Error("--mount=" + m +
+                   ": expected TYPE:SRC:DST[:OPTS] with an "
+                   "absolute DST");
+    }
+    specutils::Mount* sm = spec.add_mounts();
+    sm->set_type(p[0]);
+    sm->set_source(p[1]);
+    sm->set_destination(p[2]);
+    if (p.size() == 4) {
+      for (absl::string_view o : absl::StrSplit(p[3], ',', absl::SkipEmpty())) {
+        sm->add_options(std::string(o));
+      }
+    }
+  }
+  return spec;
+}
+
+// The gofer connections, root first, then each bind mount in boot's order
+// (step 2).
+absl::StatusOr<std::vector<int>> StartGofers(const SourceFlags& f,
+                                             const Spec& spec, bool host_root) {
+  std::string self = SelfExe();
+  std::vector<int> io_fds;
+  auto fail = [&](const std::string& msg) {
+    for (int fd : io_fds) close(fd);
+    return Error(msg);
+  };
+  if (!f.root_9p.empty()) {
+    std::string err;
+    int fd = Dial(f.root_9p, &err);
+    if (fd < 0) return fail(err);
+    io_fds.push_back(fd);
+  } else {
+    const std::string& root = spec.root().path();
+    if (!IsDir(root)) {
+      return fail(
+          absl::StrCat("rootfs ", root, ": ",
+                       errno ? std::strerror(errno) : "not a directory"));
+    }
+    // The host's root is only ever read: the overlay takes the writes.
+    int fd = StartGofer(self, root, host_root || spec.root().readonly());
+    if (fd < 0) {
+      return fail(absl::StrCat("starting a gofer: ", std::strerror(errno)));
+    }
+    io_fds.push_back(fd);
+  }
+  boot::BootLog log;
+  for (const specutils::Mount& m : boot::CompileMounts(spec, &log)) {
+    if (m.type() != "bind") continue;
+    if (!IsDir(m.source())) {
+      return fail(absl::StrCat("bind mount source ", m.source(), ": ",
+                               std::strerror(errno ? errno : ENOTDIR)));
+    }
+    bool ro = false;
+    for (const std::string& o : m.options()) ro |= o == "ro";
+    int fd = StartGofer(self, m.source(), ro);
+    if (fd < 0) {
+      return fail(absl::StrCat("starting a gofer: ", std::strerror(errno)));
+    }
+    io_fds.push_back(fd);
+  }
+  return io_fds;
+}
+
+}  // namespace
+
+void Log(const char* level, std::string_view msg) {
+  if (std::string_view(level) == "debug" && !g_debug) return;
+  if (g_json) {
+    std::fprintf(stderr, "{\"level\":\"%s\",\"msg\":\"%s\"}\n", level,
+                 JsonEscape(msg).c_str());
+  } else {
+    std::fprintf(stderr, "runsc: %s: %.*s\n", level,
+                 static_cast<int>(msg.size()), msg.data());
+  }
+}
+
+void StopGofers() {
+  for (pid_t p : g_gofers) kill(p, SIGTERM);
+  for (pid_t p : g_gofers) {
+    int status;
+    while (waitpid(p, &status, 0) < 0 && errno == EINTR) {
+    }
+    Log("debug", absl::StrCat("gofer ", p, " stopped"));
+  }
+  g_gofers.clear();
+}
+
+void ExitOnSignal() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+FlagResult ParseSourceFlag(std::string_view cmd, int argc, char** argv, int* i,
+                           SourceFlags* f) {
+  const std::string_view a = argv[*i];
+  auto value = [&](std::string_view name, std::string* out) -> bool {
+    std::string prefix =
+        absl::StrCat("--", absl::string_view(name.data(), name.size()), "=");
+    if (a.rfind(prefix, 0) == 0) {
+      *out = std::string(a.substr(prefix.size()));
+      return true;
+    }
+    if (a == prefix.substr(0, prefix.size() - 1) && *i + 1 < argc) {
+      *out = argv[++*i];
+      return true;
+    }
+    return false;
+  };
+  auto usage = [&](const std::string& msg) {
+    std::fprintf(stderr, "runsc %.*s: %s\n", static_cast<int>(cmd.size()),
+                 cmd.data(), msg.c_str());
+    return FlagResult::kUsageError;
+  };
+  std::string v;
+  if (value("bundle", &f->bundle) || value("rootfs", &f->rootfs)) {
+    return FlagResult::kTaken;
+  }
+  if (value("root-9p", &v)) {
+    std::vector<std::string> parts = absl::StrSplit(v, ',');
+    f->root_9p = parts[0];
+    for (size_t k = 1; k < parts.size(); ++k) {
+      if (parts[k].rfind("aname=", 0) == 0) {
+        f->root_aname = parts[k].substr(6);
+      } else {
+        return usage("--root-9p: unknown option \"" + parts[k] + "\"");
+      }
+    }
+    return FlagResult::kTaken;
+  }
+  if (value("file-access", &v)) {
+    if (v == "exclusive") {
+      f->access = boot::FileAccess::kExclusive;
+    } else if (v == "shared") {
+      f->access = boot::FileAccess::kShared;
+    } else {
+      return usage("--file-access must be exclusive or shared");
+    }
+    return FlagResult::kTaken;
+  }
+  if (value("mount", &v)) {
+    f->mounts.push_back(v);
+    return FlagResult::kTaken;
+  }
+  if (value("log-format", &v)) {
+    if (v != "text" && v != "json") {
+      return usage("--log-format must be text or json");
+    }
+    g_json = v == "json";
+    return FlagResult::kTaken;
+  }
+  if (a == "--overlay") {
+    f->overlay = true;
+  } else if (a == "--ro") {
+    f->ro = true;
+  } else if (a == "--debug") {
+    g_debug = true;
+  } else {
+    return FlagResult::kNotMine;
+  }
+  return FlagResult::kTaken;
+}
+
+bool CheckSourceFlags(std::string_view cmd, const SourceFlags& f) {
+  int sources = !f.bundle.empty() + !f.rootfs.empty() + !f.root_9p.empty();
+  if (sources > 1) {
+    std::fprintf(stderr,
+                 "runsc %.*s: --bundle, --rootfs and --root-9p are exclusive\n",
+                 static_cast<int>(cmd.size()), cmd.data());
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Compose(
+    const SourceFlags& f) {
+  bool host_root;
+  auto spec = BuildSpec(f, &host_root);
+  if (!spec.ok()) return spec.status();
+  boot::Config conf;
+  conf.file_access = f.access;
+  conf.overlay = f.overlay || host_root;
+  conf.root_aname = f.root_aname;
+
+  auto io_fds = StartGofers(f, *spec, host_root);
+  if (!io_fds.ok()) {
+    StopGofers();
+    return io_fds.status();
+  }
+
+  // Boot, as root; the spec's user is the sandbox's process.
+  std::unique_ptr<Sandbox> sb(new Sandbox());
+  sb->spec_ = *std::move(spec);
+  sentry::fs::proc::SetDefaultProcessTable(&sb->procs_);
+  sentry::context::Context root_ctx(sentry::kernel::auth::Credentials::Root());
+  boot::BootLog blog;
+  auto ns =
+      boot::CreateMountNamespace(root_ctx, sb->spec_, conf, *io_fds, &blog);
+  for (int fd : *io_fds) close(fd);  // the 9P client holds its own
+  for (const std::string& w : blog.warnings) Log("warning", w);
+  for (const std::string& d : blog.debug) Log("debug", d);
+  if (!ns.ok()) {
+    sentry::fs::proc::SetDefaultProcessTable(nullptr);
+    sb.reset();
+    StopGofers();
+    return ns.status();
+  }
+  sb->ns_ = *std::move(ns);
+  const specutils::User& u = sb->spec_.process().user();
+  sentry::kernel::auth::Credentials creds =
+      u.uid() == 0
+          ? sentry::kernel::auth::Credentials::Root()
+          : sentry::kernel::auth::Credentials::User(
+                u.uid(), u.gid(),
+                {u.additionalgids().begin(), u.additionalgids().end()});
+  if (u.uid() == 0 && u.gid() != 0) {
+    creds.gid = creds.egid = creds.fsgid = u.gid();
+  }
+  sb->creds_ = creds;
+  sb->init_ = std::make_unique<sentry::kernel::Task>(sb->ns_, creds, /*pid=*/1);
+  sentry::kernel::TaskProcessOptions popts;
+  popts.argv = {sb->spec_.process().args().begin(),
+                sb->spec_.process().args().end()};
+  popts.envp = {sb->spec_.process().env().begin(),
+                sb->spec_.process().env().end()};
+  popts.exe = "/proc/self/exe";
+  sb->procs_.Add(sb->init_.get(), popts);
+  if (!sb->spec_.process().cwd().empty()) {
+    long r = sb->init_->Chdir(sb->spec_.process().cwd().c_str());
+    if (r < 0) {
+      Log("warning", absl::StrCat("cwd ", sb->spec_.process().cwd(), ": ",
+                                  std::strerror(-r)));
+    }
+  }
+  return sb;
+}
+
+Sandbox::~Sandbox() {
+  if (init_) {
+    procs_.Remove(1);
+    init_.reset();
+  }
+  if (ns_) sentry::fs::proc::SetDefaultProcessTable(nullptr);
+  ns_.reset();
+  StopGofers();
+}
+
+}  // namespace runsc::sandbox
