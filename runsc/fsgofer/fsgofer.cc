@@ -90,8 +90,20 @@ void ChownBestEffort(int dirfd, const char* name, int flags, uint32_t uid,
                      uint32_t gid) {
   uid_t u = uid == p9::kNoUid ? static_cast<uid_t>(-1) : uid;
   gid_t g = gid == p9::kNoGid ? static_cast<gid_t>(-1) : gid;
+  struct stat st;
+  if (::fstatat(dirfd, name, &st, flags | AT_SYMLINK_NOFOLLOW) != 0) return;
+  // Only what differs: chown(2) clears set-user/group-ID bits even when
+  // nothing changes.
+  if (u == st.st_uid) u = static_cast<uid_t>(-1);
+  if (g == st.st_gid) g = static_cast<gid_t>(-1);
   if (u == static_cast<uid_t>(-1) && g == static_cast<gid_t>(-1)) return;
-  (void)::fchownat(dirfd, name, u, g, flags | AT_SYMLINK_NOFOLLOW);
+  if (::fchownat(dirfd, name, u, g, flags | AT_SYMLINK_NOFOLLOW) != 0) return;
+  // The creator asked for those bits (the client decided the mode, as
+  // Linux does at creation); a file we hold open gets them back.
+  const mode_t special = st.st_mode & (S_ISUID | S_ISGID);
+  if (special != 0 && S_ISREG(st.st_mode) && name[0] == '\0') {
+    (void)::fchmod(dirfd, st.st_mode & 07777);
+  }
 }
 
 }  // namespace

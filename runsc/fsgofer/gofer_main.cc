@@ -276,6 +276,9 @@ int GoferMain(int argc, char** argv) {
     return 0;
   }
   if (f.root.empty()) return Fail(kUsageError, "--root is required");
+  // Modes arrive with the client's umask already applied (the sandbox's
+  // own); ours must not take more away.
+  ::umask(0);
   if (f.io_fds.empty() == f.listen.empty()) {
     return Fail(kUsageError,
                 "exactly one of --io-fds and --listen is required");
