@@ -285,6 +285,9 @@ ErrnoOr<Path> ResolveWithBudget(MountNamespace* ns, const Context& ctx,
       if (last) {
         sub = opts;
         sub.must_be_dir = opts.must_be_dir || trailing_slash;
+        // A trailing slash follows the link all the way, as if the last
+        // component were not last ("l/" with l -> l is ELOOP).
+        if (trailing_slash) sub.follow_final_symlink = true;
       }
       ASSIGN_OR_RETURN(next, ns->FollowSymlink(ctx, root, next, budget, sub));
       if (last) return next;

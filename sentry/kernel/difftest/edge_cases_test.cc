@@ -56,6 +56,13 @@ const int kDirFlags = O_RDONLY | O_DIRECTORY;
 std::vector<Case> RootCases() {
   std::vector<Case> c;
   // ---- Path resolution.
+  c.push_back({"trailing slash follows symlinks all the way",
+               false,
+               {},
+               {Mkdir("d"), Symlink("d", "l1"), Symlink("l1", "l2"),
+                Symlink("self", "self"), Lstat("l2/"), Lstat("l2"),
+                Lstat("self/").Expect(-ELOOP), Lstat("self"),
+                Stat("self").Expect(-ELOOP)}});
   c.push_back({"trailing slash on a file",
                false,
                {},
