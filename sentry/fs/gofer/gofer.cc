@@ -28,6 +28,7 @@
 #include "p9/client.h"
 #include "p9/messages.h"
 #include "sentry/fs/file.h"
+#include "sentry/fs/pipe.h"
 
 namespace sentry::fs::gofer {
 
@@ -420,6 +421,9 @@ class GoferInode final : public Inode {
   RefPtr<GoferInode> parent_ ABSL_GUARDED_BY(mu_);
   std::string name_ ABSL_GUARDED_BY(mu_);
   bool orphaned_ ABSL_GUARDED_BY(mu_) = false;
+  // A named pipe lives in the sandbox, as on gVisor: the gofer never opens
+  // a fifo on the host. Made at the first open.
+  RefPtr<Pipe> pipe_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, GoferInode*>> children_
       ABSL_GUARDED_BY(mu_);
   bool attr_valid_ ABSL_GUARDED_BY(mu_) = false;
@@ -1055,6 +1059,15 @@ ErrnoOr<GoferInode::Handle> GoferInode::WriteHandle() {
 
 ErrnoOr<std::unique_ptr<FileOperations>> GoferInode::Open(const Context& ctx,
                                                           int flags) {
+  if (!(flags & O_PATH) && type() == InodeType::kFifo) {
+    RefPtr<Pipe> p;
+    {
+      base::MutexLock l(&mu_);
+      if (!pipe_) pipe_ = base::MakeRef<Pipe>();
+      p = pipe_;
+    }
+    return p->Open(ctx, flags);
+  }
   if (!(flags & O_PATH) && IsRegular()) {
     const int acc = flags & O_ACCMODE;
     const uint32_t mode = acc == O_WRONLY ? kOpenWrite
