@@ -75,6 +75,34 @@ std::string LiveObjects() {
   return leaks;
 }
 
+SideOutput RunSequence(const Sequence& s,
+                       const base::RefPtr<sentry::fs::MountNamespace>& ns) {
+  SideOutput out;
+  {
+    sentry::kernel::Task t(ns, Credentials::Root());
+    TaskSys sys(&t);
+    Executor ex(&sys);
+    for (const Op& op : s.setup) out.results.push_back(ex.Run(op));
+    ex.CloseAll();
+  }
+  {
+    sentry::kernel::Task t(
+        ns, s.unprivileged
+                ? Credentials::User(kUserUid, kUserGid, {kUserGid, kUserGroup2})
+                : Credentials::Root());
+    TaskSys sys(&t);
+    Executor ex(&sys);
+    for (const Op& op : s.ops) out.results.push_back(ex.Run(op));
+    ex.CloseAll();
+  }
+  {
+    sentry::kernel::Task t(ns, Credentials::Root());
+    TaskSys sys(&t);
+    out.tree = WalkTree(&sys);
+  }
+  return out;
+}
+
 SideOutput RunOnVfs(const Sequence& s) {
   return internal::RunInChild(
       [&](internal::RecordWriter& w) {
@@ -83,28 +111,9 @@ SideOutput RunOnVfs(const Sequence& s) {
           w.WriteError(e);
           return;
         }
-        {
-          sentry::kernel::Task t(ns, Credentials::Root());
-          TaskSys sys(&t);
-          Executor ex(&sys);
-          for (const Op& op : s.setup) w.WriteResult(ex.Run(op));
-          ex.CloseAll();
-        }
-        {
-          sentry::kernel::Task t(
-              ns, s.unprivileged ? Credentials::User(kUserUid, kUserGid,
-                                                     {kUserGid, kUserGroup2})
-                                 : Credentials::Root());
-          TaskSys sys(&t);
-          Executor ex(&sys);
-          for (const Op& op : s.ops) w.WriteResult(ex.Run(op));
-          ex.CloseAll();
-        }
-        {
-          sentry::kernel::Task t(ns, Credentials::Root());
-          TaskSys sys(&t);
-          w.WriteTree(WalkTree(&sys));
-        }
+        SideOutput out = RunSequence(s, ns);
+        for (const Result& r : out.results) w.WriteResult(r);
+        w.WriteTree(out.tree);
         // Every sequence must leave nothing alive once the namespace goes.
         ns.reset();
         if (std::string leaks = LiveObjects(); !leaks.empty()) {

@@ -18,6 +18,12 @@ namespace difftest {
 std::string NewVfsNamespace(const Sequence& s,
                             base::RefPtr<sentry::fs::MountNamespace>* ns);
 
+// Runs s's setup (as root) and ops (as kUserUid if unprivileged) through
+// Tasks on ns, then walks the tree: results and tree, no error. In-process
+// (the caller provides isolation, as RunOnVfs's child does).
+SideOutput RunSequence(const Sequence& s,
+                       const base::RefPtr<sentry::fs::MountNamespace>& ns);
+
 // The VFS objects still alive, as " Inode=2 File=1", or "" if none: what
 // must be empty once a sequence's namespace is gone.
 std::string LiveObjects();
