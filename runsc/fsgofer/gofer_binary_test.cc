@@ -506,7 +506,76 @@ TEST_F(GoferBinaryTest, CommandLineErrors) {
   ExpectOneLineError({"gofer", root, "--io-fds=250"}, "not a socket");
   ExpectOneLineError({"gofer", root, "--bogus"}, "unknown flag");
   ExpectOneLineError({"gofer", "--root"}, "needs a value");
+  ExpectOneLineError({"gofer", root, "--io-fds=3", "--log-format=xml"},
+                     "--log-format must be text or json");
+  ExpectOneLineError({"gofer", root, "--io-fds=3", "--status-fd=250"},
+                     "--status-fd");
+  ExpectOneLineError({"gofer", root, "--io-fds=3", "--status-fd=1"},
+                     "--status-fd");
   ExpectOneLineError({"nosuch"}, "unknown subcommand");
+}
+
+// --status-fd: "ready" once confined, or the error line (and then nothing
+// on stderr: the parent reports it).
+TEST_F(GoferBinaryTest, StatusFdSaysReadyOrWhy) {
+  for (const bool ok : {true, false}) {
+    SCOPED_TRACE(ok ? "ready" : "error");
+    int sv[2], st[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ASSERT_EQ(::pipe2(st, O_CLOEXEC), 0);
+    Child g = Spawn({RunscPath(), "gofer",
+                     "--root=" + (ok ? root_ : root_ + "/hello.txt/x"),
+                     "--io-fds=" + std::to_string(sv[1]),
+                     "--status-fd=" + std::to_string(st[1])},
+                    {sv[1], st[1]});
+    ::close(sv[1]);
+    ::close(st[1]);
+    std::string status = Drain(st[0]);
+    ::close(st[0]);
+    if (ok) {
+      EXPECT_EQ(status, "ready\n");
+      EXPECT_EQ(StatusField(g.pid, "Seccomp"), "2");
+    } else {
+      EXPECT_EQ(status,
+                "error: --root: " + root_ + "/hello.txt/x: Not a directory\n");
+    }
+    ::close(sv[0]);  // the peer hangs up: the gofer exits
+    EXPECT_EQ(WaitExit(g.pid, absl::Seconds(10)), ok ? 0 : 1);
+    EXPECT_EQ(Drain(g.err), "");
+    ::close(g.out);
+    ::close(g.err);
+  }
+}
+
+// SIGTERM stops an --io-fds gofer whose peer is still connected (it used
+// to wait for the peer instead).
+TEST_F(GoferBinaryTest, SigtermStopsAnIoFdGoferWithAConnectedPeer) {
+  int sv[2], st[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  ASSERT_EQ(::pipe2(st, O_CLOEXEC), 0);
+  Child g = Spawn({RunscPath(), "gofer", "--root=" + root_, "--debug",
+                   "--io-fds=" + std::to_string(sv[1]),
+                   "--status-fd=" + std::to_string(st[1])},
+                  {sv[1], st[1]});
+  ::close(sv[1]);
+  ::close(st[1]);
+  ASSERT_EQ(Drain(st[0]), "ready\n");
+  ::close(st[0]);
+  auto c = p9::Client::Connect(std::make_unique<p9::SocketTransport>(
+      p9::FileDescriptor(sv[0]), /*pass_fds=*/true));
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Attach("u", "", 0).ok());
+  ASSERT_EQ(::kill(g.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(g.pid, absl::Seconds(10)), 0);
+  std::string err = Drain(g.err);
+  EXPECT_NE(err.find("runsc gofer: debug: confined to " + root_ + ": "),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("runsc gofer: debug: stopped by a signal; exiting\n"),
+            std::string::npos)
+      << err;
+  ::close(g.out);
+  ::close(g.err);
 }
 
 TEST_F(GoferBinaryTest, HelpAndVersion) {
