@@ -155,20 +155,6 @@ bool WaitForPort(uint16_t port, absl::Duration timeout) {
   return false;
 }
 
-std::string StatusField(pid_t pid, const std::string& field) {
-  std::istringstream in(
-      ReadHostFile("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      std::string v = line.substr(field.size() + 1);
-      v.erase(0, v.find_first_not_of(" \t"));
-      return v;
-    }
-  }
-  return "";
-}
-
 class GoferBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -200,11 +186,11 @@ TEST_F(GoferBinaryTest, DiodlsAndDiodcatSeeTheHostView) {
 
   // The process is confined (the listener is bound first, so a connection
   // may queue before the filter is in: allow it a moment).
-  for (int i = 0; i < 500 && StatusField(g.pid, "Seccomp") != "2"; ++i) {
+  for (int i = 0; i < 500 && ProcStatusField(g.pid, "Seccomp") != "2"; ++i) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  EXPECT_EQ(StatusField(g.pid, "NoNewPrivs"), "1");
-  EXPECT_EQ(StatusField(g.pid, "Seccomp"), "2");
+  EXPECT_EQ(ProcStatusField(g.pid, "NoNewPrivs"), "1");
+  EXPECT_EQ(ProcStatusField(g.pid, "Seccomp"), "2");
   char a[64] = {}, b[64] = {};
   ASSERT_GT(::readlink(("/proc/" + std::to_string(g.pid) + "/ns/mnt").c_str(),
                        a, sizeof(a)),
@@ -534,7 +520,7 @@ TEST_F(GoferBinaryTest, StatusFdSaysReadyOrWhy) {
     ::close(st[0]);
     if (ok) {
       EXPECT_EQ(status, "ready\n");
-      EXPECT_EQ(StatusField(g.pid, "Seccomp"), "2");
+      EXPECT_EQ(ProcStatusField(g.pid, "Seccomp"), "2");
     } else {
       EXPECT_EQ(status,
                 "error: --root: " + root_ + "/hello.txt/x: Not a directory\n");
