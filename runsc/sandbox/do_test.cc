@@ -931,6 +931,33 @@ TEST_F(RunscDoTest, AGoferThatFailsToStartIsOneLine) {
 
 // SIGTERM while a script is waiting for input: runsc stops its gofers and
 // exits 128+15.
+// The README's first command, as root and as an ordinary user: the
+// host's / under a tmpfs overlay, with the mandatory mounts, and the
+// host's own entries listed.
+TEST_F(RunscDoTest, TheReadmesFirstCommand) {
+  std::string bin = PrepareUnprivileged();
+  for (const bool user : {false, true}) {
+    SCOPED_TRACE(user ? "ordinary user" : "root");
+    Running r = Start(absl::StrCat(user ? bin : Runsc(), " do ",
+                                   Quote("ls -l /; cat /proc/self/mountinfo")),
+                      false, user ? BecomeUser : std::function<void()>());
+    Result res = Finish(r);
+    EXPECT_EQ(res.status, 0) << res.err;
+    EXPECT_EQ(res.err, "");
+    EXPECT_TRUE(res.leftovers.empty()) << absl::StrJoin(res.leftovers, "\n");
+    for (const char* e : {" etc\n", " usr\n", " proc\n"}) {
+      EXPECT_NE(res.out.find(e), std::string::npos) << e << res.out;
+    }
+    auto mi = ParseMountinfo(res.out);
+    EXPECT_EQ(mi["/"].second, "overlay") << res.out;
+    EXPECT_EQ(mi["/proc"].second, "proc");
+    EXPECT_EQ(mi["/sys"].second, "sysfs");
+    EXPECT_EQ(mi["/dev"].second, "devtmpfs");
+    EXPECT_EQ(mi["/dev/pts"].second, "devpts");
+    EXPECT_EQ(mi["/tmp"].second, "tmpfs");
+  }
+}
+
 // SIGTERM or SIGINT while a script is waiting for input: runsc stops
 // its gofers and exits 128+N.
 TEST_F(RunscDoTest, SigtermAndSigintStopTheGofers) {
