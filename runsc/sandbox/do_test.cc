@@ -1003,6 +1003,41 @@ bool ReadUntil(int master, std::string* screen, size_t* from,
   }
 }
 
+// --file-access: shared revalidates against the host, so a change made
+// on the host during the session is seen; exclusive caches (the sandbox
+// owns the tree), so it is not. The mount options say which.
+TEST_F(RunscDoTest, FileAccessSharedSeesHostChangesExclusiveCaches) {
+  for (const bool shared : {true, false}) {
+    SCOPED_TRACE(shared ? "shared" : "exclusive");
+    ASSERT_EQ(system(absl::StrCat("echo d1 > ", rootfs_, "/data/one").c_str()),
+              0);
+    Running r = Start(
+        absl::StrCat(Runsc(), " do --file-access=",
+                     shared ? "shared" : "exclusive", " --rootfs=", rootfs_),
+        /*keep_stdin=*/true);
+    std::string out;
+    size_t at = 0;
+    auto run = [&](const std::string& line) {
+      ASSERT_EQ(write(r.in, line.data(), line.size()),
+                static_cast<ssize_t>(line.size()));
+    };
+    run("head -1 /proc/self/mountinfo; stat -c %s /data/one; echo .\n");
+    ASSERT_TRUE(ReadUntil(r.out, &out, &at, "\n3\n.\n")) << out;
+    EXPECT_NE(out.find(shared ? "cache=remote_revalidating" : "cache=fscache"),
+              std::string::npos)
+        << out;
+    ASSERT_EQ(
+        system(absl::StrCat("echo longer > ", rootfs_, "/data/one").c_str()),
+        0);
+    run("stat -c %s /data/one; echo .\n");
+    EXPECT_TRUE(ReadUntil(r.out, &out, &at, shared ? "7\n.\n" : "3\n.\n"))
+        << out;
+    Result res = Finish(r);
+    EXPECT_EQ(res.status, 0) << res.err;
+    EXPECT_TRUE(res.leftovers.empty()) << absl::StrJoin(res.leftovers, "\n");
+  }
+}
+
 // On a terminal: a prompt, line editing (backspace, ^U), help, ^D to end.
 TEST_F(RunscDoTest, OnATerminalThereIsAPromptLineEditingAndHelp) {
   int master, slave;
