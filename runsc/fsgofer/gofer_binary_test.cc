@@ -564,6 +564,89 @@ TEST_F(GoferBinaryTest, SigtermStopsAnIoFdGoferWithAConnectedPeer) {
   ::close(g.err);
 }
 
+// An ordinary user's gofer, in the user namespace it makes for itself:
+// its own files carry its uid, others' the overflow id; a chown it may not
+// do is EPERM; it is confined as root's is (no capabilities at all).
+TEST_F(GoferBinaryTest, AnOrdinaryUsersGoferInItsOwnUserNamespace) {
+  constexpr uid_t kUser = 23456;
+  if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv";
+  if (ReadHostFile("/proc/sys/user/max_user_namespaces") == "0\n" ||
+      ReadHostFile("/proc/sys/kernel/unprivileged_userns_clone") == "0\n") {
+    GTEST_SKIP() << "unprivileged user namespaces are forbidden here";
+  }
+  // Somewhere the user can reach ($TEST_TMPDIR is under root's home).
+  char t[] = "/tmp/gofer_userXXXXXX";
+  ASSERT_NE(::mkdtemp(t), nullptr);
+  const std::string top = t, dir = top + "/root", bin = top + "/runsc";
+  ASSERT_EQ(::chmod(top.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(dir.c_str(), kUser, kUser), 0);
+  WriteHostFile(dir + "/rootfile", "r");
+  WriteHostFile(bin, ReadHostFile(RunscPath()));
+  ASSERT_EQ(::chmod(bin.c_str(), 0755), 0);
+  const std::string overflow = ReadHostFile("/proc/sys/kernel/overflowuid");
+
+  int sv[2], st[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  ASSERT_EQ(::pipe2(st, O_CLOEXEC), 0);
+  Child g = Spawn(
+      {"/usr/bin/setpriv", "--reuid=23456", "--regid=23456", "--clear-groups",
+       bin, "gofer", "--root=" + dir, "--io-fds=" + std::to_string(sv[1]),
+       "--status-fd=" + std::to_string(st[1])},
+      {sv[1], st[1]});
+  ::close(sv[1]);
+  ::close(st[1]);
+  ASSERT_EQ(Drain(st[0]), "ready\n");
+  ::close(st[0]);
+  EXPECT_EQ(ProcStatusField(g.pid, "NoNewPrivs"), "1");
+  EXPECT_EQ(ProcStatusField(g.pid, "Seccomp"), "2");
+  EXPECT_EQ(ProcStatusField(g.pid, "CapEff"), "0000000000000000");
+  char a[64] = {}, b[64] = {};
+  ASSERT_GT(::readlink(("/proc/" + std::to_string(g.pid) + "/ns/user").c_str(),
+                       a, sizeof(a)),
+            0);
+  ASSERT_GT(::readlink("/proc/self/ns/user", b, sizeof(b)), 0);
+  EXPECT_STRNE(a, b) << "no user namespace of its own";
+
+  {
+    auto c = p9::Client::Connect(std::make_unique<p9::SocketTransport>(
+        p9::FileDescriptor(sv[0]), /*pass_fds=*/true));
+    ASSERT_TRUE(c.ok());
+    auto root = (*c)->Attach("u", "", 0);
+    ASSERT_TRUE(root.ok());
+    auto ra = (*c)->GetAttr(root->fid);
+    ASSERT_TRUE(ra.ok());
+    EXPECT_EQ(ra->uid, kUser);
+    auto rf = (*c)->WalkGetAttr(root->fid, {"rootfile"});
+    ASSERT_TRUE(rf.ok());
+    EXPECT_EQ(std::to_string(rf->attr.uid) + "\n", overflow);
+    EXPECT_EQ(std::to_string(rf->attr.gid) + "\n",
+              ReadHostFile("/proc/sys/kernel/overflowgid"));
+    // A file of its own: created as the user, and not to be given away.
+    auto f = (*c)->Walk(root->fid, {});
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*c)->Lcreate(f->newfid, "mine", kORdwr, 0644, 0).ok());
+    struct stat hs;
+    ASSERT_EQ(::lstat((dir + "/mine").c_str(), &hs), 0);
+    EXPECT_EQ(hs.st_uid, kUser);
+    p9::SetAttr sa;
+    sa.valid = p9::kSetAttrUid;
+    sa.uid = 0;
+    EXPECT_EQ((*c)->SetAttr(f->newfid, sa), base::Errno(EPERM));
+    sa.uid = kUser;  // its own id: a no-op chown is allowed
+    EXPECT_TRUE((*c)->SetAttr(f->newfid, sa).ok());
+    // Root's file is root's: the gofer has no capability over it.
+    ASSERT_TRUE((*c)->Lopen(rf->newfid, kOWronly).error() ==
+                base::Errno(EACCES));
+    EXPECT_EQ((*c)->Walk(root->fid, {".."}).error(), base::Errno(EINVAL));
+  }
+  EXPECT_EQ(WaitExit(g.pid, absl::Seconds(10)), 0);
+  EXPECT_EQ(Drain(g.err), "");
+  ::close(g.out);
+  ::close(g.err);
+  (void)std::system(("rm -rf " + top).c_str());
+}
+
 TEST_F(GoferBinaryTest, HelpAndVersion) {
   Result v = RunProc({RunscPath(), "--version"});
   EXPECT_EQ(v.code, 0);
