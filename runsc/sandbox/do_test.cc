@@ -1038,7 +1038,8 @@ TEST_F(RunscDoTest, FileAccessSharedSeesHostChangesExclusiveCaches) {
   }
 }
 
-// On a terminal: a prompt, line editing (backspace, ^U), help, ^D to end.
+// On a terminal: a prompt, line editing (backspace, ^U, ^L), help, ^D to
+// end.
 TEST_F(RunscDoTest, OnATerminalThereIsAPromptLineEditingAndHelp) {
   int master, slave;
   ASSERT_EQ(openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
@@ -1071,6 +1072,16 @@ TEST_F(RunscDoTest, OnATerminalThereIsAPromptLineEditingAndHelp) {
   for (int i = 0; i < 11; ++i) erased += "\b \b";
   EXPECT_TRUE(ReadUntil(master, &screen, &at,
                         erased + "cat /etc/hostname\r\r\nsandbox\r\r\nrunsc> "))
+      << screen;
+  // ^L redraws and keeps the line; backspace takes a whole UTF-8
+  // character.
+  type(
+      "echo \xc3\xa9\x7f"
+      "a\x0c"
+      "b\r");
+  EXPECT_TRUE(ReadUntil(master, &screen, &at,
+                        "echo \xc3\xa9\b \ba\x1b[H\x1b[2Jrunsc> echo ab\r\r\n"
+                        "ab\r\r\nrunsc> "))
       << screen;
   type("help\r");
   EXPECT_TRUE(ReadUntil(master, &screen, &at, "this list")) << screen;
