@@ -81,11 +81,16 @@ absl::Status WriteProcFile(const char* path, const std::string& data) {
 // Enters a new user namespace and mount namespace in which our own
 // euid/egid map to themselves (the one mapping an unprivileged process may
 // write), so the gofer holds CAP_SYS_ADMIN over its own mount namespace.
-absl::Status EnterUserNamespace() {
+// false (with *why) if the kernel refuses the namespace (EPERM, ENOSPC;
+// EINVAL if threaded); an error if it was made but its maps could not be
+// written, since the gofer would then see every file as unowned.
+absl::StatusOr<bool> EnterUserNamespace(std::string* why) {
   const uid_t uid = ::geteuid();
   const gid_t gid = ::getegid();
   if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
-    return ErrnoStatus("unshare(CLONE_NEWUSER|CLONE_NEWNS)");
+    *why = absl::StrCat("unshare(CLONE_NEWUSER|CLONE_NEWNS): ",
+                        std::strerror(errno));
+    return false;
   }
   // An unprivileged gid_map needs setgroups(2) disabled first.
   if (absl::Status s = WriteProcFile("/proc/self/setgroups", "deny"); !s.ok()) {
@@ -96,8 +101,12 @@ absl::Status EnterUserNamespace() {
       !s.ok()) {
     return s;
   }
-  return WriteProcFile("/proc/self/gid_map",
-                       absl::StrCat(gid, " ", gid, " 1\n"));
+  if (absl::Status s = WriteProcFile("/proc/self/gid_map",
+                                     absl::StrCat(gid, " ", gid, " 1\n"));
+      !s.ok()) {
+    return s;
+  }
+  return true;
 }
 
 // The flags DIR's mount already has. A remount in a user namespace must
@@ -183,12 +192,11 @@ absl::StatusOr<PrivateRoot> EnterPrivateRoot(const std::string& dir,
     }
   } else if (std::string why = UserNamespacesForbidden(); !why.empty()) {
     pr.why_not = why;
-  } else if (absl::Status s = EnterUserNamespace(); !s.ok()) {
-    // Refused by the kernel (EPERM, ENOSPC; EINVAL if threaded). If the
-    // namespace was made but the maps could not be written, the gofer
-    // would see every file as unowned: that is an error.
-    if (s.message().rfind("unshare", 0) != 0) return s;
-    pr.why_not = std::string(s.message());
+  } else if (absl::StatusOr<bool> in = EnterUserNamespace(&pr.why_not);
+             !in.ok()) {
+    return in.status();
+  } else if (!*in) {
+    // Refused by the kernel: pr.why_not says how.
   } else {
     pr.user_ns = true;
     if (absl::Status s = MakeDirTheRoot(dir, read_only, &pr); !s.ok()) {
