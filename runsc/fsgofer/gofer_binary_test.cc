@@ -501,67 +501,83 @@ TEST_F(GoferBinaryTest, CommandLineErrors) {
   ExpectOneLineError({"nosuch"}, "unknown subcommand");
 }
 
+// A gofer started as `argv` --io-fds=S --status-fd=W: the running child,
+// our end of its socket, and what it wrote on the status fd (read to EOF,
+// so it is confined or gone).
+struct StatusGofer {
+  Child child;
+  int peer = -1;
+  std::string status;
+};
+
+StatusGofer StartWithStatusFd(std::vector<std::string> argv) {
+  int sv[2], st[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
+      ::pipe2(st, O_CLOEXEC) != 0) {
+    std::abort();
+  }
+  argv.push_back("--io-fds=" + std::to_string(sv[1]));
+  argv.push_back("--status-fd=" + std::to_string(st[1]));
+  StatusGofer g;
+  g.child = Spawn(argv, {sv[1], st[1]});
+  ::close(sv[1]);
+  ::close(st[1]);
+  g.status = Drain(st[0]);
+  ::close(st[0]);
+  g.peer = sv[0];
+  return g;
+}
+
+// Waits for the exit status; returns it, and its stderr in *err.
+int FinishChild(Child& c, std::string* err) {
+  int code = WaitExit(c.pid, absl::Seconds(10));
+  *err = Drain(c.err);
+  ::close(c.out);
+  ::close(c.err);
+  return code;
+}
+
 // --status-fd: "ready" once confined, or the error line (and then nothing
 // on stderr: the parent reports it).
 TEST_F(GoferBinaryTest, StatusFdSaysReadyOrWhy) {
   for (const bool ok : {true, false}) {
     SCOPED_TRACE(ok ? "ready" : "error");
-    int sv[2], st[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    ASSERT_EQ(::pipe2(st, O_CLOEXEC), 0);
-    Child g = Spawn({RunscPath(), "gofer",
-                     "--root=" + (ok ? root_ : root_ + "/hello.txt/x"),
-                     "--io-fds=" + std::to_string(sv[1]),
-                     "--status-fd=" + std::to_string(st[1])},
-                    {sv[1], st[1]});
-    ::close(sv[1]);
-    ::close(st[1]);
-    std::string status = Drain(st[0]);
-    ::close(st[0]);
+    StatusGofer g =
+        StartWithStatusFd({RunscPath(), "gofer",
+                           "--root=" + (ok ? root_ : root_ + "/hello.txt/x")});
     if (ok) {
-      EXPECT_EQ(status, "ready\n");
-      EXPECT_EQ(ProcStatusField(g.pid, "Seccomp"), "2");
+      EXPECT_EQ(g.status, "ready\n");
+      EXPECT_EQ(ProcStatusField(g.child.pid, "Seccomp"), "2");
     } else {
-      EXPECT_EQ(status,
+      EXPECT_EQ(g.status,
                 "error: --root: " + root_ + "/hello.txt/x: Not a directory\n");
     }
-    ::close(sv[0]);  // the peer hangs up: the gofer exits
-    EXPECT_EQ(WaitExit(g.pid, absl::Seconds(10)), ok ? 0 : 1);
-    EXPECT_EQ(Drain(g.err), "");
-    ::close(g.out);
-    ::close(g.err);
+    ::close(g.peer);  // the peer hangs up: the gofer exits
+    std::string err;
+    EXPECT_EQ(FinishChild(g.child, &err), ok ? 0 : 1);
+    EXPECT_EQ(err, "");
   }
 }
 
 // SIGTERM stops an --io-fds gofer whose peer is still connected (it used
 // to wait for the peer instead).
 TEST_F(GoferBinaryTest, SigtermStopsAnIoFdGoferWithAConnectedPeer) {
-  int sv[2], st[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  ASSERT_EQ(::pipe2(st, O_CLOEXEC), 0);
-  Child g = Spawn({RunscPath(), "gofer", "--root=" + root_, "--debug",
-                   "--io-fds=" + std::to_string(sv[1]),
-                   "--status-fd=" + std::to_string(st[1])},
-                  {sv[1], st[1]});
-  ::close(sv[1]);
-  ::close(st[1]);
-  ASSERT_EQ(Drain(st[0]), "ready\n");
-  ::close(st[0]);
+  StatusGofer g =
+      StartWithStatusFd({RunscPath(), "gofer", "--root=" + root_, "--debug"});
+  ASSERT_EQ(g.status, "ready\n");
   auto c = p9::Client::Connect(std::make_unique<p9::SocketTransport>(
-      p9::FileDescriptor(sv[0]), /*pass_fds=*/true));
+      p9::FileDescriptor(g.peer), /*pass_fds=*/true));
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE((*c)->Attach("u", "", 0).ok());
-  ASSERT_EQ(::kill(g.pid, SIGTERM), 0);
-  EXPECT_EQ(WaitExit(g.pid, absl::Seconds(10)), 0);
-  std::string err = Drain(g.err);
+  ASSERT_EQ(::kill(g.child.pid, SIGTERM), 0);
+  std::string err;
+  EXPECT_EQ(FinishChild(g.child, &err), 0);
   EXPECT_NE(err.find("runsc gofer: debug: confined to " + root_ + ": "),
             std::string::npos)
       << err;
   EXPECT_NE(err.find("runsc gofer: debug: stopped by a signal; exiting\n"),
             std::string::npos)
       << err;
-  ::close(g.out);
-  ::close(g.err);
 }
 
 // An ordinary user's gofer, in the user namespace it makes for itself:
@@ -586,18 +602,11 @@ TEST_F(GoferBinaryTest, AnOrdinaryUsersGoferInItsOwnUserNamespace) {
   ASSERT_EQ(::chmod(bin.c_str(), 0755), 0);
   const std::string overflow = ReadHostFile("/proc/sys/kernel/overflowuid");
 
-  int sv[2], st[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  ASSERT_EQ(::pipe2(st, O_CLOEXEC), 0);
-  Child g = Spawn(
-      {"/usr/bin/setpriv", "--reuid=23456", "--regid=23456", "--clear-groups",
-       bin, "gofer", "--root=" + dir, "--io-fds=" + std::to_string(sv[1]),
-       "--status-fd=" + std::to_string(st[1])},
-      {sv[1], st[1]});
-  ::close(sv[1]);
-  ::close(st[1]);
-  ASSERT_EQ(Drain(st[0]), "ready\n");
-  ::close(st[0]);
+  StatusGofer sg =
+      StartWithStatusFd({"/usr/bin/setpriv", "--reuid=23456", "--regid=23456",
+                         "--clear-groups", bin, "gofer", "--root=" + dir});
+  Child& g = sg.child;
+  ASSERT_EQ(sg.status, "ready\n");
   EXPECT_EQ(ProcStatusField(g.pid, "NoNewPrivs"), "1");
   EXPECT_EQ(ProcStatusField(g.pid, "Seccomp"), "2");
   EXPECT_EQ(ProcStatusField(g.pid, "CapEff"), "0000000000000000");
@@ -610,7 +619,7 @@ TEST_F(GoferBinaryTest, AnOrdinaryUsersGoferInItsOwnUserNamespace) {
 
   {
     auto c = p9::Client::Connect(std::make_unique<p9::SocketTransport>(
-        p9::FileDescriptor(sv[0]), /*pass_fds=*/true));
+        p9::FileDescriptor(sg.peer), /*pass_fds=*/true));
     ASSERT_TRUE(c.ok());
     auto root = (*c)->Attach("u", "", 0);
     ASSERT_TRUE(root.ok());
@@ -640,10 +649,9 @@ TEST_F(GoferBinaryTest, AnOrdinaryUsersGoferInItsOwnUserNamespace) {
                 base::Errno(EACCES));
     EXPECT_EQ((*c)->Walk(root->fid, {".."}).error(), base::Errno(EINVAL));
   }
-  EXPECT_EQ(WaitExit(g.pid, absl::Seconds(10)), 0);
-  EXPECT_EQ(Drain(g.err), "");
-  ::close(g.out);
-  ::close(g.err);
+  std::string err;
+  EXPECT_EQ(FinishChild(g, &err), 0);
+  EXPECT_EQ(err, "");
   (void)std::system(("rm -rf " + top).c_str());
 }
 
