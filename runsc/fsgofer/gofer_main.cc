@@ -294,6 +294,16 @@ class Supervisor {
   std::list<std::unique_ptr<Conn>> conns_ ABSL_GUARDED_BY(mu_);
 };
 
+// The end of a confined gofer: exit at once, without atexit handlers or
+// static destructors. Nothing is left to tidy under the seccomp filter,
+// the detached signal thread may still hold the Supervisor, and a
+// sanitizer's leak check at exit would ptrace the process, which the
+// filter refuses (it then spins for ever).
+[[noreturn]] void ExitConfined(int code) {
+  std::fflush(nullptr);
+  ::_exit(code);
+}
+
 bool IsUnixSocket(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
@@ -422,7 +432,7 @@ int GoferMain(int argc, char** argv) {
     sup->JoinAll();
     Debug(*stopping ? "stopped by a signal; exiting"
                     : "every peer hung up; exiting");
-    return 0;
+    ExitConfined(0);
   }
   for (;;) {
     int c = ::accept4(listener->fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
@@ -434,9 +444,10 @@ int GoferMain(int argc, char** argv) {
         ::usleep(10000);  // Out of resources: back off, keep serving.
         continue;
       }
+      const int e = errno;  // before the joins can change it
       sup->StopAll();
       sup->JoinAll();
-      return Fail(kFailure, absl::StrCat("accept: ", std::strerror(errno)));
+      ExitConfined(Fail(kFailure, absl::StrCat("accept: ", std::strerror(e))));
     }
     if (*stopping) {
       ::close(c);
@@ -452,7 +463,7 @@ int GoferMain(int argc, char** argv) {
   sup->StopAll();
   sup->JoinAll();
   Debug("stopped by a signal; exiting");
-  return 0;
+  ExitConfined(0);
 }
 
 }  // namespace fsgofer
