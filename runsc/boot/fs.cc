@@ -298,8 +298,12 @@ absl::StatusOr<RefPtr<fs::MountNamespace>> CreateMountNamespace(
   FdDispenser fds(std::move(io_fds));
   auto root = CreateRootMount(ctx, spec, conf, &fds, mounts, log);
   if (!root.ok()) return root.status();
-  RefPtr<fs::MountNamespace> ns =
-      fs::MountNamespace::New(fs::Dirent::NewRoot(*root));
+  // A read-only root is read-only as a mount too, as runc makes it (the
+  // per-mount "ro" in mountinfo, ST_RDONLY from statfs).
+  fs::MountSourceFlags root_mf;
+  root_mf.read_only = spec.root().readonly();
+  RefPtr<fs::MountNamespace> ns = fs::MountNamespace::New(
+      fs::Dirent::NewRoot(*root), PerMountFlags(root_mf));
   for (const Mount& m : mounts) {
     absl::Status s = MountSubmount(ctx, conf, ns.get(), &fds, m, mounts,
                                    m.destination(), log);

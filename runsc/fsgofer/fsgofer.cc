@@ -462,6 +462,10 @@ ErrnoOr<p9::Rsetattr> Handler::SetAttr(const p9::Tsetattr& t) {
     uid_t u = (a.valid & p9::kSetAttrUid) ? a.uid : static_cast<uid_t>(-1);
     gid_t g = (a.valid & p9::kSetAttrGid) ? a.gid : static_cast<gid_t>(-1);
     if (::fchownat(fd, "", u, g, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+      // In a user namespace (an unprivileged gofer), an id with no mapping
+      // is EINVAL; to the client it is a chown this gofer may not do, the
+      // EPERM an unprivileged process gets outside one.
+      if (errno == EINVAL) return Errno(EPERM);
       return LastErrno();
     }
   }

@@ -155,20 +155,6 @@ bool WaitForPort(uint16_t port, absl::Duration timeout) {
   return false;
 }
 
-std::string StatusField(pid_t pid, const std::string& field) {
-  std::istringstream in(
-      ReadHostFile("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      std::string v = line.substr(field.size() + 1);
-      v.erase(0, v.find_first_not_of(" \t"));
-      return v;
-    }
-  }
-  return "";
-}
-
 class GoferBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -200,11 +186,11 @@ TEST_F(GoferBinaryTest, DiodlsAndDiodcatSeeTheHostView) {
 
   // The process is confined (the listener is bound first, so a connection
   // may queue before the filter is in: allow it a moment).
-  for (int i = 0; i < 500 && StatusField(g.pid, "Seccomp") != "2"; ++i) {
+  for (int i = 0; i < 500 && ProcStatusField(g.pid, "Seccomp") != "2"; ++i) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  EXPECT_EQ(StatusField(g.pid, "NoNewPrivs"), "1");
-  EXPECT_EQ(StatusField(g.pid, "Seccomp"), "2");
+  EXPECT_EQ(ProcStatusField(g.pid, "NoNewPrivs"), "1");
+  EXPECT_EQ(ProcStatusField(g.pid, "Seccomp"), "2");
   char a[64] = {}, b[64] = {};
   ASSERT_GT(::readlink(("/proc/" + std::to_string(g.pid) + "/ns/mnt").c_str(),
                        a, sizeof(a)),
@@ -506,7 +492,167 @@ TEST_F(GoferBinaryTest, CommandLineErrors) {
   ExpectOneLineError({"gofer", root, "--io-fds=250"}, "not a socket");
   ExpectOneLineError({"gofer", root, "--bogus"}, "unknown flag");
   ExpectOneLineError({"gofer", "--root"}, "needs a value");
+  ExpectOneLineError({"gofer", root, "--io-fds=3", "--log-format=xml"},
+                     "--log-format must be text or json");
+  ExpectOneLineError({"gofer", root, "--io-fds=3", "--status-fd=250"},
+                     "--status-fd");
+  ExpectOneLineError({"gofer", root, "--io-fds=3", "--status-fd=1"},
+                     "--status-fd");
   ExpectOneLineError({"nosuch"}, "unknown subcommand");
+}
+
+// A gofer started as `argv` --io-fds=S --status-fd=W: the running child,
+// our end of its socket, and what it wrote on the status fd (read to EOF,
+// so it is confined or gone).
+struct StatusGofer {
+  Child child;
+  int peer = -1;
+  std::string status;
+};
+
+StatusGofer StartWithStatusFd(std::vector<std::string> argv) {
+  int sv[2], st[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
+      ::pipe2(st, O_CLOEXEC) != 0) {
+    std::abort();
+  }
+  argv.push_back("--io-fds=" + std::to_string(sv[1]));
+  argv.push_back("--status-fd=" + std::to_string(st[1]));
+  StatusGofer g;
+  g.child = Spawn(argv, {sv[1], st[1]});
+  ::close(sv[1]);
+  ::close(st[1]);
+  g.status = Drain(st[0]);
+  ::close(st[0]);
+  g.peer = sv[0];
+  return g;
+}
+
+// Waits for the exit status; returns it, and its stderr in *err.
+int FinishChild(Child& c, std::string* err) {
+  int code = WaitExit(c.pid, absl::Seconds(10));
+  *err = Drain(c.err);
+  ::close(c.out);
+  ::close(c.err);
+  return code;
+}
+
+// --status-fd: "ready" once confined, or the error line (and then nothing
+// on stderr: the parent reports it).
+TEST_F(GoferBinaryTest, StatusFdSaysReadyOrWhy) {
+  for (const bool ok : {true, false}) {
+    SCOPED_TRACE(ok ? "ready" : "error");
+    StatusGofer g =
+        StartWithStatusFd({RunscPath(), "gofer",
+                           "--root=" + (ok ? root_ : root_ + "/hello.txt/x")});
+    if (ok) {
+      EXPECT_EQ(g.status, "ready\n");
+      EXPECT_EQ(ProcStatusField(g.child.pid, "Seccomp"), "2");
+    } else {
+      EXPECT_EQ(g.status,
+                "error: --root: " + root_ + "/hello.txt/x: Not a directory\n");
+    }
+    ::close(g.peer);  // the peer hangs up: the gofer exits
+    std::string err;
+    EXPECT_EQ(FinishChild(g.child, &err), ok ? 0 : 1);
+    EXPECT_EQ(err, "");
+  }
+}
+
+// SIGTERM stops an --io-fds gofer whose peer is still connected (it used
+// to wait for the peer instead).
+TEST_F(GoferBinaryTest, SigtermStopsAnIoFdGoferWithAConnectedPeer) {
+  StatusGofer g =
+      StartWithStatusFd({RunscPath(), "gofer", "--root=" + root_, "--debug"});
+  ASSERT_EQ(g.status, "ready\n");
+  auto c = p9::Client::Connect(std::make_unique<p9::SocketTransport>(
+      p9::FileDescriptor(g.peer), /*pass_fds=*/true));
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Attach("u", "", 0).ok());
+  ASSERT_EQ(::kill(g.child.pid, SIGTERM), 0);
+  std::string err;
+  EXPECT_EQ(FinishChild(g.child, &err), 0);
+  EXPECT_NE(err.find("runsc gofer: debug: confined to " + root_ + ": "),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("runsc gofer: debug: stopped by a signal; exiting\n"),
+            std::string::npos)
+      << err;
+}
+
+// An ordinary user's gofer, in the user namespace it makes for itself:
+// its own files carry its uid, others' the overflow id; a chown it may not
+// do is EPERM; it is confined as root's is (no capabilities at all).
+TEST_F(GoferBinaryTest, AnOrdinaryUsersGoferInItsOwnUserNamespace) {
+  constexpr uid_t kUser = 23456;
+  if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv";
+  if (ReadHostFile("/proc/sys/user/max_user_namespaces") == "0\n" ||
+      ReadHostFile("/proc/sys/kernel/unprivileged_userns_clone") == "0\n") {
+    GTEST_SKIP() << "unprivileged user namespaces are forbidden here";
+  }
+  // Somewhere the user can reach ($TEST_TMPDIR is under root's home).
+  char t[] = "/tmp/gofer_userXXXXXX";
+  ASSERT_NE(::mkdtemp(t), nullptr);
+  const std::string top = t, dir = top + "/root", bin = top + "/runsc";
+  ASSERT_EQ(::chmod(top.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(dir.c_str(), kUser, kUser), 0);
+  WriteHostFile(dir + "/rootfile", "r");
+  WriteHostFile(bin, ReadHostFile(RunscPath()));
+  ASSERT_EQ(::chmod(bin.c_str(), 0755), 0);
+  const std::string overflow = ReadHostFile("/proc/sys/kernel/overflowuid");
+
+  StatusGofer sg =
+      StartWithStatusFd({"/usr/bin/setpriv", "--reuid=23456", "--regid=23456",
+                         "--clear-groups", bin, "gofer", "--root=" + dir});
+  Child& g = sg.child;
+  ASSERT_EQ(sg.status, "ready\n");
+  EXPECT_EQ(ProcStatusField(g.pid, "NoNewPrivs"), "1");
+  EXPECT_EQ(ProcStatusField(g.pid, "Seccomp"), "2");
+  EXPECT_EQ(ProcStatusField(g.pid, "CapEff"), "0000000000000000");
+  char a[64] = {}, b[64] = {};
+  ASSERT_GT(::readlink(("/proc/" + std::to_string(g.pid) + "/ns/user").c_str(),
+                       a, sizeof(a)),
+            0);
+  ASSERT_GT(::readlink("/proc/self/ns/user", b, sizeof(b)), 0);
+  EXPECT_STRNE(a, b) << "no user namespace of its own";
+
+  {
+    auto c = p9::Client::Connect(std::make_unique<p9::SocketTransport>(
+        p9::FileDescriptor(sg.peer), /*pass_fds=*/true));
+    ASSERT_TRUE(c.ok());
+    auto root = (*c)->Attach("u", "", 0);
+    ASSERT_TRUE(root.ok());
+    auto ra = (*c)->GetAttr(root->fid);
+    ASSERT_TRUE(ra.ok());
+    EXPECT_EQ(ra->uid, kUser);
+    auto rf = (*c)->WalkGetAttr(root->fid, {"rootfile"});
+    ASSERT_TRUE(rf.ok());
+    EXPECT_EQ(std::to_string(rf->attr.uid) + "\n", overflow);
+    EXPECT_EQ(std::to_string(rf->attr.gid) + "\n",
+              ReadHostFile("/proc/sys/kernel/overflowgid"));
+    // A file of its own: created as the user, and not to be given away.
+    auto f = (*c)->Walk(root->fid, {});
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*c)->Lcreate(f->newfid, "mine", kORdwr, 0644, 0).ok());
+    struct stat hs;
+    ASSERT_EQ(::lstat((dir + "/mine").c_str(), &hs), 0);
+    EXPECT_EQ(hs.st_uid, kUser);
+    p9::SetAttr sa;
+    sa.valid = p9::kSetAttrUid;
+    sa.uid = 0;
+    EXPECT_EQ((*c)->SetAttr(f->newfid, sa), base::Errno(EPERM));
+    sa.uid = kUser;  // its own id: a no-op chown is allowed
+    EXPECT_TRUE((*c)->SetAttr(f->newfid, sa).ok());
+    // Root's file is root's: the gofer has no capability over it.
+    ASSERT_TRUE((*c)->Lopen(rf->newfid, kOWronly).error() ==
+                base::Errno(EACCES));
+    EXPECT_EQ((*c)->Walk(root->fid, {".."}).error(), base::Errno(EINVAL));
+  }
+  std::string err;
+  EXPECT_EQ(FinishChild(g, &err), 0);
+  EXPECT_EQ(err, "");
+  (void)std::system(("rm -rf " + top).c_str());
 }
 
 TEST_F(GoferBinaryTest, HelpAndVersion) {

@@ -28,6 +28,7 @@
 #include "p9/transport.h"
 #include "runsc/fsgofer/confine.h"
 #include "runsc/fsgofer/fsgofer.h"
+#include "runsc/logging/log.h"
 
 namespace fsgofer {
 namespace {
@@ -35,8 +36,31 @@ namespace {
 constexpr int kUsageError = 2;
 constexpr int kFailure = 1;
 
+// --status-fd: where the parent waits for "ready" or the error line.
+int g_status_fd = -1;
+
+void Debug(const std::string& msg) {
+  runsc::logging::Log("runsc gofer", "debug", msg);
+}
+
+// Tells the parent (--status-fd) the outcome of start-up, then closes it.
+void ReportStatus(const std::string& line) {
+  if (g_status_fd < 0) return;
+  std::string l = line + "\n";
+  (void)!::write(g_status_fd, l.data(), l.size());
+  ::close(g_status_fd);
+  g_status_fd = -1;
+}
+
 int Fail(int code, const std::string& msg) {
-  std::fprintf(stderr, "runsc gofer: %s\n", msg.c_str());
+  if (g_status_fd >= 0) {
+    // The parent prints it, as its own one-line error.
+    ReportStatus("error: " + msg);
+  } else if (runsc::logging::JsonEnabled()) {
+    runsc::logging::Log("runsc gofer", "error", msg);
+  } else {
+    std::fprintf(stderr, "runsc gofer: %s\n", msg.c_str());
+  }
   return code;
 }
 
@@ -46,6 +70,7 @@ struct Flags {
   std::string listen;
   bool read_only = false;
   bool help = false;
+  int status_fd = -1;
 };
 
 // Parses --name=value and --name value; returns an error line or "".
@@ -61,6 +86,10 @@ std::string ParseFlags(int argc, char** argv, Flags* f) {
       continue;
     }
     if (arg == "--ro=false") continue;
+    if (arg == "--debug") {
+      runsc::logging::SetDebug(true);
+      continue;
+    }
     if (arg.rfind("--", 0) != 0) return "unexpected argument \"" + arg + "\"";
     std::string name = arg, value;
     bool has_value = false;
@@ -69,7 +98,8 @@ std::string ParseFlags(int argc, char** argv, Flags* f) {
       value = arg.substr(eq + 1);
       has_value = true;
     }
-    if (name != "--root" && name != "--io-fds" && name != "--listen") {
+    if (name != "--root" && name != "--io-fds" && name != "--listen" &&
+        name != "--log-format" && name != "--status-fd") {
       return "unknown flag " + name;
     }
     if (!has_value) {
@@ -80,6 +110,19 @@ std::string ParseFlags(int argc, char** argv, Flags* f) {
       f->root = value;
     } else if (name == "--listen") {
       f->listen = value;
+    } else if (name == "--log-format") {
+      if (value != "text" && value != "json") {
+        return "--log-format must be text or json";
+      }
+      runsc::logging::SetJson(value == "json");
+    } else if (name == "--status-fd") {
+      if (!absl::SimpleAtoi(value, &f->status_fd) || f->status_fd < 3 ||
+          ::fcntl(f->status_fd, F_GETFD) < 0) {
+        f->status_fd = -1;
+        return "--status-fd: \"" + value + "\" is not an open fd above 2";
+      }
+      ::fcntl(f->status_fd, F_SETFD, FD_CLOEXEC);
+      g_status_fd = f->status_fd;
     } else {
       for (absl::string_view s : absl::StrSplit(value, ',')) {
         int fd;
@@ -231,13 +274,17 @@ class Supervisor {
     for (auto& c : conns_) c->server->Stop();
   }
 
+  // Waits for every connection. They stay in conns_ meanwhile, so that a
+  // StopAll from the signal thread still reaches them.
   void JoinAll() {
-    std::list<std::unique_ptr<Conn>> all;
+    std::vector<Conn*> all;
     {
       base::MutexLock l(&mu_);
-      all.swap(conns_);
+      for (auto& c : conns_) all.push_back(c.get());
     }
-    for (auto& c : all) c->thread.join();
+    for (Conn* c : all) c->thread.join();
+    base::MutexLock l(&mu_);
+    conns_.clear();
   }
 
  private:
@@ -246,6 +293,16 @@ class Supervisor {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::list<std::unique_ptr<Conn>> conns_ ABSL_GUARDED_BY(mu_);
 };
+
+// The end of a confined gofer: exit at once, without atexit handlers or
+// static destructors. Nothing is left to tidy under the seccomp filter,
+// the detached signal thread may still hold the Supervisor, and a
+// sanitizer's leak check at exit would ptrace the process, which the
+// filter refuses (it then spins for ever).
+[[noreturn]] void ExitConfined(int code) {
+  std::fflush(nullptr);
+  ::_exit(code);
+}
 
 bool IsUnixSocket(int fd) {
   sockaddr_storage ss{};
@@ -259,11 +316,18 @@ bool IsUnixSocket(int fd) {
 const char* GoferUsage() {
   return "runsc gofer --root=DIR (--io-fds=N[,N...] | "
          "--listen=unix:PATH|tcp:127.0.0.1:PORT) [--ro]\n"
+         "            [--debug] [--log-format=text|json] [--status-fd=N]\n"
          "  Serves DIR over 9P2000.L, confined to it (no new privileges, a\n"
-         "  private mount namespace rooted at DIR where permitted, a seccomp\n"
+         "  private mount namespace rooted at DIR, inside a user namespace\n"
+         "  of its own when unprivileged, where the kernel permits; a "
+         "seccomp\n"
          "  allowlist). --io-fds serves inherited connected sockets until\n"
          "  every peer hangs up; --listen accepts connections until\n"
-         "  SIGTERM/SIGINT. --ro refuses every change with EROFS.\n";
+         "  SIGTERM/SIGINT. --ro refuses every change with EROFS. --debug\n"
+         "  logs the confinement and start/stop to stderr. --status-fd: "
+         "once\n"
+         "  confined, writes \"ready\" (or \"error: MSG\") to fd N and "
+         "closes it.\n";
 }
 
 int GoferMain(int argc, char** argv) {
@@ -320,11 +384,16 @@ int GoferMain(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  const uid_t uid = ::geteuid();
+  const gid_t gid = ::getegid();
   absl::StatusOr<PrivateRoot> pr = EnterPrivateRoot(root, f.read_only);
   if (!pr.ok()) return Fail(kFailure, std::string(pr.status().message()));
+  Debug(absl::StrCat("confined to ", root, ": ",
+                     DescribeConfinement(*pr, uid, gid), ", seccomp"));
   std::vector<int> keep = {0, 1, 2, pr->root.get(), proc.get()};
   for (int fd : f.io_fds) keep.push_back(fd);
   if (listener) keep.push_back(listener->fd.get());
+  if (g_status_fd >= 0) keep.push_back(g_status_fd);
   if (absl::Status s = CloseOtherFds(keep); !s.ok()) {
     return Fail(kFailure, std::string(s.message()));
   }
@@ -336,6 +405,12 @@ int GoferMain(int argc, char** argv) {
   if (absl::Status s = InstallSeccomp(); !s.ok()) {
     return Fail(kFailure, std::string(s.message()));
   }
+  Debug(absl::StrCat("pid ", ::getpid(), " serving ", root,
+                     f.read_only ? " read-only" : "", " on ",
+                     f.io_fds.empty()
+                         ? listener->printable
+                         : absl::StrCat(f.io_fds.size(), " io-fd(s)")));
+  ReportStatus("ready");
 
   // Shared with the detached signal thread, which may outlive this frame
   // by a moment at exit: heap objects, deliberately never freed.
@@ -358,7 +433,9 @@ int GoferMain(int argc, char** argv) {
       sup->Start(p9::FileDescriptor(f.io_fds[i]), io_fd_is_unix[i]);
     }
     sup->JoinAll();
-    return 0;
+    Debug(*stopping ? "stopped by a signal; exiting"
+                    : "every peer hung up; exiting");
+    ExitConfined(0);
   }
   for (;;) {
     int c = ::accept4(listener->fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
@@ -370,9 +447,10 @@ int GoferMain(int argc, char** argv) {
         ::usleep(10000);  // Out of resources: back off, keep serving.
         continue;
       }
+      const int e = errno;  // before the joins can change it
       sup->StopAll();
       sup->JoinAll();
-      return Fail(kFailure, absl::StrCat("accept: ", std::strerror(errno)));
+      ExitConfined(Fail(kFailure, absl::StrCat("accept: ", std::strerror(e))));
     }
     if (*stopping) {
       ::close(c);
@@ -387,7 +465,8 @@ int GoferMain(int argc, char** argv) {
   }
   sup->StopAll();
   sup->JoinAll();
-  return 0;
+  Debug("stopped by a signal; exiting");
+  ExitConfined(0);
 }
 
 }  // namespace fsgofer

@@ -42,6 +42,20 @@ bool HostExists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+std::string ProcStatusField(pid_t pid, const std::string& field) {
+  std::istringstream in(
+      ReadHostFile("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) {
+      std::string v = line.substr(field.size() + 1);
+      v.erase(0, v.find_first_not_of(" \t"));
+      return v;
+    }
+  }
+  return "";
+}
+
 std::span<const uint8_t> AsBytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }

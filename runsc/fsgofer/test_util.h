@@ -3,6 +3,8 @@
 #ifndef RUNSC_FSGOFER_TEST_UTIL_H_
 #define RUNSC_FSGOFER_TEST_UTIL_H_
 
+#include <sys/types.h>
+
 #include <memory>
 #include <span>
 #include <string>
@@ -36,6 +38,10 @@ class TempDir {
 void WriteHostFile(const std::string& path, const std::string& content);
 std::string ReadHostFile(const std::string& path);
 bool HostExists(const std::string& path);
+
+// A field of /proc/PID/status ("NoNewPrivs", "Seccomp", ...), its value
+// without the leading whitespace; "" if absent.
+std::string ProcStatusField(pid_t pid, const std::string& field);
 
 std::span<const uint8_t> AsBytes(const std::string& s);
 

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "runsc/logging/log.h"
 #include "sentry/fs/proc/process.h"
 
 namespace runsc::sandbox {
@@ -26,40 +27,6 @@ namespace runsc::sandbox {
 namespace {
 
 using specutils::Spec;
-
-// ---- Logging (--debug, --log-format).
-
-bool g_debug = false;
-bool g_json = false;
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof(b), "\\u%04x", c);
-          out += b;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 absl::Status Error(const std::string& msg) {
   return absl::FailedPreconditionError(msg);
@@ -76,38 +43,118 @@ void OnSignal(int sig) {
   _exit(128 + sig);
 }
 
-// Starts `runsc gofer --root=dir --io-fds=3` on a socketpair; returns our
-// end, or -1 with errno.
-int StartGofer(const std::string& self, const std::string& dir, bool ro) {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
-  pid_t pid = fork();
-  if (pid < 0) {
+std::string DescribeExit(int status) {
+  if (WIFEXITED(status))
+    return absl::StrCat("exit status ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return absl::StrCat("signal ", WTERMSIG(status));
+  return "unknown status";
+}
+
+// Starts `runsc gofer --root=dir --io-fds=3 --status-fd=4` on a
+// socketpair and waits until it is confined and serving; returns our end,
+// or -1 with the reason in *err (the gofer's own error line when it has
+// one).
+int StartGofer(const std::string& self, const std::string& dir, bool ro,
+               std::string* err) {
+  int sv[2], st[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    *err = absl::StrCat("socketpair: ", std::strerror(errno));
+    return -1;
+  }
+  if (pipe2(st, O_CLOEXEC) != 0) {
+    *err = absl::StrCat("pipe: ", std::strerror(errno));
     close(sv[0]);
     close(sv[1]);
     return -1;
   }
+  // SIGINT/SIGTERM held until the child is in g_gofers, so that OnSignal
+  // never misses one (nor sees the vector mid-change).
+  sigset_t stop, old;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stop, &old);
+  pid_t pid = fork();
+  if (pid < 0) {
+    *err = absl::StrCat("fork: ", std::strerror(errno));
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    for (int fd : {sv[0], sv[1], st[0], st[1]}) close(fd);
+    return -1;
+  }
   if (pid == 0) {
-    // A caller that blocked signals for its own threads (runsc mount)
-    // must not hand the mask on: the gofer is stopped with SIGTERM.
+    // Not runsc's OnSignal in here: the gofer handles its own. And no
+    // blocked signals either (runsc mount blocks them for its threads):
+    // the gofer is stopped with SIGTERM.
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    // dup2 clears close-on-exec: the gofer gets the socket as fd 3.
-    if (dup2(sv[1], 3) < 0) _exit(127);
+    // Out of the way of 3 and 4 first; dup2 clears close-on-exec.
+    int s = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+    int w = fcntl(st[1], F_DUPFD_CLOEXEC, 10);
+    if (s < 0 || w < 0 || dup2(s, 3) < 0 || dup2(w, 4) < 0) _exit(127);
     std::string root = "--root=" + dir;
     std::vector<const char*> args = {"runsc", "gofer", root.c_str(),
-                                     "--io-fds=3"};
+                                     "--io-fds=3", "--status-fd=4"};
     if (ro) args.push_back("--ro");
+    if (logging::DebugEnabled()) args.push_back("--debug");
+    if (logging::JsonEnabled()) args.push_back("--log-format=json");
     args.push_back(nullptr);
     execv(self.c_str(), const_cast<char* const*>(args.data()));
+    std::string msg =
+        absl::StrCat("error: exec ", self, ": ", std::strerror(errno), "\n");
+    (void)!write(4, msg.data(), msg.size());
     _exit(127);
   }
   close(sv[1]);
+  close(st[1]);
   g_gofers.push_back(pid);
-  Log("debug",
-      absl::StrCat("gofer ", pid, " serving ", dir, ro ? " (ro)" : ""));
-  return sv[0];
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  // "ready", or "error: MSG", or nothing if it died first.
+  std::string status;
+  char buf[512];
+  for (;;) {
+    ssize_t n = read(st[0], buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    status.append(buf, static_cast<size_t>(n));
+  }
+  close(st[0]);
+  while (!status.empty() && status.back() == '\n') status.pop_back();
+  if (status == "ready") {
+    Log("debug",
+        absl::StrCat("gofer ", pid, " serving ", dir, ro ? " (ro)" : ""));
+    return sv[0];
+  }
+  close(sv[0]);
+  if (status.rfind("error: ", 0) == 0) {
+    status = status.substr(7);
+  } else {
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+    }
+    sigprocmask(SIG_BLOCK, &stop, nullptr);
+    g_gofers.pop_back();
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    status =
+        absl::StrCat("exited before it was ready (", DescribeExit(ws), ")");
+  }
+  *err = absl::StrCat("gofer for ", dir, ": ", status);
+  return -1;
+}
+
+// A 9P server that accepts the connection but never answers would hang
+// the boot: if it has not completed in this time, SIGALRM shuts the
+// connection down, which fails the boot with a clear error. Generous for
+// a server on another machine: attaching takes a handful of round trips.
+constexpr unsigned kNinePAnswerSeconds = 10;
+volatile sig_atomic_t g_nine_p_timed_out = 0;
+int g_nine_p_fd = -1;
+
+void OnAlarm(int) {
+  g_nine_p_timed_out = 1;
+  if (g_nine_p_fd >= 0) shutdown(g_nine_p_fd, SHUT_RDWR);
 }
 
 // Connects to a 9P server: tcp:HOST:PORT or unix:PATH.
@@ -174,9 +221,15 @@ std::string SelfExe() {
   return std::string(buf, n);
 }
 
+// False with errno set (ENOTDIR for an existing non-directory).
 bool IsDir(const std::string& p) {
   struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  if (stat(p.c_str(), &st) != 0) return false;
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return false;
+  }
+  return true;
 }
 
 // The spec the flags describe (step 1 of composing).
@@ -246,15 +299,12 @@ absl::StatusOr<std::vector<int>> StartGofers(const SourceFlags& f,
   } else {
     const std::string& root = spec.root().path();
     if (!IsDir(root)) {
-      return fail(
-          absl::StrCat("rootfs ", root, ": ",
-                       errno ? std::strerror(errno) : "not a directory"));
+      return fail(absl::StrCat("rootfs ", root, ": ", std::strerror(errno)));
     }
     // The host's root is only ever read: the overlay takes the writes.
-    int fd = StartGofer(self, root, host_root || spec.root().readonly());
-    if (fd < 0) {
-      return fail(absl::StrCat("starting a gofer: ", std::strerror(errno)));
-    }
+    std::string err;
+    int fd = StartGofer(self, root, host_root || spec.root().readonly(), &err);
+    if (fd < 0) return fail(err);
     io_fds.push_back(fd);
   }
   boot::BootLog log;
@@ -262,14 +312,13 @@ absl::StatusOr<std::vector<int>> StartGofers(const SourceFlags& f,
     if (m.type() != "bind") continue;
     if (!IsDir(m.source())) {
       return fail(absl::StrCat("bind mount source ", m.source(), ": ",
-                               std::strerror(errno ? errno : ENOTDIR)));
+                               std::strerror(errno)));
     }
     bool ro = false;
     for (const std::string& o : m.options()) ro |= o == "ro";
-    int fd = StartGofer(self, m.source(), ro);
-    if (fd < 0) {
-      return fail(absl::StrCat("starting a gofer: ", std::strerror(errno)));
-    }
+    std::string err;
+    int fd = StartGofer(self, m.source(), ro, &err);
+    if (fd < 0) return fail(err);
     io_fds.push_back(fd);
   }
   return io_fds;
@@ -278,23 +327,17 @@ absl::StatusOr<std::vector<int>> StartGofers(const SourceFlags& f,
 }  // namespace
 
 void Log(const char* level, std::string_view msg) {
-  if (std::string_view(level) == "debug" && !g_debug) return;
-  if (g_json) {
-    std::fprintf(stderr, "{\"level\":\"%s\",\"msg\":\"%s\"}\n", level,
-                 JsonEscape(msg).c_str());
-  } else {
-    std::fprintf(stderr, "runsc: %s: %.*s\n", level,
-                 static_cast<int>(msg.size()), msg.data());
-  }
+  logging::Log("runsc", level, msg);
 }
 
 void StopGofers() {
   for (pid_t p : g_gofers) kill(p, SIGTERM);
   for (pid_t p : g_gofers) {
-    int status;
+    int status = 0;
     while (waitpid(p, &status, 0) < 0 && errno == EINTR) {
     }
-    Log("debug", absl::StrCat("gofer ", p, " stopped"));
+    Log("debug",
+        absl::StrCat("gofer ", p, " stopped (", DescribeExit(status), ")"));
   }
   g_gofers.clear();
 }
@@ -361,7 +404,7 @@ FlagResult ParseSourceFlag(std::string_view cmd, int argc, char** argv, int* i,
     if (v != "text" && v != "json") {
       return usage("--log-format must be text or json");
     }
-    g_json = v == "json";
+    logging::SetJson(v == "json");
     return FlagResult::kTaken;
   }
   if (a == "--overlay") {
@@ -369,7 +412,7 @@ FlagResult ParseSourceFlag(std::string_view cmd, int argc, char** argv, int* i,
   } else if (a == "--ro") {
     f->ro = true;
   } else if (a == "--debug") {
-    g_debug = true;
+    logging::SetDebug(true);
   } else {
     return FlagResult::kNotMine;
   }
@@ -409,9 +452,27 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Compose(
   sentry::fs::proc::SetDefaultProcessTable(&sb->procs_);
   sentry::context::Context root_ctx(sentry::kernel::auth::Credentials::Root());
   boot::BootLog blog;
+  if (!f.root_9p.empty()) {
+    g_nine_p_fd = (*io_fds)[0];
+    struct sigaction sa {};
+    sa.sa_handler = OnAlarm;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, nullptr);
+    alarm(kNinePAnswerSeconds);
+  }
   auto ns =
       boot::CreateMountNamespace(root_ctx, sb->spec_, conf, *io_fds, &blog);
+  alarm(0);
+  g_nine_p_fd = -1;
   for (int fd : *io_fds) close(fd);  // the 9P client holds its own
+  if (g_nine_p_timed_out) {
+    sentry::fs::proc::SetDefaultProcessTable(nullptr);
+    sb.reset();
+    StopGofers();
+    return Error(absl::StrCat("9P server at ", f.root_9p,
+                              " did not answer within ", kNinePAnswerSeconds,
+                              " s"));
+  }
   for (const std::string& w : blog.warnings) Log("warning", w);
   for (const std::string& d : blog.debug) Log("debug", d);
   if (!ns.ok()) {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runsc/logging/log.h"
 #include "runsc/sandbox/compose.h"
 #include "runsc/shell/shell.h"
 #include "runsc/specutils/specutils.h"
@@ -52,9 +53,13 @@ int ParseDoFlags(int argc, char** argv, DoFlags* f) {
 int RunDo(const DoFlags& f) {
   auto sb = Sandbox::Compose(f.source);
   if (!sb.ok()) {
-    std::fprintf(stderr, "runsc do: %.*s\n",
-                 static_cast<int>(sb.status().message().size()),
-                 sb.status().message().data());
+    const absl::string_view msg = sb.status().message();
+    if (logging::JsonEnabled()) {
+      Log("error", std::string_view(msg.data(), msg.size()));
+    } else {
+      std::fprintf(stderr, "runsc do: %.*s\n", static_cast<int>(msg.size()),
+                   msg.data());
+    }
     return 1;
   }
   sentry::kernel::Task& task = (*sb)->init();

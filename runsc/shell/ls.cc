@@ -61,12 +61,20 @@ std::string LsTime(const LsOpts& o, const struct timespec& when) {
   return FormatTime(recent ? o.time_recent : o.time_old, when);
 }
 
+// `also_sized`: entries not printed here whose fields still widen the
+// columns. GNU ls sizes the block of file operands over every operand,
+// the directory operands listed after it included.
 void PrintEntries(Cmd& c, Names& names, const LsOpts& o,
-                  std::vector<Entry>& ents, bool total) {
+                  std::vector<Entry>& ents, bool total,
+                  const std::vector<Entry>& also_sized = {}) {
   if (o.longfmt) {
     size_t wl = 0, wu = 0, wg = 0, ws = 0, wi = 0;
     unsigned long long blocks = 0;
-    for (Entry& e : ents) {
+    std::vector<const Entry*> sized;
+    for (const Entry& e : ents) sized.push_back(&e);
+    for (const Entry& e : also_sized) sized.push_back(&e);
+    for (const Entry* ep : sized) {
+      const Entry& e = *ep;
       if (!e.have_stat) continue;
       blocks += static_cast<unsigned long long>(e.st.st_blocks);
       wl = std::max(wl, Digits(e.st.st_nlink).size());
@@ -116,6 +124,9 @@ void PrintEntries(Cmd& c, Names& names, const LsOpts& o,
   size_t wi = 0;
   if (o.inode) {
     for (Entry& e : ents) wi = std::max(wi, Digits(e.st.st_ino).size());
+    for (const Entry& e : also_sized) {
+      wi = std::max(wi, Digits(e.st.st_ino).size());
+    }
   }
   for (Entry& e : ents) {
     if (o.inode) c.Out(FormatUInt(Cat(wi), e.st.st_ino) + " ");
@@ -268,7 +279,7 @@ int CmdLs(Cmd& c) {
   std::sort(dirs.begin(), dirs.end(), NameLess);
   bool first = true;
   if (!files.empty()) {
-    PrintEntries(c, names, o, files, false);
+    PrintEntries(c, names, o, files, false, dirs);
     first = false;
   }
   bool header = args.size() > 1 || o.recursive;

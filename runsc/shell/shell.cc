@@ -446,7 +446,22 @@ void WriteHost(int fd, std::string_view s) {
 
 // Reads one line from a terminal in raw mode with simple editing. Returns
 // false at end of input (^D on an empty line, or EOF).
-bool EditLine(int in_fd, int out_fd, std::string* line) {
+// Removes the last character (a whole UTF-8 sequence) from `line` and
+// from the screen (one column: no wide characters).
+void EraseChar(int out_fd, std::string* line) {
+  if (line->empty()) return;
+  while (line->size() > 1 &&
+         (static_cast<unsigned char>(line->back()) & 0xc0) == 0x80) {
+    line->pop_back();
+  }
+  line->pop_back();
+  WriteHost(out_fd, "\b \b");
+}
+
+// Reads one line in raw mode with echo and editing: backspace, ^U, ^W,
+// ^L (clears the screen and redraws `prompt` and the line), ^C, ^D.
+bool EditLine(int in_fd, int out_fd, const std::string& prompt,
+              std::string* line) {
   line->clear();
   for (;;) {
     char c;
@@ -471,31 +486,19 @@ bool EditLine(int in_fd, int out_fd, std::string* line) {
         return true;
       case 127:
       case 8:  // backspace
-        if (!line->empty()) {
-          line->pop_back();
-          WriteHost(out_fd, "\b \b");
-        }
+        EraseChar(out_fd, line);
         break;
       case 21:  // ^U
-        while (!line->empty()) {
-          line->pop_back();
-          WriteHost(out_fd, "\b \b");
-        }
+        while (!line->empty()) EraseChar(out_fd, line);
         break;
       case 23: {  // ^W
-        while (!line->empty() && line->back() == ' ') {
-          line->pop_back();
-          WriteHost(out_fd, "\b \b");
-        }
-        while (!line->empty() && line->back() != ' ') {
-          line->pop_back();
-          WriteHost(out_fd, "\b \b");
-        }
+        while (!line->empty() && line->back() == ' ') EraseChar(out_fd, line);
+        while (!line->empty() && line->back() != ' ') EraseChar(out_fd, line);
         break;
       }
-      case 12:  // ^L
-        WriteHost(out_fd, "\x1b[H\x1b[2J");
-        return true;
+      case 12:  // ^L: as bash, clear and go on editing the same line
+        WriteHost(out_fd, "\x1b[H\x1b[2J" + prompt + *line);
+        break;
       default:
         if (static_cast<unsigned char>(c) >= 32 || c == '\t') {
           *line += c;
@@ -580,8 +583,9 @@ int RunInteractive(Task* task, int in_fd, int out_fd, int err_fd) {
   }
   std::string line, pending;
   for (;;) {
-    WriteHost(out_fd, pending.empty() ? "runsc> " : "> ");
-    if (!EditLine(in_fd, out_fd, &line)) break;
+    const std::string prompt = pending.empty() ? "runsc> " : "> ";
+    WriteHost(out_fd, prompt);
+    if (!EditLine(in_fd, out_fd, prompt, &line)) break;
     if (line == "\x03") {
       pending.clear();
       continue;

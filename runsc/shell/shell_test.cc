@@ -66,6 +66,8 @@ std::vector<Op> TreeOps() {
       {Op::kChown, "owned", "", 0, 1, 1},
       {Op::kFile, "nobody", "n\n", 0644},
       {Op::kChown, "nobody", "", 0, 12345, 54321},
+      {Op::kDir, "wide", "", 0755},
+      {Op::kChown, "wide", "", 0, 123456, 7654321},
   };
 }
 
@@ -283,6 +285,10 @@ TEST_F(ShellDiffTest, Ls) {
            "ls -R d/",
            "ls -n owned nobody",
            "ls -l owned nobody hard",
+           // The file operands' columns are as wide as the directory
+           // operands' (GNU sizes them over every operand).
+           "ls -ln a.txt link wide",
+           "ls -l a.txt wide d",
        }) {
     Compare(cmd);
   }
