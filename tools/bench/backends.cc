@@ -1,5 +1,6 @@
 #include "tools/bench/backends.h"
 
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,6 +31,11 @@ HostDir::HostDir() {
   char tmpl[] = "/tmp/sandboxfs-bench.XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) Die("mkdtemp", -errno);
   path_ = tmpl;
+  // In a mount namespace of our own (if we may: root, and still one
+  // thread), the tmpfs vanishes with the process even if it is killed.
+  if (::unshare(CLONE_NEWNS) == 0) {
+    (void)::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+  }
   if (::mount("none", path_.c_str(), "tmpfs", 0, "mode=0755") == 0) {
     mounted_ = true;
   } else {
