@@ -365,57 +365,77 @@ void Memcpy(benchmark::State& s, size_t size) {
 
 constexpr size_t kMiB = 1 << 20;
 
-// A plain 1 MiB write to tmpfs, the way a program writes a new file:
-// O_TRUNC (the old pages go), then the megabyte.
-void PlainWrite(benchmark::State& s) {
-  Env<OursFs>& env = OursEnv();
-  env.Once("plain", [&] { MakeFile(env.fs, "plain", kMiB); });
-  std::vector<char> buf(kMiB, 'y');
-  for (auto _ : s) {
-    long fd = Check(env.fs.Open("plain", O_WRONLY | O_TRUNC), "open plain");
-    Check(env.fs.Pwrite(static_cast<int>(fd), buf.data(), kMiB, 0), "write");
-    env.fs.Close(static_cast<int>(fd));
-  }
-  s.SetBytesProcessed(s.iterations() * static_cast<int64_t>(kMiB));
-}
+// Both overlay rows make kOverlayFiles new 1 MiB files in a fresh upper
+// tmpfs, then put in another (outside the timing), so both pay for the
+// same fresh memory: a copy-up allocates its pages as a new file does.
+constexpr int kOverlayFiles = 32;
 
-// The first write to a 1 MiB file of the lower layer: open for writing
-// copies the file up, then one byte is written. Each iteration takes the
-// next untouched lower file; when they run out a fresh upper layer is put
-// in (outside the timing).
-void CopyUp(benchmark::State& s) {
-  constexpr int kFiles = 32;
+struct OverlayFixture {
   OurTmpfs lower;
-  OursFs lfs(lower.task.get());
-  for (int i = 0; i < kFiles; ++i) MakeFile(lfs, absl::StrCat("f", i), kMiB);
-  sentry::context::Context ctx(sentry::kernel::auth::Credentials::Root());
   std::unique_ptr<OurTmpfs> upper;
-  std::unique_ptr<sentry::kernel::Task> task;
   base::RefPtr<sentry::fs::MountNamespace> ns;
-  int next = kFiles;
+  std::unique_ptr<sentry::kernel::Task> task;
   std::vector<std::string> names;
-  for (int i = 0; i < kFiles; ++i) names.push_back(absl::StrCat("f", i));
-  for (auto _ : s) {
-    if (next == kFiles) {
+  int next = kOverlayFiles;
+
+  explicit OverlayFixture(bool with_lower) {
+    OursFs lfs(lower.task.get());
+    for (int i = 0; i < kOverlayFiles; ++i) {
+      names.push_back(absl::StrCat("f", i));
+      if (with_lower) MakeFile(lfs, names.back(), kMiB);
+    }
+  }
+  // The file for this iteration; a fresh upper layer when they run out.
+  const char* Next(benchmark::State& s, bool overlay) {
+    if (next == kOverlayFiles) {
       s.PauseTiming();
       task.reset();
       ns.reset();
       upper = std::make_unique<OurTmpfs>();
-      auto root = sentry::fs::overlay::NewOverlayRoot(
-          ctx, upper->ns->Root().dirent->inode_ref(),
-          lower.ns->Root().dirent->inode_ref());
-      if (!root.ok()) Die("overlay", -root.error().value());
-      ns = sentry::fs::MountNamespace::New(
-          sentry::fs::Dirent::NewRoot(std::move(*root)));
+      if (overlay) {
+        sentry::context::Context ctx(sentry::kernel::auth::Credentials::Root());
+        auto root = sentry::fs::overlay::NewOverlayRoot(
+            ctx, upper->ns->Root().dirent->inode_ref(),
+            lower.ns->Root().dirent->inode_ref());
+        if (!root.ok()) Die("overlay", -root.error().value());
+        ns = sentry::fs::MountNamespace::New(
+            sentry::fs::Dirent::NewRoot(std::move(*root)));
+      } else {
+        ns = upper->ns;
+      }
       task = std::make_unique<sentry::kernel::Task>(
           ns, sentry::kernel::auth::Credentials::Root());
       next = 0;
       s.ResumeTiming();
     }
-    const char* p = names[next++].c_str();
-    long fd = Check(task->Openat(AT_FDCWD, p, O_WRONLY), "open lower file");
-    Check(task->Pwrite64(static_cast<int>(fd), "z", 1, 0), "first write");
-    task->Close(static_cast<int>(fd));
+    return names[next++].c_str();
+  }
+};
+
+// A plain 1 MiB write to tmpfs: a new file, written whole.
+void PlainWrite(benchmark::State& s) {
+  OverlayFixture fx(/*with_lower=*/false);
+  std::vector<char> buf(kMiB, 'y');
+  for (auto _ : s) {
+    const char* p = fx.Next(s, /*overlay=*/false);
+    long fd =
+        Check(fx.task->Openat(AT_FDCWD, p, O_CREAT | O_WRONLY, 0644), "create");
+    Check(fx.task->Pwrite64(static_cast<int>(fd), buf.data(), kMiB, 0),
+          "write");
+    fx.task->Close(static_cast<int>(fd));
+  }
+  s.SetBytesProcessed(s.iterations() * static_cast<int64_t>(kMiB));
+}
+
+// The first write to a 1 MiB file of the lower layer: open for writing
+// copies the file up, then one byte is written.
+void CopyUp(benchmark::State& s) {
+  OverlayFixture fx(/*with_lower=*/true);
+  for (auto _ : s) {
+    const char* p = fx.Next(s, /*overlay=*/true);
+    long fd = Check(fx.task->Openat(AT_FDCWD, p, O_WRONLY), "open lower file");
+    Check(fx.task->Pwrite64(static_cast<int>(fd), "z", 1, 0), "first write");
+    fx.task->Close(static_cast<int>(fd));
   }
   s.SetBytesProcessed(s.iterations() * static_cast<int64_t>(kMiB));
 }
