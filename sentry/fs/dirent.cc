@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sentry/fs/epoch.h"
+
 namespace sentry::fs {
 
 namespace {
@@ -28,6 +30,11 @@ Dirent::Dirent(RefPtr<Inode> inode, std::string name, RefPtr<Dirent> parent)
       parent_(std::move(parent)) {}
 
 Dirent::~Dirent() = default;
+
+void Dirent::OnLastRef() const {
+  epoch::Retire(const_cast<Dirent*>(this),
+                [](void* p) { delete static_cast<Dirent*>(p); });
+}
 
 RefPtr<Dirent> Dirent::NewRoot(RefPtr<Inode> inode, std::string name) {
   return base::AdoptRef(new Dirent(std::move(inode), std::move(name), nullptr));
@@ -72,6 +79,7 @@ void Dirent::MarkUnlinked(Dirent* child) {
   base::MutexLock l(&child->mu_);
   child->negative_children_ = 0;
   dropped.swap(child->children_);
+  child->index_.Clear();
 }
 
 RefPtr<Dirent> Dirent::ReplaceChildLocked(std::string_view name,
@@ -91,6 +99,14 @@ RefPtr<Dirent> Dirent::ReplaceChildLocked(std::string_view name,
   }
   auto now = children_.find(AbslKey(name));
   if (now != children_.end() && now->second->negative()) ++negative_children_;
+  if (inode_ && inode_->IsDir() &&
+      inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
+    if (now != children_.end()) {
+      index_.Put(name, now->second.get());
+    } else {
+      index_.Erase(name);
+    }
+  }
   return old;
 }
 
@@ -124,6 +140,7 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Walk(const Context& ctx,
         --negative_children_;
       }
       evicted.push_back(std::move(cur->second));
+      index_.Erase(cur->first);
       children_.erase(cur);
     }
   }
@@ -369,6 +386,7 @@ void Dirent::DetachTree() {
   {
     base::MutexLock l(&mu_);
     kids.swap(children_);
+    index_.Clear();
     negative_children_ = 0;
   }
   for (auto& [name, child] : kids) child->DetachTree();
@@ -397,6 +415,7 @@ void Dirent::PruneUnused() {
       if (leaf) {
         if (cur->second->negative()) --negative_children_;
         drop.push_back(std::move(cur->second));
+        index_.Erase(cur->first);
         children_.erase(cur);
       }
     }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "sentry/context/context.h"
 #include "sentry/fs/dirent.h"
+#include "sentry/fs/epoch.h"
 #include "sentry/fs/filesystem.h"
 #include "sentry/fs/mount.h"
 #include "sentry/fs/overlay/overlay.h"
@@ -99,6 +100,7 @@ SideOutput RunOnVfs(const Sequence& s) {
         ns.reset();
         root_inode = sentry::fs::Errno(ENOENT);
         std::string leaks;
+        sentry::fs::epoch::Synchronize();  // deferred dirent frees
         auto count = [&](const char* what, int64_t n) {
           if (n != 0) leaks += absl::StrCat(" ", what, "=", n);
         };
