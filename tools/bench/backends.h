@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "base/refcount.h"
 #include "sentry/fs/mount.h"
@@ -113,23 +114,29 @@ void MakeDirs(Fs& fs, const std::string& path);
 
 // Aborts with a message naming what failed.
 [[noreturn]] void Die(const std::string& what, long err);
-inline long Check(long r, const std::string& what) {
-  if (r < 0) Die(what, r);
+inline long Check(long r, std::string_view what) {
+  if (r < 0) Die(std::string(what), r);
+  return r;
+}
+// The same, naming what and its argument, joined only on failure (the
+// hot loops must not build strings).
+inline long Check(long r, const char* what, const std::string& arg) {
+  if (r < 0) Die(std::string(what) + " " + arg, r);
   return r;
 }
 
 template <typename Fs>
 void MakeFile(Fs& fs, const std::string& path, size_t size) {
   int fd = static_cast<int>(
-      Check(fs.Open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644),
-            "create " + path));
+      Check(fs.Open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644), "create",
+            path));
   std::string chunk(std::min<size_t>(size, 1 << 20), 'x');
   for (size_t off = 0; off < size; off += chunk.size()) {
     size_t n = std::min(chunk.size(), size - off);
-    Check(fs.Pwrite(fd, chunk.data(), n, static_cast<off_t>(off)),
-          "write " + path);
+    Check(fs.Pwrite(fd, chunk.data(), n, static_cast<off_t>(off)), "write",
+          path);
   }
-  Check(fs.Close(fd), "close " + path);
+  Check(fs.Close(fd), "close", path);
 }
 
 template <typename Fs>

@@ -64,7 +64,7 @@ Env<LinuxFs>& GoferLinuxEnv() {
   static Env<LinuxFs>* env = [] {
     int fd = ::open(GoferRoot().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) Die("open " + GoferRoot(), -errno);
-    return new Env<LinuxFs>{*new LinuxFs(fd)};
+    return new Env<LinuxFs>(*new LinuxFs(fd));
   }();
   return *env;
 }
@@ -74,7 +74,7 @@ enum class Server { kOurs, kDiod };
 // One mount of the served tree in a fresh namespace, with its server.
 class GoferMount {
  public:
-  GoferMount(Server server, CachePolicy policy) : server_kind_(server) {
+  GoferMount(Server server, CachePolicy policy) {
     std::unique_ptr<p9::Transport> client_end;
     if (server == Server::kOurs) {
       static std::shared_ptr<fsgofer::Export> exp = [] {
@@ -144,7 +144,6 @@ class GoferMount {
   MessageCounts& counts() { return counts_; }
 
  private:
-  Server server_kind_;
   MessageCounts counts_;
   std::unique_ptr<fsgofer::Handler> handler_;
   std::unique_ptr<p9::Server> server_;
@@ -167,9 +166,9 @@ void WarmStat(benchmark::State& s, CachePolicy policy, int depth) {
   OursFs fs(m.task());
   const std::string p = ChainPath(depth);
   struct stat st;
-  Check(fs.Stat(p.c_str(), &st), "warm-up stat " + p);
+  Check(fs.Stat(p.c_str(), &st), "warm-up stat", p);
   m.counts().Reset();
-  for (auto _ : s) Check(fs.Stat(p.c_str(), &st), "stat " + p);
+  for (auto _ : s) Check(fs.Stat(p.c_str(), &st), "stat", p);
   ReportRoundTrips(s, m.counts().RoundTrips());
   s.SetItemsProcessed(s.iterations());
 }
@@ -185,7 +184,7 @@ void ColdStat(benchmark::State& s, CachePolicy policy, int depth) {
     auto m = std::make_unique<GoferMount>(Server::kOurs, policy);
     m->counts().Reset();
     s.ResumeTiming();
-    Check(m->task()->Fstatat(AT_FDCWD, p.c_str(), &st, 0), "stat " + p);
+    Check(m->task()->Fstatat(AT_FDCWD, p.c_str(), &st, 0), "stat", p);
     s.PauseTiming();
     messages += m->counts().RoundTrips();
     m.reset();
@@ -200,7 +199,7 @@ void ReadFile(benchmark::State& s, Fs& fs, const std::string& name,
   std::vector<char> buf(size);
   int fd = static_cast<int>(Check(fs.Open(name.c_str(), O_RDONLY), name));
   for (auto _ : s) {
-    Check(fs.Pread(fd, buf.data(), size, 0), "pread " + name);
+    Check(fs.Pread(fd, buf.data(), size, 0), "pread", name);
     benchmark::DoNotOptimize(buf.data());
   }
   fs.Close(fd);

@@ -152,7 +152,7 @@ const HostDir& Host() {
 }
 Env<LinuxFs>& LinuxEnv() {
   static LinuxFs* fs = new LinuxFs(Host().fd());
-  static Env<LinuxFs>* env = new Env<LinuxFs>{*fs};
+  static Env<LinuxFs>* env = new Env<LinuxFs>(*fs);
   return *env;
 }
 sentry::kernel::Task* OurTask() {
@@ -161,7 +161,7 @@ sentry::kernel::Task* OurTask() {
 }
 Env<OursFs>& OursEnv() {
   static OursFs* fs = new OursFs(OurTask());
-  static Env<OursFs>* env = new Env<OursFs>{*fs};
+  static Env<OursFs>* env = new Env<OursFs>(*fs);
   return *env;
 }
 LlvmPeer& Llvm() {

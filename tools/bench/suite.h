@@ -35,6 +35,7 @@ inline const std::vector<int> kDepths = {1, 2, 3, 8, 64, 100};
 // One backend's file system plus the fixtures built on it so far.
 template <typename Fs>
 struct Env {
+  explicit Env(Fs& f) : fs(f) {}
   Fs& fs;
   std::mutex mu;
   std::set<std::string> built;

@@ -34,7 +34,7 @@ void EnsureChain(Env<Fs>& env) {
       MakeFile(env.fs, dir + "f", 0);
       if (d < kMaxDepth) {
         dir += "c";
-        Check(env.fs.Mkdir(dir.c_str(), 0755), "mkdir " + dir);
+        Check(env.fs.Mkdir(dir.c_str(), 0755), "mkdir", dir);
         dir += "/";
       }
     }
@@ -45,7 +45,7 @@ std::string DirName(const char* what, size_t n) {
   return absl::StrCat(what, n);
 }
 std::string EntryName(size_t i) {
-  char b[16];
+  char b[32];
   std::snprintf(b, sizeof(b), "f%07zu", i);
   return b;
 }
@@ -55,7 +55,7 @@ template <typename Fs>
 std::string EnsureDirOf(Env<Fs>& env, size_t n) {
   std::string dir = DirName("dir", n);
   env.Once(dir, [&] {
-    Check(env.fs.Mkdir(dir.c_str(), 0755), "mkdir " + dir);
+    Check(env.fs.Mkdir(dir.c_str(), 0755), "mkdir", dir);
     for (size_t i = 0; i < n; ++i) {
       MakeFile(env.fs, dir + "/" + EntryName(i), 0);
     }
@@ -78,7 +78,7 @@ void Stat(benchmark::State& s, Env<Fs>& env, int depth) {
   const std::string p = ChainPath(depth);
   struct stat st;
   for (auto _ : s) {
-    Check(env.fs.Stat(p.c_str(), &st), "stat " + p);
+    Check(env.fs.Stat(p.c_str(), &st), "stat", p);
   }
   s.SetItemsProcessed(s.iterations());
 }
@@ -88,7 +88,7 @@ void OpenClose(benchmark::State& s, Env<Fs>& env, int depth) {
   EnsureChain(env);
   const std::string p = ChainPath(depth);
   for (auto _ : s) {
-    long fd = Check(env.fs.Open(p.c_str(), O_RDONLY), "open " + p);
+    long fd = Check(env.fs.Open(p.c_str(), O_RDONLY), "open", p);
     env.fs.Close(static_cast<int>(fd));
   }
 }
@@ -182,7 +182,7 @@ void StatInDir(benchmark::State& s, Env<Fs>& env, size_t n) {
   size_t i = 0;
   for (auto _ : s) {
     const std::string& p = names[i++ % names.size()];
-    Check(env.fs.Stat(p.c_str(), &st), "stat " + p);
+    Check(env.fs.Stat(p.c_str(), &st), "stat", p);
   }
   s.SetItemsProcessed(s.iterations());
 }
@@ -204,18 +204,20 @@ void StatParallel(benchmark::State& s, Env<Fs>& env) {
 void MemoryOurs(benchmark::State& s) {
   Env<OursFs>& env = OursEnv();
   const size_t n = GetOptions().memory_files;
-  int64_t bytes = 0;
+  int64_t bytes = 0, blocks = 0;
   int round = 0;
   for (auto _ : s) {
     std::string dir = absl::StrCat("mem", round++);
-    Check(env.fs.Mkdir(dir.c_str(), 0755), "mkdir " + dir);
+    Check(env.fs.Mkdir(dir.c_str(), 0755), "mkdir", dir);
     std::vector<std::string> names;
     for (size_t i = 0; i < n; ++i) names.push_back(dir + "/" + EntryName(i));
     alloc::Scope scope;
     for (const std::string& p : names) MakeFile(env.fs, p, 0);
     bytes = scope.NetBytes();
+    blocks = scope.Allocations();
   }
   s.counters["bytes_per_file"] = static_cast<double>(bytes) / n;
+  s.counters["blocks_per_file"] = static_cast<double>(blocks) / n;
 }
 
 // Linux keeps its dentries and inodes in slab caches: the growth of the
@@ -240,7 +242,7 @@ void MemoryLinux(benchmark::State& s) {
   int round = 0;
   for (auto _ : s) {
     std::string dir = absl::StrCat("mem", round++);
-    Check(env.fs.Mkdir(dir.c_str(), 0755), "mkdir " + dir);
+    Check(env.fs.Mkdir(dir.c_str(), 0755), "mkdir", dir);
     long before = MeminfoKb("Slab:");
     for (size_t i = 0; i < n; ++i)
       MakeFile(env.fs, dir + "/" + EntryName(i), 0);
@@ -252,7 +254,7 @@ void MemoryLinux(benchmark::State& s) {
 
 void MemoryLlvm(benchmark::State& s) {
   const size_t n = GetOptions().memory_files;
-  int64_t bytes = 0;
+  int64_t bytes = 0, blocks = 0;
   int round = 0;
   for (auto _ : s) {
     std::vector<std::string> names;
@@ -263,8 +265,10 @@ void MemoryLlvm(benchmark::State& s) {
     alloc::Scope scope;
     for (const std::string& p : names) Llvm().AddFile(p, 0);
     bytes = scope.NetBytes();
+    blocks = scope.Allocations();
   }
   s.counters["bytes_per_file"] = static_cast<double>(bytes) / n;
+  s.counters["blocks_per_file"] = static_cast<double>(blocks) / n;
 }
 
 // ---- LLVM's InMemoryFileSystem, where it can do the work.
