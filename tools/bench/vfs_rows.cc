@@ -205,7 +205,7 @@ void MemoryOurs(benchmark::State& s) {
   Env<OursFs>& env = OursEnv();
   const size_t n = GetOptions().memory_files;
   int64_t bytes = 0, blocks = 0;
-  int round = 0;
+  static int round = 0;  // fresh names across repetitions
   for (auto _ : s) {
     std::string dir = absl::StrCat("mem", round++);
     Check(env.fs.Mkdir(dir.c_str(), 0755), "mkdir", dir);
@@ -239,7 +239,7 @@ void MemoryLinux(benchmark::State& s) {
   Env<LinuxFs>& env = LinuxEnv();
   const size_t n = GetOptions().memory_files;
   double per_file = 0;
-  int round = 0;
+  static int round = 0;  // fresh names across repetitions
   for (auto _ : s) {
     std::string dir = absl::StrCat("mem", round++);
     Check(env.fs.Mkdir(dir.c_str(), 0755), "mkdir", dir);
@@ -255,7 +255,7 @@ void MemoryLinux(benchmark::State& s) {
 void MemoryLlvm(benchmark::State& s) {
   const size_t n = GetOptions().memory_files;
   int64_t bytes = 0, blocks = 0;
-  int round = 0;
+  static int round = 0;  // fresh names across repetitions
   for (auto _ : s) {
     std::vector<std::string> names;
     for (size_t i = 0; i < n; ++i) {
