@@ -165,6 +165,33 @@ cc_library(
         linkopts = _starlark_list(linkopts),
     )
 
+def _gen_llvm_support(ctx):
+    """`llvm_support`: LLVM's Support library (llvm::vfs and friends).
+
+    LLVM has no pkg-config module; llvm-config-14 says where it is. Only the
+    include directory and the link flags are carried: LLVM's own compile
+    flags (-std=c++14, -fno-exceptions) are not propagated, so they stay out
+    of every dependent's build. Used by //tools/bench only.
+    """
+    llvm_config = ctx.which("llvm-config-14")
+    if llvm_config == None:
+        return "# llvm-config-14 not found: no llvm_support (install llvm-14-dev)."
+    includedir = _run(ctx, [llvm_config, "--includedir"], "llvm-config").strip()
+    libdir = _run(ctx, [llvm_config, "--libdir"], "llvm-config").strip()
+    libs = _split_ws(_run(ctx, [llvm_config, "--libs", "support"], "llvm-config"))
+    link = "_include/" + _sanitize(includedir)
+    if not ctx.path(link).exists:
+        ctx.symlink(includedir, link)
+    linkopts = ["-L" + libdir, "-Wl,-rpath," + libdir] + libs + _COMMON_LINKOPTS
+    return """# llvm-config-14 (LLVM Support: include dir and link flags only)
+cc_library(
+    name = "llvm_support",
+    hdrs = glob({glob}),
+    includes = [{inc}],
+    linkopts = {linkopts},
+)
+""".format(glob = repr([link + "/llvm/**", link + "/llvm-c/**"]), inc = repr(link), linkopts = _starlark_list(linkopts))
+
 def _system_libs_impl(ctx):
     pkg_config = ctx.which("pkg-config")
     if pkg_config == None:
@@ -181,6 +208,8 @@ def _system_libs_impl(ctx):
     for name in sorted(libs.keys()):
         modules = _expand_modules(ctx, pkg_config, name, libs[name], all_modules)
         chunks.append(_gen_library(ctx, pkg_config, name, modules, extra.get(name, [])))
+
+    chunks.append(_gen_llvm_support(ctx))
 
     ctx.file("WORKSPACE", 'workspace(name = "%s")\n' % ctx.name)
     ctx.file("BUILD.bazel", "\n".join(chunks))

@@ -45,6 +45,13 @@ struct UnstableAttr {
   linux_abi::Timespec atime{}, mtime{}, ctime{};
 };
 
+// What a permission check reads: the owner, group and permission bits.
+struct AccessAttr {
+  uint32_t perms = 0;  // mode & 07777
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
 // A setattr request (chmod, chown, truncate, utimens). Only set fields
 // change; ctime moves whenever anything changes, as Linux does.
 struct AttrChange {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sentry/fs/epoch.h"
+
 namespace sentry::fs {
 
 namespace {
@@ -43,6 +45,11 @@ Dirent::Dirent(RefPtr<Inode> inode, std::string name, RefPtr<Dirent> parent)
       parent_(std::move(parent)) {}
 
 Dirent::~Dirent() = default;
+
+void Dirent::OnLastRef() const {
+  epoch::Retire(const_cast<Dirent*>(this),
+                [](void* p) { delete static_cast<Dirent*>(p); });
+}
 
 RefPtr<Dirent> Dirent::NewRoot(RefPtr<Inode> inode, std::string name) {
   return base::AdoptRef(new Dirent(std::move(inode), std::move(name), nullptr));
@@ -96,6 +103,7 @@ void Dirent::MarkUnlinked(Dirent* child) {
       base::MutexLock l(&d->mu_);
       d->negative_children_ = 0;
       kids.swap(d->children_);
+      d->index_.Clear();
     }
     for (auto& [name, k] : kids) {
       if (!k->negative()) todo.push_back(k.get());
@@ -121,6 +129,14 @@ RefPtr<Dirent> Dirent::ReplaceChildLocked(std::string_view name,
   }
   auto now = children_.find(AbslKey(name));
   if (now != children_.end() && now->second->negative()) ++negative_children_;
+  if (inode_ && inode_->IsDir() &&
+      inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
+    if (now != children_.end()) {
+      index_.Put(name, now->second.get());
+    } else {
+      index_.Erase(name);
+    }
+  }
   return old;
 }
 
@@ -159,6 +175,7 @@ void Dirent::TrimLocked(std::vector<RefPtr<Dirent>>* evicted) {
         --negative_children_;
       }
       evicted->push_back(std::move(cur->second));
+      index_.Erase(cur->first);
       children_.erase(cur);
     }
   }
@@ -435,6 +452,7 @@ void Dirent::DetachTree() {
   {
     base::MutexLock l(&mu_);
     kids.swap(children_);
+    index_.Clear();
     negative_children_ = 0;
   }
   for (auto& [name, child] : kids) child->DetachTree();
@@ -463,6 +481,7 @@ void Dirent::PruneUnused() {
       if (leaf) {
         if (cur->second->negative()) --negative_children_;
         drop.push_back(std::move(cur->second));
+        index_.Erase(cur->first);
         children_.erase(cur);
       }
     }

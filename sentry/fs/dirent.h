@@ -22,6 +22,12 @@
 //     -> child Dirent::mu_ -> filesystem (Inode) locks
 // For two directories neither of which is an ancestor of the other, lock
 // the one at the lower address first.
+//
+// Lock-free lookups: in a tree that trusts its cache (CachePolicy::kKeep),
+// every change of children_ is mirrored, under mu_, into a ChildIndex that
+// path walks read without mu_ inside an epoch::ReadGuard
+// (FindCachedLockFree). That is why a Dirent is freed through
+// epoch::Retire: a walker may still hold a raw pointer to it.
 #ifndef SENTRY_FS_DIRENT_H_
 #define SENTRY_FS_DIRENT_H_
 
@@ -37,6 +43,7 @@
 #include "base/refcount.h"
 #include "sentry/context/context.h"
 #include "sentry/fs/inode.h"
+#include "sentry/fs/internal/child_index.h"
 
 namespace sentry::fs {
 
@@ -134,7 +141,16 @@ class Dirent : public base::RefCounted<Dirent> {
   // For tests: number of cached children (positive and negative).
   size_t CachedChildrenForTest() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  void OnLastRef() const { delete this; }
+  // The cached child called name, without a lock or a reference, for path
+  // walks of kKeep trees (null in others, or if name is not cached).
+  // Precondition: inside an epoch::ReadGuard, which keeps the result's
+  // memory valid; TryIncRef it to keep it beyond the guard.
+  Dirent* FindCachedLockFree(std::string_view name) const {
+    return index_.Find(name);
+  }
+
+  // Frees through epoch::Retire (see "Lock-free lookups").
+  void OnLastRef() const;
 
  private:
   Dirent(RefPtr<Inode> inode, std::string name, RefPtr<Dirent> parent);
@@ -168,6 +184,8 @@ class Dirent : public base::RefCounted<Dirent> {
   absl::flat_hash_map<std::string, RefPtr<Dirent>> children_
       ABSL_GUARDED_BY(mu_);
   int negative_children_ ABSL_GUARDED_BY(mu_) = 0;
+  // children_, for lock-free readers; written under mu_ (kKeep trees only).
+  internal::ChildIndex index_;
   std::atomic<bool> unlinked_{false};
   std::atomic<int> mounts_{0};
 };

@@ -36,6 +36,11 @@ lock::FlockLocks& Inode::flock_locks() { return LazyInit(flock_locks_); }
 
 Errno Inode::SetAttr(const Context&, const AttrChange&) { return Errno(EPERM); }
 
+ErrnoOr<AccessAttr> Inode::GetAccessAttr(const Context& ctx) {
+  ASSIGN_OR_RETURN(UnstableAttr a, GetAttr(ctx));
+  return AccessAttr{a.perms, a.uid, a.gid};
+}
+
 ErrnoOr<RefPtr<Inode>> Inode::Lookup(const Context&, std::string_view) {
   return Errno(ENOTDIR);
 }

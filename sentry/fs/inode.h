@@ -95,6 +95,10 @@ class Inode : public base::RefCounted<Inode> {
 
   // ---- Attributes.
   virtual ErrnoOr<UnstableAttr> GetAttr(const Context& ctx) = 0;
+  // The attributes a permission check needs, for path walks (one search
+  // check per component). Override where it is cheaper than GetAttr.
+  // Default: from GetAttr.
+  virtual ErrnoOr<AccessAttr> GetAccessAttr(const Context& ctx);
   // Applies ch. Preconditions: the caller checked permission and ownership
   // rules and the mount is writable. EFBIG if size exceeds a limit; EINVAL
   // for size on a non-regular file (EISDIR for a directory); ENOSPC.

@@ -8,7 +8,7 @@ using base::Errno;
 using kernel::auth::Credentials;
 
 Errno GenericPermission(const Credentials& creds, InodeType type,
-                        const UnstableAttr& attr, int may) {
+                        const AccessAttr& attr, int may) {
   uint32_t mode = attr.perms;
   uint32_t bits;
   if (creds.fsuid == attr.uid) {

@@ -14,8 +14,13 @@ namespace sentry::fs {
 // CAP_DAC_READ_SEARCH allows reading anything and searching directories.
 // Analogous to fs/namei.c:generic_permission.
 base::Errno GenericPermission(const kernel::auth::Credentials& creds,
-                              InodeType type, const UnstableAttr& attr,
-                              int may);
+                              InodeType type, const AccessAttr& attr, int may);
+inline base::Errno GenericPermission(const kernel::auth::Credentials& creds,
+                                     InodeType type, const UnstableAttr& attr,
+                                     int may) {
+  return GenericPermission(creds, type,
+                           AccessAttr{attr.perms, attr.uid, attr.gid}, may);
+}
 
 // Whether creds own the file or have CAP_FOWNER (inode_owner_or_capable).
 bool OwnerOrCapable(const kernel::auth::Credentials& creds,

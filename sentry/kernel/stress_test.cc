@@ -228,5 +228,51 @@ TEST_F(StressTest, RandomFileRenamesAndLinks) { Run("01456789", 0); }
 // Every operation, directories made, removed and renamed concurrently.
 TEST_F(StressTest, RandomOpsFullMix) { Run("0123456789", 0); }
 
+// Lock-free walks (kKeep trees) racing the changes that free dirents and
+// the lookup index's entries and tables: renames of an ancestor, removal
+// and re-creation of the leaf, and a directory that grows and shrinks.
+// Every stat sees the file or ENOENT, never anything else (and the
+// sanitizers see no use after free).
+TEST(LockFreeWalkTest, StatsRacingRenamesAndRemovals) {
+  TmpfsTask t = NewTmpfsTask();
+  ASSERT_EQ(t->Mkdirat(AT_FDCWD, "/a", 0755), 0);
+  ASSERT_EQ(t->Mkdirat(AT_FDCWD, "/a/b", 0755), 0);
+  ASSERT_EQ(t->Mkdirat(AT_FDCWD, "/a/b/c", 0755), 0);
+  ASSERT_GE(fs::testutil::WriteFile(t.get(), "/a/b/c/f", "x"), 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&, r] {
+      auto task = NewTaskIn(t.ns, auth::Credentials::Root(), 10 + r);
+      struct stat st;
+      while (!stop.load()) {
+        for (const char* p : {"/a/b/c/f", "/x/b/c/f", "/a/b/c/g0"}) {
+          long rc = task->Fstatat(AT_FDCWD, p, &st, 0);
+          if (rc != 0 && rc != -ENOENT) unexpected.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(t->Renameat2(AT_FDCWD, "/a", AT_FDCWD, "/x", 0), 0);
+    ASSERT_EQ(t->Renameat2(AT_FDCWD, "/x", AT_FDCWD, "/a", 0), 0);
+    ASSERT_EQ(t->Unlinkat(AT_FDCWD, "/a/b/c/f", 0), 0);
+    ASSERT_GE(fs::testutil::WriteFile(t.get(), "/a/b/c/f", "y"), 0);
+    // Grow the directory past a few table sizes, then empty it again.
+    for (int j = 0; j < 20; ++j) {
+      std::string g = "/a/b/c/g" + std::to_string(j);
+      ASSERT_GE(fs::testutil::WriteFile(t.get(), g.c_str(), ""), 0);
+    }
+    for (int j = 0; j < 20; ++j) {
+      std::string g = "/a/b/c/g" + std::to_string(j);
+      ASSERT_EQ(t->Unlinkat(AT_FDCWD, g.c_str(), 0), 0);
+    }
+  }
+  stop.store(true);
+  for (auto& th : readers) th.join();
+  EXPECT_EQ(unexpected.load(), 0);
+}
+
 }  // namespace
 }  // namespace sentry::kernel

@@ -199,13 +199,27 @@ Task::~Task() {
 }
 
 Path Task::root() const {
-  base::MutexLock l(&fs_mu_);
+  base::ReaderMutexLock l(&fs_mu_);
   return root_;
 }
 
 Path Task::cwd() const {
-  base::MutexLock l(&fs_mu_);
+  base::ReaderMutexLock l(&fs_mu_);
   return cwd_;
+}
+
+Errno Task::RootAndStart(int dirfd, const char* path, Path* root, Path* start) {
+  if (path[0] == '/' || dirfd == AT_FDCWD) {
+    // One hold of fs_mu_ for both (a start of "/" is the root itself).
+    base::ReaderMutexLock l(&fs_mu_);
+    *root = root_;
+    if (path[0] != '/') *start = cwd_;
+    return Errno();
+  }
+  ASSIGN_OR_RETURN(RefPtr<File> f, fds_.Get(dirfd));
+  *start = Path{f->mount_ref(), f->dirent_ref()};
+  *root = this->root();
+  return Errno();
 }
 
 uint32_t Task::umask() const {
@@ -228,13 +242,6 @@ void Task::ReleaseFile(RefPtr<File> f) {
   f.reset();
 }
 
-ErrnoOr<Path> Task::StartFor(int dirfd, const char* path) {
-  if (path && path[0] == '/') return root();
-  if (dirfd == AT_FDCWD) return cwd();
-  ASSIGN_OR_RETURN(RefPtr<File> f, fds_.Get(dirfd));
-  return Path{f->mount_ref(), f->dirent_ref()};
-}
-
 ErrnoOr<Path> Task::ResolveAt(int dirfd, const char* path, bool follow,
                               bool empty_path_ok, bool must_be_dir) {
   if (path == nullptr) return Errno(EFAULT);
@@ -244,21 +251,24 @@ ErrnoOr<Path> Task::ResolveAt(int dirfd, const char* path, bool follow,
     ASSIGN_OR_RETURN(RefPtr<File> f, fds_.Get(dirfd));
     return Path{f->mount_ref(), f->dirent_ref()};
   }
-  ASSIGN_OR_RETURN(Path start, StartFor(dirfd, path));
+  Path root, start;
+  RETURN_IF_ERRNO(RootAndStart(dirfd, path, &root, &start));
   if (path[0] != '/' && !start.inode()->IsDir()) return Errno(ENOTDIR);
   fs::ResolveOptions o;
   o.follow_final_symlink = follow;
   o.must_be_dir = must_be_dir;
-  return ns_->Resolve(ctx_, root(), start, path, o);
+  return ns_->Resolve(ctx_, root, path[0] == '/' ? root : start, path, o);
 }
 
 ErrnoOr<fs::ParentAndName> Task::ResolveParentAt(int dirfd, const char* path) {
   if (path == nullptr) return Errno(EFAULT);
   if (path[0] == '\0') return Errno(ENOENT);
-  ASSIGN_OR_RETURN(Path start, StartFor(dirfd, path));
+  Path root, start;
+  RETURN_IF_ERRNO(RootAndStart(dirfd, path, &root, &start));
   if (path[0] != '/' && !start.inode()->IsDir()) return Errno(ENOTDIR);
-  ASSIGN_OR_RETURN(fs::ParentAndName pn,
-                   ns_->ResolveParent(ctx_, root(), start, path));
+  ASSIGN_OR_RETURN(
+      fs::ParentAndName pn,
+      ns_->ResolveParent(ctx_, root, path[0] == '/' ? root : start, path));
   // The parent needs search permission for the last lookup.
   RETURN_IF_ERRNO(Permission(ctx_, pn.parent.inode(), linux_abi::MAY_EXEC));
   return pn;

@@ -203,9 +203,12 @@ class Task {
 
  private:
   struct XattrTarget;
-  // The starting point for dirfd-relative resolution: cwd for AT_FDCWD,
-  // else the directory fd (EBADF, ENOTDIR).
-  base::ErrnoOr<fs::Path> StartFor(int dirfd, const char* path);
+  // The root, and the starting point for dirfd-relative resolution (cwd
+  // for AT_FDCWD, else the directory fd: EBADF; left empty for an absolute
+  // path, which starts at the root), read under one hold of fs_mu_.
+  // Precondition: path is not empty.
+  base::Errno RootAndStart(int dirfd, const char* path, fs::Path* root,
+                           fs::Path* start) ABSL_LOCKS_EXCLUDED(fs_mu_);
   base::ErrnoOr<fs::Path> ResolveAt(int dirfd, const char* path, bool follow,
                                     bool empty_path_ok = false,
                                     bool must_be_dir = false);

@@ -67,6 +67,34 @@ RamInode::RamInode(RefPtr<MountSource> msrc, InodeType type,
   attr_.gid = spec.gid;
   attr_.nlink = 1;
   attr_.atime = attr_.mtime = attr_.ctime = now;
+  // No other thread can see this inode yet, so mu_ is not needed.
+  StoreAccess(attr_);
+}
+
+// A sequence lock without fences (which ThreadSanitizer cannot follow),
+// after Boehm's "Can seqlocks get along with programming language memory
+// models?": fields are stored with release and loaded with acquire, so a
+// reader that sees any new field value also sees the odd count before it
+// and retries.
+void RamInode::StoreAccess(const UnstableAttr& a) {
+  access_seq_.fetch_add(1, std::memory_order_relaxed);
+  access_perms_.store(a.perms, std::memory_order_release);
+  access_uid_.store(a.uid, std::memory_order_release);
+  access_gid_.store(a.gid, std::memory_order_release);
+  access_seq_.fetch_add(1, std::memory_order_release);
+}
+
+void RamInode::PublishAccessLocked() { StoreAccess(attr_); }
+
+ErrnoOr<AccessAttr> RamInode::GetAccessAttr(const Context&) {
+  for (;;) {
+    const uint32_t before = access_seq_.load(std::memory_order_acquire);
+    if (before & 1) continue;  // a writer is in the middle
+    AccessAttr a{access_perms_.load(std::memory_order_acquire),
+                 access_uid_.load(std::memory_order_acquire),
+                 access_gid_.load(std::memory_order_acquire)};
+    if (access_seq_.load(std::memory_order_relaxed) == before) return a;
+  }
 }
 
 RamInode::~RamInode() {
@@ -78,7 +106,7 @@ RamMountSource* RamInode::ram_source() const {
 }
 
 ErrnoOr<UnstableAttr> RamInode::GetAttr(const Context&) {
-  base::MutexLock l(&mu_);
+  base::ReaderMutexLock l(&mu_);
   return attr_;
 }
 
@@ -95,6 +123,7 @@ Errno RamInode::SetAttr(const Context& ctx, const AttrChange& ch) {
   if (ch.perms) attr_.perms = *ch.perms & 07777;
   if (ch.uid) attr_.uid = *ch.uid;
   if (ch.gid) attr_.gid = *ch.gid;
+  if (ch.perms || ch.uid || ch.gid) PublishAccessLocked();
   if (ch.atime) attr_.atime = *ch.atime;
   if (ch.mtime) attr_.mtime = *ch.mtime;
   attr_.ctime = ch.ctime ? *ch.ctime : now;
@@ -538,20 +567,23 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
   if (offset >= limit) return Errno(EFBIG);
   n = std::min<uint64_t>(n, limit - offset);
   size_t done = 0;
+  // One descent of the page map for the whole write: the pages are
+  // visited (and new ones inserted) in order, each at the iterator.
+  auto it = pages_.lower_bound(offset / kPageSize);
   while (done < n) {
     uint64_t pos = offset + done;
     uint64_t idx = pos / kPageSize;
     uint64_t in_page = pos % kPageSize;
     size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
-    auto it = pages_.find(idx);
-    if (it == pages_.end()) {
+    if (it == pages_.end() || it->first != idx) {
       if (counted_ && !ram_source()->ReserveBytes(kPageSize)) break;
       Page p(new char[kPageSize]);
       if (in_page != 0 || k != kPageSize) std::memset(p.get(), 0, kPageSize);
-      it = pages_.emplace(idx, std::move(p)).first;
+      it = pages_.emplace_hint(it, idx, std::move(p));
     }
     src.CopyIn(done, it->second.get() + in_page, k);
     if (!unwritten_.empty()) unwritten_.erase(idx);
+    ++it;
     done += k;
   }
   if (done == 0) return Errno(ENOSPC);
@@ -612,10 +644,15 @@ ErrnoOr<uint64_t> RegularFile::SeekDataHole(const Context&, uint64_t offset,
     }
     return Errno(ENXIO);
   }
-  // SEEK_HOLE: the first page at or after idx that holds no data.
+  // SEEK_HOLE: the first page at or after idx that holds no data (one
+  // walk along the page map, not a lookup per page).
   if (!is_data(idx)) return offset;
   uint64_t next = idx;
-  while (is_data(next)) ++next;
+  for (auto it = pages_.find(idx);
+       it != pages_.end() && it->first == next && !unwritten_.contains(next);
+       ++it) {
+    ++next;
+  }
   return std::min(next * kPageSize, size);
 }
 
@@ -688,6 +725,7 @@ Symlink::Symlink(RefPtr<MountSource> msrc, const CreateSpec& spec,
       target_(spec.symlink_target) {
   base::MutexLock l(&mu_);
   attr_.perms = 0777;
+  PublishAccessLocked();
   attr_.size = target_.size();
 }
 

@@ -75,6 +75,8 @@ class RamInode : public Inode {
 
   ErrnoOr<UnstableAttr> GetAttr(const Context& ctx) override
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Without mu_: reads the sequence-locked copy (see access_seq_).
+  ErrnoOr<AccessAttr> GetAccessAttr(const Context& ctx) override;
   Errno SetAttr(const Context& ctx, const AttrChange& ch) override
       ABSL_LOCKS_EXCLUDED(mu_);
   void TouchAtime(const Context& ctx, bool relatime) override
@@ -99,11 +101,27 @@ class RamInode : public Inode {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   RamMountSource* ram_source() const;
 
+  // Republishes attr_'s perms, uid and gid for GetAccessAttr. Call after
+  // changing any of them (and in constructors, before anyone can read).
+  void PublishAccessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable base::Mutex mu_;
   UnstableAttr attr_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<std::map<std::string, std::string, std::less<>>> xattrs_
       ABSL_GUARDED_BY(mu_);
   const bool counted_;  // holds an inode reservation of its source
+
+ private:
+  void StoreAccess(const UnstableAttr& a);
+  // A copy of attr_'s perms, uid and gid that path walks read without mu_
+  // (a search-permission check per component must not take a lock):
+  // written only under mu_ (or in a constructor), inside a sequence count
+  // that is odd while a write is in progress; readers retry until they see
+  // the same even count before and after reading.
+  std::atomic<uint32_t> access_seq_{0};
+  std::atomic<uint32_t> access_perms_{0};
+  std::atomic<uint32_t> access_uid_{0};
+  std::atomic<uint32_t> access_gid_{0};
 };
 
 class Dir : public RamInode {

@@ -11,6 +11,8 @@
 #include "base/refcount.h"
 #include "sentry/context/context.h"
 #include "sentry/fs/dirent.h"
+#include "sentry/fs/epoch.h"
+#include "sentry/fs/epoch.h"
 #include "sentry/fs/file.h"
 #include "sentry/fs/filesystem.h"
 #include "sentry/fs/inode.h"
@@ -97,6 +99,8 @@ std::string PrintTree(Task* t, const std::string& path) {
 }
 
 std::string LiveCounts() {
+  // Dirents are freed once no lock-free walk can see them.
+  epoch::Synchronize();
   std::ostringstream out;
   out << "Inode=" << base::LiveCounter<Inode>::Live()
       << " Dirent=" << base::LiveCounter<Dirent>::Live()
@@ -108,6 +112,7 @@ std::string LiveCounts() {
 }
 
 bool AllDead() {
+  epoch::Synchronize();
   return base::LiveCounter<Inode>::Live() == 0 &&
          base::LiveCounter<Dirent>::Live() == 0 &&
          base::LiveCounter<MountSource>::Live() == 0 &&

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "sentry/context/context.h"
 #include "sentry/fs/dirent.h"
+#include "sentry/fs/epoch.h"
 #include "sentry/fs/file.h"
 #include "sentry/fs/filesystem.h"
 #include "sentry/fs/mount.h"
@@ -63,6 +64,7 @@ std::string NewVfsNamespace(const Sequence& s,
 }
 
 std::string LiveObjects() {
+  sentry::fs::epoch::Synchronize();  // deferred dirent frees first
   std::string leaks;
   auto count = [&](const char* what, int64_t n) {
     if (n != 0) leaks += absl::StrCat(" ", what, "=", n);
