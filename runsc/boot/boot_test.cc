@@ -131,6 +131,41 @@ TEST_F(BootTest, MountsTheSpecInOrderOverAGoferRoot) {
   system(("rm -rf " + data).c_str());
 }
 
+// Shared file access: what others do on the host shows in the sandbox,
+// through the submount overlay (and the --overlay tmpfs) as well: a name
+// looked up before the host made it, one removed and one changed.
+TEST_F(BootTest, SharedAccessSeesHostChangesThroughTheOverlays) {
+  for (bool overlay : {false, true}) {
+    SCOPED_TRACE(overlay ? "--overlay" : "submount overlay only");
+    Gofers g;
+    Spec spec;
+    spec.mutable_root()->set_path(rootfs_);
+    Config conf;
+    conf.file_access = FileAccess::kShared;
+    conf.overlay = overlay;
+    BootLog log;
+    auto ns = CreateMountNamespace(ctx_, spec, conf, {g.Serve(rootfs_)}, &log);
+    ASSERT_TRUE(ns.ok()) << ns.status();
+    {
+      Task t(*ns, Credentials::Root());
+      struct stat st;
+      ASSERT_EQ(t.Fstatat(AT_FDCWD, "/etc/new", &st, 0), -ENOENT);
+      ASSERT_EQ(t.Fstatat(AT_FDCWD, "/late", &st, 0), -ENOENT);
+      ASSERT_EQ(system(absl::StrCat("echo made > ", rootfs_, "/etc/new && ",
+                                    "mkdir ", rootfs_, "/late")
+                           .c_str()),
+                0);
+      EXPECT_EQ(sentry::fs::testutil::ReadFile(&t, "/etc/new"), "made\n");
+      EXPECT_EQ(t.Fstatat(AT_FDCWD, "/late", &st, 0), 0);
+    }
+    ns->reset();
+    ASSERT_EQ(
+        system(absl::StrCat("rm -rf ", rootfs_, "/etc/new ", rootfs_, "/late")
+                   .c_str()),
+        0);
+  }
+}
+
 TEST_F(BootTest, GoferFdsMustMatchTheBindMounts) {
   Gofers g;
   Spec spec;

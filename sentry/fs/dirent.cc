@@ -146,7 +146,7 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Walk(const Context& ctx,
   if (inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
     base::ReaderMutexLock l(&mu_);
     auto it = children_.find(AbslKey(name));
-    if (it != children_.end()) return it->second;
+    if (it != children_.end() && Trusted(*it->second)) return it->second;
   }
   std::vector<RefPtr<Dirent>> evicted;
   base::MutexLock l(&mu_);
@@ -186,7 +186,9 @@ ErrnoOr<RefPtr<Dirent>> Dirent::WalkLocked(const Context& ctx,
   auto it = children_.find(AbslKey(name));
   const bool keep =
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep;
-  if (it != children_.end() && keep) return it->second;
+  if (it != children_.end() && keep && Trusted(*it->second)) {
+    return it->second;
+  }
   auto looked = inode_->Lookup(ctx, name);
   if (unlinked()) {
     // Below a removed directory, cache nothing (see MarkUnlinked).
@@ -261,7 +263,8 @@ RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name, RefPtr<Inode> inode,
     return nullptr;
   }
   auto it = children_.find(AbslKey(name));
-  if (it != children_.end() && (token || it->second->inode() == inode.get())) {
+  if (it != children_.end() &&
+      ((token && Trusted(*it->second)) || it->second->inode() == inode.get())) {
     // Where the cache is the record (kKeep), what it holds wins.
     return it->second;
   }
@@ -276,8 +279,12 @@ RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name, RefPtr<Inode> inode,
 RefPtr<Dirent> Dirent::CachedChild(std::string_view name) {
   base::ReaderMutexLock l(&mu_);
   auto it = children_.find(AbslKey(name));
-  if (it == children_.end()) return nullptr;
+  if (it == children_.end() || !Trusted(*it->second)) return nullptr;
   return it->second;
+}
+
+bool Dirent::Trusted(const Dirent& child) const {
+  return !child.negative() || inode_->mount_source()->TrustsNegativeEntries();
 }
 
 ErrnoOr<RefPtr<Dirent>> Dirent::Create(const Context& ctx,

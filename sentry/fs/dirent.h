@@ -165,6 +165,10 @@ class Dirent : public base::RefCounted<Dirent> {
   RefPtr<Dirent> AdoptFetched(std::string_view name, RefPtr<Inode> inode,
                               std::optional<uint64_t> token)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether a cached child may answer for itself without asking the
+  // filesystem: a negative one only where the mount source trusts those
+  // (MountSource::TrustsNegativeEntries).
+  bool Trusted(const Dirent& child) const;
   // Drops unused entries past the cache's bounds into *evicted (released
   // by the caller once mu_ is unlocked).
   void TrimLocked(std::vector<RefPtr<Dirent>>* evicted)

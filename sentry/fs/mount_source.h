@@ -78,6 +78,13 @@ class MountSource : public base::RefCounted<MountSource> {
   // Negative dirents this instance may keep cached.
   static constexpr int64_t kMaxNegativeDirents = 4096;
 
+  // Whether a kKeep dirent cache may answer "no such name" from a cached
+  // negative entry. An overlay is kKeep (its cache keeps each entry's
+  // identity) even over a layer that others change (a revalidating
+  // gofer): there a name may appear behind the cache, so negatives must
+  // be looked up again.
+  virtual bool TrustsNegativeEntries() const { return true; }
+
   // Namespace changes (create, link, remove, rename) made through the
   // dirent cache, counted when they begin and when they end; each is
   // bracketed under the affected parents' locks. A chain walk into a kKeep

@@ -79,6 +79,18 @@ OverlayMountSource::OverlayMountSource(MountSourceFlags flags, std::string type,
     : MountSource(nullptr, flags, CachePolicy::kKeep, std::move(device)),
       type_(std::move(type)) {}
 
+namespace {
+bool KeptLayer(const Inode& in) {
+  const MountSource* m = in.mount_source();
+  return m->cache_policy() == CachePolicy::kKeep && m->TrustsNegativeEntries();
+}
+}  // namespace
+
+void OverlayMountSource::SetLayers(const Inode& upper, const Inode* lower) {
+  trust_negatives_ =
+      KeptLayer(upper) && (lower == nullptr || KeptLayer(*lower));
+}
+
 // ---- OverlayInode.
 
 OverlayInode::OverlayInode(RefPtr<OverlayMountSource> msrc, InodeType type,
@@ -617,6 +629,7 @@ ErrnoOr<RefPtr<Inode>> NewOverlayRoot(const Context& ctx, RefPtr<Inode> upper,
   }
   if (!upper->IsDir() || !lower->IsDir()) return Errno(ENOTDIR);
   auto msrc = base::AdoptRef(new OverlayMountSource(flags));
+  msrc->SetLayers(*upper, lower.get());
   return RefPtr<Inode>(base::AdoptRef(
       new OverlayInode(msrc, InodeType::kDirectory, std::move(upper),
                        std::move(lower), nullptr, "")));
@@ -633,6 +646,7 @@ ErrnoOr<RefPtr<Inode>> NewOverlayRootFile(const Context& ctx,
   if (!upper_dir->IsDir()) return Errno(ENOTDIR);
   if (lower->IsDir()) return Errno(EISDIR);
   auto msrc = base::AdoptRef(new OverlayMountSource(flags));
+  msrc->SetLayers(*upper_dir, lower.get());
   // A hidden upper-only parent gives the file somewhere to be copied up.
   auto parent = base::AdoptRef(new OverlayInode(
       msrc, InodeType::kDirectory, std::move(upper_dir), nullptr, nullptr, ""));
@@ -658,6 +672,7 @@ ErrnoOr<RefPtr<Inode>> NewSubmountOverlay(
       up->filesystem() ? std::string(up->filesystem()->Name()) : up->TypeName(),
       up->device_name()));
   msrc->set_options_string(up->OptionsString());
+  msrc->SetLayers(*root, stubs.get());
   return RefPtr<Inode>(base::AdoptRef(
       new OverlayInode(msrc, InodeType::kDirectory, std::move(root),
                        std::move(stubs), nullptr, "")));

@@ -60,11 +60,16 @@ class OverlayMountSource : public MountSource {
   std::string TypeName() const override { return type_; }
   std::string OptionsString() const override { return options_; }
   void set_options_string(std::string o) { options_ = std::move(o); }
+  // False when a layer is not a kept cache (or is an overlay over one).
+  bool TrustsNegativeEntries() const override { return trust_negatives_; }
+  // Sets the above from the two layers' mount sources.
+  void SetLayers(const Inode& upper, const Inode* lower);
 
  private:
   friend class OverlayInode;
   const std::string type_;
   std::string options_;
+  bool trust_negatives_ = true;
   base::Mutex copy_mu_;
   // Lower non-directory inodes to the overlay inode showing them (weak:
   // an OverlayInode removes itself when it goes), so lower hard links are
