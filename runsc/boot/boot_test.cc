@@ -2,6 +2,7 @@
 // handler, in process, one per socketpair), with every filesystem linked.
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <memory>
@@ -186,6 +187,8 @@ TEST_F(BootTest, GoferFdsMustMatchTheBindMounts) {
 TEST_F(BootTest, OverlayPutsATmpfsOverTheRootAndWritableBinds) {
   Gofers g;
   std::string data = TempDir();
+  ASSERT_EQ(chmod(rootfs_.c_str(), 0751), 0);
+  ASSERT_EQ(chmod(data.c_str(), 0750), 0);
   Spec spec;
   spec.mutable_root()->set_path(rootfs_);
   *spec.add_mounts() = M("bind", data, "/data");
@@ -197,6 +200,13 @@ TEST_F(BootTest, OverlayPutsATmpfsOverTheRootAndWritableBinds) {
   ASSERT_TRUE(ns.ok()) << ns.status();
   {
     Task t(*ns, Credentials::Root());
+    // The overlays show the image's directories as they are (the tmpfs
+    // uppers take their mode and owner, not tmpfs's 1777).
+    struct stat st;
+    ASSERT_EQ(t.Fstatat(AT_FDCWD, "/", &st, 0), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0751u);
+    ASSERT_EQ(t.Fstatat(AT_FDCWD, "/data", &st, 0), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0750u);
     ASSERT_GE(sentry::fs::testutil::WriteFile(&t, "/etc/f", "changed"), 0);
     ASSERT_GE(sentry::fs::testutil::WriteFile(&t, "/data/new", "n"), 0);
     EXPECT_EQ(sentry::fs::testutil::ReadFile(&t, "/etc/f"), "changed");

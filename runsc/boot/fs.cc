@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "runsc/specutils/specutils.h"
@@ -68,7 +69,18 @@ absl::StatusOr<RefPtr<fs::Inode>> AddOverlay(const Context& ctx,
   flags.read_only = false;  // the upper layer takes the writes
   auto tmpfs = FindFs("tmpfs");
   if (!tmpfs.ok()) return tmpfs.status();
-  auto upper = (*tmpfs)->Mount(ctx, name + "-upper", flags, "");
+  // The merged directory shows the upper's attributes: give the upper's
+  // root the lower's mode and owner, so that --overlay leaves / as the
+  // image has it (not tmpfs's 1777).
+  std::string data;
+  if (lower->IsDir()) {
+    auto a = lower->GetAttr(ctx);
+    if (a.ok()) {
+      data = absl::StrFormat("mode=%o,uid=%u,gid=%u", a->perms & 07777, a->uid,
+                             a->gid);
+    }
+  }
+  auto upper = (*tmpfs)->Mount(ctx, name + "-upper", flags, data);
   if (!upper.ok()) return ErrnoStatus(upper.error(), "tmpfs overlay upper");
   auto ov = lower->IsDir()
                 ? fs::overlay::NewOverlayRoot(ctx, *upper, lower, flags)
