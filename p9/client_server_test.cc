@@ -826,15 +826,16 @@ TEST(HostileServerTest, VersionFallbackAndBadVersions) {
 // ---------------------------------------------------------------------------
 // The server against a raw, possibly hostile, client.
 
-class RawClient {
+template <typename H = MemFsHandler>
+class RawClientT {
  public:
-  explicit RawClient(Server::Options o = {}) {
+  explicit RawClientT(Server::Options o = {}) {
     auto pair = SocketPair();
     t_ = std::move(pair->first);
     server_ = std::make_unique<Server>(std::move(pair->second), &fs_, o);
     thread_ = std::thread([this] { result_ = server_->Serve(); });
   }
-  ~RawClient() {
+  ~RawClientT() {
     fs_.OpenGate();
     server_->Stop();
     if (thread_.joinable()) thread_.join();
@@ -865,16 +866,18 @@ class RawClient {
     thread_.join();
     return result_;
   }
-  MemFsHandler& fs() { return fs_; }
+  H& fs() { return fs_; }
 
  private:
-  MemFsHandler fs_;
+  H fs_;
   std::unique_ptr<Transport> t_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
   Errno result_;
   std::vector<std::vector<uint8_t>> bufs_;
 };
+
+using RawClient = RawClientT<>;
 
 TEST(ServerRobustnessTest, VersionHandling) {
   RawClient rc;
@@ -984,6 +987,39 @@ TEST(ServerRobustnessTest, FlushSemantics) {
   // Tag 11 was never answered: the next reply is for the next request.
   auto m = rc.Call(14, Tclunk{1});
   EXPECT_TRUE(std::holds_alternative<Rclunk>(m));
+}
+
+// Serves Tgetattr on the reading thread.
+class InlineGetattrFs : public MemFsHandler {
+ public:
+  bool ServesInline(MsgType type) const override {
+    return type == MsgType::kTgetattr;
+  }
+};
+
+TEST(ServerRobustnessTest, InlineRequestsDoNotWaitForWorkers) {
+  Server::Options o;
+  o.num_workers = 1;
+  RawClientT<InlineGetattrFs> rc(o);
+  rc.Call(kNoTag, Tversion{8192, "9P2000.L"});
+  rc.Call(1, Tattach{0, kNoFid, "u", "/", 0});
+  rc.Call(1, Twalk{0, 1, {}});
+  rc.Call(1, Tlcreate{1, "slow", kOpenRdwr, 0644, 0});
+  rc.Send(10, Tread{1, 0, 10});  // The only worker blocks in it.
+  rc.fs().AwaitBlockedReaders(1);
+  // Answered on the reading thread, though no worker is free.
+  EXPECT_TRUE(
+      std::holds_alternative<Rgetattr>(rc.Call(11, Tgetattr{0, kGetAttrAll})));
+  // Already answered: a flush of it is answered at once, and the tag can
+  // be used again.
+  EXPECT_TRUE(std::holds_alternative<Rflush>(rc.Call(12, Tflush{11})));
+  EXPECT_TRUE(
+      std::holds_alternative<Rgetattr>(rc.Call(11, Tgetattr{0, kGetAttrAll})));
+  rc.fs().OpenGate();
+  auto r = rc.Recv();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tag, 10);
+  EXPECT_TRUE(std::holds_alternative<Rread>(r->msg));
 }
 
 TEST(ServerRobustnessTest, RandomGarbageNeverCrashes) {

@@ -3,7 +3,8 @@
 // Provides Handler (the virtual interface a file server implements, one
 // method per request type, each defaulting to ENOSYS as an unimplementing
 // real server would answer) and Server (reads requests from a Transport,
-// runs them on a bounded worker pool and replies with the request's tag).
+// runs them on a bounded worker pool, or on the reading thread for the
+// types Handler::ServesInline names, and replies with the request's tag).
 //
 // The server itself handles:
 //   Tversion  negotiates msize (<= Options::max_msize) and the dialect:
@@ -26,8 +27,8 @@
 // unless negotiated.
 //
 // Thread-safety: Handler methods are called concurrently from worker
-// threads and must be thread-safe. Server::Serve runs on the caller's thread;
-// Stop may be called from any thread.
+// threads and the reading thread and must be thread-safe. Server::Serve runs on
+// the caller's thread; Stop may be called from any thread.
 #ifndef P9_SERVER_H_
 #define P9_SERVER_H_
 
@@ -93,6 +94,15 @@ class Handler {
   // GetAttr, and Clunk (but the whole walk's): correct for any handler,
   // though quadratic in the names; a native one stats as it walks.
   virtual base::ErrnoOr<Rwalkstat> WalkStat(const Twalkstat& t);
+
+  // Whether requests of `type` may run on the thread reading the
+  // connection rather than a worker: only for methods that return
+  // promptly (bounded host calls, never waiting on another request or the
+  // peer), since the next request is not read until they do. Default: no.
+  virtual bool ServesInline(MsgType type) const {
+    (void)type;
+    return false;
+  }
 
   // A new Tversion restarted the session: forget every fid.
   virtual void Reset() {}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -181,6 +182,23 @@ Handler::Handler(std::shared_ptr<Export> exp) : exp_(std::move(exp)) {}
 Handler::~Handler() = default;
 
 void Handler::Reset() { fids_.Clear(); }
+
+bool Handler::ServesInline(p9::MsgType type) const {
+  switch (type) {
+    case p9::MsgType::kTwalk:
+    case p9::MsgType::kTwalkstat:
+    case p9::MsgType::kTwalkgetattr:
+    case p9::MsgType::kTgetattr:
+    case p9::MsgType::kTlopen:
+    case p9::MsgType::kTreaddir:
+    case p9::MsgType::kTreadlink:
+    case p9::MsgType::kTstatfs:
+    case p9::MsgType::kTclunk:
+      return true;
+    default:
+      return false;
+  }
+}
 
 ErrnoOr<std::shared_ptr<Handler::FidState>> Handler::DirFid(p9::Fid fid) const {
   ASSIGN_OR_RETURN(auto st, fids_.Get(fid));
@@ -634,10 +652,15 @@ ErrnoOr<p9::Rreaddir> Handler::Readdir(const p9::Treaddir& t) {
   p9::Rreaddir r;
   size_t budget = t.count;
   size_t used = 0;
-  std::vector<char> buf(
-      std::min<size_t>(std::max<size_t>(budget, 512) * 2, 256 * 1024));
+  // Host records are about the size of ours, so twice the budget reads a
+  // reply's worth per getdents64. Capped (the loop reads more) and left
+  // uninitialised: a 256 KiB zeroed vector per request was an mmap, a
+  // memset and 64 page faults each time.
+  const size_t buf_size =
+      std::min<size_t>(std::max<size_t>(budget, 512) * 2, 64 * 1024);
+  std::unique_ptr<char[]> buf(new char[buf_size]);
   for (;;) {
-    long n = ::syscall(SYS_getdents64, fd, buf.data(), buf.size());
+    long n = ::syscall(SYS_getdents64, fd, buf.get(), buf_size);
     if (n < 0) return LastErrno();
     if (n == 0) break;
     bool full = false;
@@ -649,7 +672,7 @@ ErrnoOr<p9::Rreaddir> Handler::Readdir(const p9::Treaddir& t) {
         uint8_t d_type;
         char d_name[];
       };
-      auto* d = reinterpret_cast<Dirent64*>(buf.data() + pos);
+      auto* d = reinterpret_cast<Dirent64*>(buf.get() + pos);
       p9::Dirent e;
       e.name = d->d_name;
       e.offset = static_cast<uint64_t>(d->d_off);

@@ -149,6 +149,9 @@ class Handler final : public p9::Handler {
   base::ErrnoOr<p9::Rclunk> Clunk(const p9::Tclunk& t) override;
   base::ErrnoOr<p9::Rremove> Remove(const p9::Tremove& t) override;
   void Reset() override;
+  // Walks, attributes, opens, directory reads and clunks: a few host
+  // calls on fds we hold, none of which waits (a fifo is never opened).
+  bool ServesInline(p9::MsgType type) const override;
 
   // Fids currently bound (for tests).
   size_t fid_count() const { return fids_.size(); }

@@ -13,8 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -30,6 +28,7 @@
 #include "p9/transport.h"
 #include "sentry/fs/dirent.h"
 #include "sentry/fs/mount.h"
+#include "sentry/fs/testutil/counting_transport.h"
 #include "sentry/fs/testutil/testutil.h"
 #include "sentry/kernel/task.h"
 
@@ -427,34 +426,8 @@ TEST(OptionsTest, Parse) {
 
 // ---- Round trips, over the in-memory server.
 
-// Counts the T-messages a client sends, by type.
-class CountingTransport : public p9::Transport {
- public:
-  CountingTransport(std::unique_ptr<p9::Transport> t,
-                    std::array<std::atomic<int>, 256>* counts)
-      : t_(std::move(t)), counts_(counts) {}
-  base::Errno Send(std::span<const uint8_t> head, std::span<const uint8_t> tail,
-                   int fd) override {
-    if (head.size() > 4) (*counts_)[head[4]]++;
-    return t_->Send(head, tail, fd);
-  }
-  base::Errno Recv(uint32_t max, std::vector<uint8_t>* msg,
-                   p9::FileDescriptor* fd) override {
-    return t_->Recv(max, msg, fd);
-  }
-  void Shutdown() override { t_->Shutdown(); }
-  bool CanPassFds() const override { return t_->CanPassFds(); }
-
- private:
-  std::unique_ptr<p9::Transport> t_;
-  std::array<std::atomic<int>, 256>* counts_;
-};
-
 class RoundTripTest : public ::testing::TestWithParam<CachePolicy> {
  protected:
-  void SetUp() override {
-    for (auto& c : counts_) c = 0;
-  }
   void TearDown() override {
     task_.reset();
     ns_.reset();
@@ -475,32 +448,28 @@ class RoundTripTest : public ::testing::TestWithParam<CachePolicy> {
     serve_ = std::thread([this] { (void)server_->Serve(); });
     MountOptions o;
     o.policy = GetParam();
-    auto root = MountOverTransport(
-        ctx_,
-        std::make_unique<CountingTransport>(std::move(pair->first), &counts_),
-        o);
+    auto root =
+        MountOverTransport(ctx_,
+                           std::make_unique<testutil::CountingTransport>(
+                               std::move(pair->first), &counts_),
+                           o);
     ASSERT_TRUE(root.ok()) << root.error().ToString();
     ns_ = MountNamespace::New(Dirent::NewRoot(std::move(*root)));
     task_ =
         std::make_unique<kernel::Task>(ns_, kernel::auth::Credentials::Root());
   }
 
-  int Count(p9::MsgType t) { return counts_[static_cast<uint8_t>(t)].load(); }
-  int Total() {
-    int n = 0;
-    for (auto& c : counts_) n += c.load();
-    return n - Count(p9::MsgType::kTclunk);
-  }
-  void Reset() {
-    for (auto& c : counts_) c = 0;
-  }
+  int Count(p9::MsgType t) { return counts_.Count(t); }
+  int Total() { return counts_.RoundTrips(); }
+  void Reset() { counts_.Reset(); }
   // "Twalkstat=1 Tgetattr=1": what was sent, for failure messages.
   std::string Sent() {
     std::string out;
     for (int t = 0; t < 256; ++t) {
-      if (counts_[t].load() == 0) continue;
+      const int n = counts_.Count(static_cast<p9::MsgType>(t));
+      if (n == 0) continue;
       out += p9::MsgTypeName(static_cast<p9::MsgType>(t)) + "=" +
-             std::to_string(counts_[t].load()) + " ";
+             std::to_string(n) + " ";
     }
     return out;
   }
@@ -509,7 +478,7 @@ class RoundTripTest : public ::testing::TestWithParam<CachePolicy> {
   p9::testing::MemFsHandler handler_;
   std::unique_ptr<p9::Server> server_;
   std::thread serve_;
-  std::array<std::atomic<int>, 256> counts_;
+  testutil::MessageCounts counts_;
   RefPtr<MountNamespace> ns_;
   std::unique_ptr<kernel::Task> task_;
 };
