@@ -1,6 +1,9 @@
 #include "sentry/fs/dirent.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <new>
 
 #include "sentry/fs/epoch.h"
 
@@ -39,33 +42,80 @@ base::Mutex& RenameMutex() {
   return *mu;
 }
 
-Dirent::Dirent(RefPtr<Inode> inode, std::string name, RefPtr<Dirent> parent)
-    : inode_(std::move(inode)),
-      name_(std::move(name)),
-      parent_(std::move(parent)) {}
+namespace internal {
+std::string_view NameOf(const Dirent* d) { return d->NameOf(); }
+}  // namespace internal
 
-Dirent::~Dirent() = default;
+Dirent* Dirent::New(RefPtr<Inode> inode, std::string_view name,
+                    RefPtr<Dirent> parent) {
+  static_assert(sizeof(Dirent) % alignof(Name) == 0);
+  void* mem =
+      ::operator new(sizeof(Dirent) + offsetof(Name, s) + name.size() + 1);
+  return new (mem) Dirent(std::move(inode), name, std::move(parent));
+}
+
+void Dirent::Destroy(Dirent* d) {
+  d->~Dirent();
+  ::operator delete(d);
+}
+
+Dirent::Name* Dirent::InlineName() const {
+  return reinterpret_cast<Name*>(
+      reinterpret_cast<char*>(const_cast<Dirent*>(this)) + sizeof(Dirent));
+}
+
+Dirent::Dirent(RefPtr<Inode> inode, std::string_view name,
+               RefPtr<Dirent> parent)
+    : inode_(std::move(inode)),
+      parent_(std::move(parent)),
+      kids_(inode_ && inode_->IsDir() ? std::make_unique<Children>()
+                                      : nullptr) {
+  Name* n = new (InlineName()) Name;
+  n->len = static_cast<uint32_t>(name.size());
+  std::memcpy(n->s, name.data(), name.size());
+  n->s[name.size()] = '\0';
+  name_.store(n, std::memory_order_relaxed);
+}
+
+Dirent::~Dirent() {
+  const Name* n = name_.load(std::memory_order_relaxed);
+  if (n != InlineName()) ::operator delete(const_cast<Name*>(n));
+}
+
+void Dirent::SetNameLocked(std::string_view name) {
+  void* mem = ::operator new(offsetof(Name, s) + name.size() + 1);
+  Name* n = new (mem) Name;
+  n->len = static_cast<uint32_t>(name.size());
+  std::memcpy(n->s, name.data(), name.size());
+  n->s[name.size()] = '\0';
+  const Name* old = name_.exchange(n, std::memory_order_acq_rel);
+  // Lock-free readers may still be comparing the old name.
+  if (old != InlineName()) {
+    epoch::Retire(const_cast<Name*>(old),
+                  [](void* p) { ::operator delete(p); });
+  }
+}
 
 void Dirent::OnLastRef() const {
   epoch::Retire(const_cast<Dirent*>(this),
-                [](void* p) { delete static_cast<Dirent*>(p); });
+                [](void* p) { Destroy(static_cast<Dirent*>(p)); });
 }
 
 RefPtr<Dirent> Dirent::NewRoot(RefPtr<Inode> inode, std::string name) {
-  return base::AdoptRef(new Dirent(std::move(inode), std::move(name), nullptr));
+  return base::AdoptRef(New(std::move(inode), name, nullptr));
 }
 
 RefPtr<Dirent> Dirent::NewDetached(RefPtr<Inode> inode, std::string name,
                                    RefPtr<Dirent> parent) {
-  RefPtr<Dirent> d = base::AdoptRef(
-      new Dirent(std::move(inode), std::move(name), std::move(parent)));
+  RefPtr<Dirent> d =
+      base::AdoptRef(New(std::move(inode), name, std::move(parent)));
   d->unlinked_.store(true, std::memory_order_release);
   return d;
 }
 
 std::string Dirent::name() const {
   base::ReaderMutexLock l(&RenameMutex());
-  return name_;
+  return std::string(NameOf());
 }
 
 RefPtr<Dirent> Dirent::parent() const {
@@ -92,17 +142,17 @@ void Dirent::MarkUnlinked(Dirent* child) {
   // top down. Each lock is taken alone, ancestor first; the dropped
   // dirents are released once their locks are let go (destructors take
   // no locks).
-  std::vector<absl::flat_hash_map<std::string, RefPtr<Dirent>>> dropped;
+  std::vector<ChildMap> dropped;
   std::vector<Dirent*> todo{child};
   while (!todo.empty()) {
     Dirent* d = todo.back();
     todo.pop_back();
     d->unlinked_.store(true, std::memory_order_release);
-    absl::flat_hash_map<std::string, RefPtr<Dirent>> kids;
-    {
+    ChildMap kids;
+    if (d->kids_ != nullptr) {
       base::MutexLock l(&d->mu_);
-      d->negative_children_ = 0;
-      kids.swap(d->children_);
+      d->kids_->negative = 0;
+      kids.swap(d->kids_->map);
       d->index_.Clear();
     }
     for (auto& [name, k] : kids) {
@@ -114,24 +164,26 @@ void Dirent::MarkUnlinked(Dirent* child) {
 
 RefPtr<Dirent> Dirent::ReplaceChildLocked(std::string_view name,
                                           RefPtr<Dirent> d) {
+  // Only directories have children; callers have checked.
+  ChildMap& children = kids_->map;
   RefPtr<Dirent> old;
-  auto it = children_.find(AbslKey(name));
-  if (it != children_.end()) {
+  auto it = children.find(AbslKey(name));
+  if (it != children.end()) {
     old = std::move(it->second);
-    if (old->negative()) --negative_children_;
+    if (old->negative()) --kids_->negative;
     if (d) {
       it->second = std::move(d);
     } else {
-      children_.erase(it);
+      children.erase(it);
     }
   } else if (d) {
-    it = children_.emplace(std::string(name), std::move(d)).first;
+    it = children.emplace(std::string(name), std::move(d)).first;
   }
-  auto now = children_.find(AbslKey(name));
-  if (now != children_.end() && now->second->negative()) ++negative_children_;
+  auto now = children.find(AbslKey(name));
+  if (now != children.end() && now->second->negative()) ++kids_->negative;
   if (inode_ && inode_->IsDir() &&
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
-    if (now != children_.end()) {
+    if (now != children.end()) {
       index_.Put(name, now->second.get());
     } else {
       index_.Erase(name);
@@ -145,8 +197,8 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Walk(const Context& ctx,
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
   if (inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
     base::ReaderMutexLock l(&mu_);
-    auto it = children_.find(AbslKey(name));
-    if (it != children_.end() && Trusted(*it->second)) return it->second;
+    auto it = kids_->map.find(AbslKey(name));
+    if (it != kids_->map.end() && Trusted(*it->second)) return it->second;
   }
   std::vector<RefPtr<Dirent>> evicted;
   base::MutexLock l(&mu_);
@@ -161,55 +213,56 @@ void Dirent::TrimLocked(std::vector<RefPtr<Dirent>>* evicted) {
   // uses, with no cached children and no mounts, can be looked up again.
   const bool keep =
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep;
-  if (negative_children_ > kMaxNegativePerDir ||
-      (!keep && children_.size() > kMaxCachedPerDir)) {
-    for (auto it = children_.begin(); it != children_.end();) {
+  ChildMap& children = kids_->map;
+  if (kids_->negative > kMaxNegativePerDir ||
+      (!keep && children.size() > kMaxCachedPerDir)) {
+    for (auto it = children.begin(); it != children.end();) {
       auto cur = it++;
       Dirent* c = cur->second.get();
       if (c->ReadRefs() != 1 || c->mount_count() != 0) continue;
       if (!c->negative()) {
         if (keep) continue;
         base::ReaderMutexLock cl(&c->mu_);
-        if (!c->children_.empty()) continue;
+        if (c->HasChildrenLocked()) continue;
       } else {
-        --negative_children_;
+        --kids_->negative;
       }
       evicted->push_back(std::move(cur->second));
       index_.Erase(cur->first);
-      children_.erase(cur);
+      children.erase(cur);
     }
   }
 }
 
 ErrnoOr<RefPtr<Dirent>> Dirent::WalkLocked(const Context& ctx,
                                            std::string_view name) {
-  auto it = children_.find(AbslKey(name));
+  ChildMap& children = kids_->map;  // a directory: the callers checked
+  auto it = children.find(AbslKey(name));
   const bool keep =
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep;
-  if (it != children_.end() && keep && Trusted(*it->second)) {
+  if (it != children.end() && keep && Trusted(*it->second)) {
     return it->second;
   }
   auto looked = inode_->Lookup(ctx, name);
   if (unlinked()) {
     // Below a removed directory, cache nothing (see MarkUnlinked).
     if (!looked.ok() && looked.error() != Errno(ENOENT)) return looked.error();
-    return base::AdoptRef(new Dirent(looked.ok() ? std::move(*looked) : nullptr,
-                                     std::string(name), RefPtr(this)));
+    return base::AdoptRef(
+        New(looked.ok() ? std::move(*looked) : nullptr, name, RefPtr(this)));
   }
   if (!looked.ok()) {
     if (looked.error() != Errno(ENOENT)) return looked.error();
-    if (it != children_.end() && it->second->negative()) return it->second;
-    RefPtr<Dirent> neg =
-        base::AdoptRef(new Dirent(nullptr, std::string(name), RefPtr(this)));
+    if (it != children.end() && it->second->negative()) return it->second;
+    RefPtr<Dirent> neg = base::AdoptRef(New(nullptr, name, RefPtr(this)));
     RefPtr<Dirent> old = ReplaceChildLocked(name, neg);
     if (old) MarkUnlinked(old.get());
     return neg;
   }
-  if (it != children_.end() && it->second->inode() == looked->get()) {
+  if (it != children.end() && it->second->inode() == looked->get()) {
     return it->second;
   }
-  RefPtr<Dirent> d = base::AdoptRef(
-      new Dirent(std::move(*looked), std::string(name), RefPtr(this)));
+  RefPtr<Dirent> d =
+      base::AdoptRef(New(std::move(*looked), name, RefPtr(this)));
   RefPtr<Dirent> old = ReplaceChildLocked(name, d);
   if (old && !old->negative()) MarkUnlinked(old.get());
   return d;
@@ -257,19 +310,20 @@ RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name, RefPtr<Inode> inode,
                                     std::optional<uint64_t> token) {
   RefPtr<Dirent> old;
   std::vector<RefPtr<Dirent>> evicted;  // released after the unlock
+  // Not a directory: the chain went past a file; the careful walk says so.
+  if (kids_ == nullptr) return nullptr;
   base::MutexLock l(&mu_);
   if (unlinked()) return nullptr;
   if (token && !inode_->mount_source()->NamespaceUnchangedSince(*token)) {
     return nullptr;
   }
-  auto it = children_.find(AbslKey(name));
-  if (it != children_.end() &&
+  auto it = kids_->map.find(AbslKey(name));
+  if (it != kids_->map.end() &&
       ((token && Trusted(*it->second)) || it->second->inode() == inode.get())) {
     // Where the cache is the record (kKeep), what it holds wins.
     return it->second;
   }
-  RefPtr<Dirent> d = base::AdoptRef(
-      new Dirent(std::move(inode), std::string(name), RefPtr(this)));
+  RefPtr<Dirent> d = base::AdoptRef(New(std::move(inode), name, RefPtr(this)));
   old = ReplaceChildLocked(name, d);
   if (old) MarkUnlinked(old.get());
   TrimLocked(&evicted);
@@ -277,9 +331,10 @@ RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name, RefPtr<Inode> inode,
 }
 
 RefPtr<Dirent> Dirent::CachedChild(std::string_view name) {
+  if (kids_ == nullptr) return nullptr;
   base::ReaderMutexLock l(&mu_);
-  auto it = children_.find(AbslKey(name));
-  if (it == children_.end() || !Trusted(*it->second)) return nullptr;
+  auto it = kids_->map.find(AbslKey(name));
+  if (it == kids_->map.end() || !Trusted(*it->second)) return nullptr;
   return it->second;
 }
 
@@ -295,14 +350,13 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Create(const Context& ctx,
   base::MutexLock l(&mu_);
   if (unlinked()) return Errno(ENOENT);  // nothing is made in a dead dir
   NamespaceChange change(inode_->mount_source());
-  auto it = children_.find(AbslKey(name));
-  if (it != children_.end() && !it->second->negative() &&
+  auto it = kids_->map.find(AbslKey(name));
+  if (it != kids_->map.end() && !it->second->negative() &&
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
     return Errno(EEXIST);
   }
   ASSIGN_OR_RETURN(RefPtr<Inode> inode, inode_->CreateChild(ctx, name, spec));
-  RefPtr<Dirent> d = base::AdoptRef(
-      new Dirent(std::move(inode), std::string(name), RefPtr(this)));
+  RefPtr<Dirent> d = base::AdoptRef(New(std::move(inode), name, RefPtr(this)));
   old = ReplaceChildLocked(name, d);
   return d;
 }
@@ -314,14 +368,14 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Link(const Context& ctx, std::string_view name,
   base::MutexLock l(&mu_);
   if (unlinked()) return Errno(ENOENT);
   NamespaceChange change(inode_->mount_source());
-  auto it = children_.find(AbslKey(name));
-  if (it != children_.end() && !it->second->negative() &&
+  auto it = kids_->map.find(AbslKey(name));
+  if (it != kids_->map.end() && !it->second->negative() &&
       inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
     return Errno(EEXIST);
   }
   RETURN_IF_ERRNO(inode_->Link(ctx, name, target));
-  RefPtr<Dirent> d = base::AdoptRef(
-      new Dirent(RefPtr<Inode>(target), std::string(name), RefPtr(this)));
+  RefPtr<Dirent> d =
+      base::AdoptRef(New(RefPtr<Inode>(target), name, RefPtr(this)));
   old = ReplaceChildLocked(name, d);
   return d;
 }
@@ -436,68 +490,80 @@ Errno Dirent::Rename(const Context& ctx, Dirent* old_parent,
     unlock();
     return Errno();
   }
+  // Each moved dirent leaves its directory's index before its name
+  // changes and joins the other after (ChildIndex keys by the Dirent's
+  // own name); meanwhile lock-free walks miss and wait on our locks.
   if (exchange) {
-    replaced1 = old_parent->ReplaceChildLocked(old_name, dst);
-    replaced2 = new_parent->ReplaceChildLocked(new_name, src);
-    std::swap(src->name_, dst->name_);
+    replaced1 = old_parent->ReplaceChildLocked(old_name, nullptr);  // src
+    replaced2 = new_parent->ReplaceChildLocked(new_name, nullptr);  // dst
+    const std::string src_name(old_name), dst_name(new_name);
+    src->SetNameLocked(dst_name);
+    dst->SetNameLocked(src_name);
     std::swap(src->parent_, dst->parent_);
+    old_parent->ReplaceChildLocked(src_name, dst);
+    new_parent->ReplaceChildLocked(dst_name, src);
   } else if (src->inode() == (dst->negative() ? nullptr : dst->inode())) {
     // Hard links to one inode: Linux leaves both names in place.
   } else {
     replaced1 = old_parent->ReplaceChildLocked(old_name, nullptr);
+    src->SetNameLocked(new_name);
+    src->parent_ = RefPtr(new_parent);
     replaced2 = new_parent->ReplaceChildLocked(new_name, src);
     if (replaced2 && !replaced2->negative()) MarkUnlinked(replaced2.get());
-    src->name_ = std::string(new_name);
-    src->parent_ = RefPtr(new_parent);
   }
   unlock();
   return Errno();
 }
 
 void Dirent::DetachTree() {
-  absl::flat_hash_map<std::string, RefPtr<Dirent>> kids;
+  if (kids_ == nullptr) return;
+  ChildMap kids;
   {
     base::MutexLock l(&mu_);
-    kids.swap(children_);
+    kids.swap(kids_->map);
     index_.Clear();
-    negative_children_ = 0;
+    kids_->negative = 0;
   }
   for (auto& [name, child] : kids) child->DetachTree();
 }
 
 void Dirent::PruneUnused() {
+  if (kids_ == nullptr) return;
   std::vector<RefPtr<Dirent>> keep, drop;
   {
     base::MutexLock l(&mu_);
-    for (auto it = children_.begin(); it != children_.end();) {
-      auto cur = it++;
-      keep.push_back(cur->second);
-    }
+    for (auto& [name, c] : kids_->map) keep.push_back(c);
   }
   for (auto& c : keep) c->PruneUnused();
   base::MutexLock l(&mu_);
-  for (auto it = children_.begin(); it != children_.end();) {
+  ChildMap& children = kids_->map;
+  for (auto it = children.begin(); it != children.end();) {
     auto cur = it++;
     // Ours and the `keep` vector's are the only references.
     if (cur->second->ReadRefs() == 2) {
       bool leaf;
       {
         base::ReaderMutexLock cl(&cur->second->mu_);
-        leaf = cur->second->children_.empty();
+        leaf = !cur->second->HasChildrenLocked();
       }
       if (leaf) {
-        if (cur->second->negative()) --negative_children_;
+        if (cur->second->negative()) --kids_->negative;
         drop.push_back(std::move(cur->second));
         index_.Erase(cur->first);
-        children_.erase(cur);
+        children.erase(cur);
       }
     }
   }
 }
 
 size_t Dirent::CachedChildrenForTest() const {
+  if (kids_ == nullptr) return 0;
   base::ReaderMutexLock l(&mu_);
-  return children_.size();
+  return kids_->map.size();
+}
+
+bool Dirent::HasChildrenLocked() const {
+  return kids_ != nullptr && !kids_->map.empty();
 }
 
 }  // namespace sentry::fs

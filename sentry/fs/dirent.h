@@ -6,32 +6,33 @@
 // Dirent and so the same Inode: the cache is coherent.
 //
 // Ownership: a directory's Dirent holds strong references to its cached
-// children (children_), and every child holds a strong reference to its
+// children (kids_), and every child holds a strong reference to its
 // parent (parent_). That cycle is broken explicitly: a child leaves its
 // parent's map when it is unlinked, renamed over, evicted, or when its
 // tree is torn down (DetachTree at unmount). A detached Dirent keeps its
 // parent reference, so getcwd and /proc paths of a deleted file still work.
 //
-// Locking: mu_ guards children_. name_ and parent_ change only in Rename,
-// with RenameMutex() held exclusively; read them with it held shared (or
-// through name() and parent(), which do). A lookup
-// that misses holds the parent's mu_ across the filesystem's Lookup, and
-// creates and removals hold it across the filesystem call, so a create
-// racing a lookup can never leave a stale negative entry. Lock order:
+// Locking: mu_ guards the children map (kids_). name_ and parent_ change only
+// in Rename, with RenameMutex() held exclusively; read them with it held shared
+// (or through name() and parent(), which do). A lookup that misses holds the
+// parent's mu_ across the filesystem's Lookup, and creates and removals hold it
+// across the filesystem call, so a create racing a lookup can never leave a
+// stale negative entry. Lock order:
 //   MountNamespace::mu_ -> RenameMutex() -> parent Dirent::mu_
 //     -> child Dirent::mu_ -> filesystem (Inode) locks
 // For two directories neither of which is an ancestor of the other, lock
 // the one at the lower address first.
 //
 // Lock-free lookups: in a tree that trusts its cache (CachePolicy::kKeep),
-// every change of children_ is mirrored, under mu_, into a ChildIndex that
-// path walks read without mu_ inside an epoch::ReadGuard
+// every change of the children map is mirrored, under mu_, into a ChildIndex
+// that path walks read without mu_ inside an epoch::ReadGuard
 // (FindCachedLockFree). That is why a Dirent is freed through
 // epoch::Retire: a walker may still hold a raw pointer to it.
 #ifndef SENTRY_FS_DIRENT_H_
 #define SENTRY_FS_DIRENT_H_
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -124,7 +125,8 @@ class Dirent : public base::RefCounted<Dirent> {
   bool IsAncestorOfLocked(const Dirent* d) const;
   // The parent, reading parent_ under the caller's hold of RenameMutex().
   Dirent* parent_locked() const { return parent_.get(); }
-  const std::string& name_locked() const { return name_; }
+  // The name, valid while the caller holds RenameMutex().
+  std::string_view name_locked() const { return NameOf(); }
 
   // Drops every cached child below this directory (recursively), breaking
   // the parent/child cycles so the tree can be freed. Children still
@@ -153,7 +155,27 @@ class Dirent : public base::RefCounted<Dirent> {
   void OnLastRef() const;
 
  private:
-  Dirent(RefPtr<Inode> inode, std::string name, RefPtr<Dirent> parent);
+  friend std::string_view internal::NameOf(const Dirent* d);
+  // A name, immutable once published. The first is allocated with the
+  // Dirent, just past it; a rename publishes a new one and retires the
+  // old through epoch::Retire (lock-free readers may still compare it).
+  struct Name {
+    uint32_t len;
+    char s[1];  // len bytes, then a NUL
+  };
+  // Allocates a Dirent with room for name after it (see Name).
+  static Dirent* New(RefPtr<Inode> inode, std::string_view name,
+                     RefPtr<Dirent> parent);
+  static void Destroy(Dirent* d);
+  Dirent(RefPtr<Inode> inode, std::string_view name, RefPtr<Dirent> parent);
+  Name* InlineName() const;
+  std::string_view NameOf() const {
+    const Name* n = name_.load(std::memory_order_acquire);
+    return std::string_view(n->s, n->len);
+  }
+  // Rename: with RenameMutex() held exclusively and this Dirent in no
+  // parent's index (ChildIndex keys entries by their Dirent's name).
+  void SetNameLocked(std::string_view name);
 
   // Looks name up with mu_ held: the cache, else the filesystem.
   ErrnoOr<RefPtr<Dirent>> WalkLocked(const Context& ctx, std::string_view name)
@@ -180,15 +202,26 @@ class Dirent : public base::RefCounted<Dirent> {
   // Marks a removed child detached.
   static void MarkUnlinked(Dirent* child);
 
+  using ChildMap = absl::flat_hash_map<std::string, RefPtr<Dirent>>;
+  // A directory's cached children, allocated with the directory's Dirent:
+  // a file's Dirent (most of them) has none and pays one pointer.
+  struct Children {
+    ChildMap map;
+    int negative = 0;  // negative entries in map
+  };
+  // Whether any child is cached (never, for a non-directory).
+  bool HasChildrenLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
   base::LiveCounter<Dirent> live_;
   const RefPtr<Inode> inode_;
   mutable base::Mutex mu_;
-  std::string name_;       // see "Locking" above
-  RefPtr<Dirent> parent_;  // see "Locking" above
-  absl::flat_hash_map<std::string, RefPtr<Dirent>> children_
-      ABSL_GUARDED_BY(mu_);
-  int negative_children_ ABSL_GUARDED_BY(mu_) = 0;
-  // children_, for lock-free readers; written under mu_ (kKeep trees only).
+  std::atomic<const Name*> name_;  // see "Locking" above
+  RefPtr<Dirent> parent_;          // see "Locking" above
+  // Null unless inode_ is a directory; fixed for the Dirent's life, its
+  // contents guarded by mu_.
+  const std::unique_ptr<Children> kids_ ABSL_PT_GUARDED_BY(mu_);
+  // kids_->map, for lock-free readers; written under mu_ (kKeep trees
+  // only). One pointer while empty.
   internal::ChildIndex index_;
   std::atomic<bool> unlinked_{false};
   std::atomic<int> mounts_{0};

@@ -520,7 +520,7 @@ Errno MountNamespace::Unmount(const Path& p, bool detach) {
 
 std::string MountNamespace::PathOfLocked(const Path& p,
                                          const Path& root) const {
-  std::vector<const std::string*> parts;
+  std::vector<std::string_view> parts;
   const Mount* m = p.mount.get();
   const Dirent* d = p.dirent.get();
   bool reachable = true;
@@ -539,13 +539,13 @@ std::string MountNamespace::PathOfLocked(const Path& p,
       reachable = false;
       break;
     }
-    parts.push_back(&d->name_locked());
+    parts.push_back(d->name_locked());
     d = up;
   }
   std::string out;
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
     out += '/';
-    out += **it;
+    out += *it;
   }
   if (out.empty()) out = "/";
   (void)reachable;
@@ -570,14 +570,14 @@ std::vector<MountInfo> MountNamespace::Mounts(const Path& root) const {
     mi.dev = m->source()->device();
     // The mount's root within its filesystem.
     {
-      std::vector<const std::string*> parts;
+      std::vector<std::string_view> parts;
       for (const Dirent* d = m->root().get(); d->parent_locked();
            d = d->parent_locked()) {
-        parts.push_back(&d->name_locked());
+        parts.push_back(d->name_locked());
       }
       for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
         mi.root += '/';
-        mi.root += **it;
+        mi.root += *it;
       }
       if (mi.root.empty()) mi.root = "/";
     }
