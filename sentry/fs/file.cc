@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "sentry/fs/epoch.h"
 #include "sentry/fs/inotify.h"
 #include "sentry/fs/mount.h"
 #include "sentry/fs/permissions.h"
@@ -79,7 +80,10 @@ void File::OnLastRef() const {
     }
   }
   ops_->Release();
-  delete this;
+  // FDTable::Get may still be looking at this File (inside a ReadGuard);
+  // no table holds it any more, so it is unreachable for new looks.
+  epoch::Retire(const_cast<File*>(this),
+                [](void* p) { delete static_cast<File*>(p); });
 }
 
 void File::SetStatusFlags(int f) {
