@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sentry/fs/dirent.h"
+#include "sentry/fs/epoch.h"
 #include "sentry/fs/file.h"
 #include "sentry/fs/inode.h"
 #include "sentry/fs/testutil/testutil.h"
@@ -30,9 +31,20 @@ using sentry::fs::testutil::NewTmpfsTask;
 using sentry::fs::testutil::Succeeds;
 using sentry::fs::testutil::TmpfsTask;
 
-int64_t LiveDirents() { return base::LiveCounter<sentry::fs::Dirent>::Live(); }
-int64_t LiveInodes() { return base::LiveCounter<sentry::fs::Inode>::Live(); }
-int64_t LiveFiles() { return base::LiveCounter<sentry::fs::File>::Live(); }
+// Dirents and Files are freed through the epoch (sentry/fs/epoch.h):
+// count after what is deferred has gone.
+int64_t LiveDirents() {
+  sentry::fs::epoch::Synchronize();
+  return base::LiveCounter<sentry::fs::Dirent>::Live();
+}
+int64_t LiveInodes() {
+  sentry::fs::epoch::Synchronize();
+  return base::LiveCounter<sentry::fs::Inode>::Live();
+}
+int64_t LiveFiles() {
+  sentry::fs::epoch::Synchronize();
+  return base::LiveCounter<sentry::fs::File>::Live();
+}
 
 // Drops the host's unused dentries and inodes, so the kernel sends FORGET
 // for every node nothing holds.

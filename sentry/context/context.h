@@ -22,6 +22,9 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual linux_abi::Timespec Now() const = 0;
+  // Now, give or take a clock tick, for decisions that need no precision
+  // (relatime's "a day old"); cheaper where the host has a coarse clock.
+  virtual linux_abi::Timespec NowCoarse() const { return Now(); }
 };
 
 // CLOCK_REALTIME from the host.
@@ -36,6 +39,7 @@ class Context {
   const kernel::auth::Credentials& creds() const { return creds_; }
   kernel::auth::Credentials& mutable_creds() { return creds_; }
   linux_abi::Timespec Now() const { return clock_->Now(); }
+  linux_abi::Timespec NowCoarse() const { return clock_->NowCoarse(); }
   int32_t pid() const { return pid_; }
   void set_pid(int32_t pid) { pid_ = pid; }
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "sentry/fs/epoch.h"
 #include "sentry/fs/inotify.h"
 #include "sentry/fs/mount.h"
 #include "sentry/fs/permissions.h"
@@ -75,16 +76,14 @@ void File::OnLastRef() const {
       fl->Unlock(reinterpret_cast<lock::OwnerId>(this));
     }
     if (!(flags() & O_PATH)) {
-      RefPtr<Dirent> p = dirent_->IsRoot() ? nullptr : dirent_->parent();
-      Inode* pin = p ? p->inode() : nullptr;
-      if (in->watches_if_any() || (pin && pin->watches_if_any())) {
-        NotifyEvent(pin, in, writable() ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE,
-                    dirent_->name());
-      }
+      NotifyIfWatched(writable() ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE);
     }
   }
   ops_->Release();
-  delete this;
+  // FDTable::Get may still be looking at this File (inside a ReadGuard);
+  // no table holds it any more, so it is unreachable for new looks.
+  epoch::Retire(const_cast<File*>(this),
+                [](void* p) { delete static_cast<File*>(p); });
 }
 
 void File::SetStatusFlags(int f) {
@@ -119,22 +118,22 @@ void File::AfterRead(const Context& ctx, bool notify) {
     MountSourceFlags mf = in->mount_source()->flags();
     if (!mf.no_atime) in->TouchAtime(ctx, !mf.strict_atime);
   }
-  if (!notify) return;
-  if (in->watches_if_any() || (dirent_ && !dirent_->IsRoot() &&
-                               dirent_->parent()->inode()->watches_if_any())) {
-    RefPtr<Dirent> p = dirent_->IsRoot() ? nullptr : dirent_->parent();
-    NotifyEvent(p ? p->inode() : nullptr, in, IN_ACCESS, dirent_->name());
+  if (notify) NotifyIfWatched(IN_ACCESS);
+}
+
+void File::NotifyIfWatched(uint32_t event) const {
+  Inode* in = inode();
+  // Inode::AnyWatched() first: the parent costs the rename lock and a
+  // reference, and almost always has no watches.
+  if (!in->watches_if_any() && !Inode::AnyWatched()) return;
+  RefPtr<Dirent> p = dirent_->parent();  // null at a root
+  Inode* pin = p ? p->inode() : nullptr;
+  if (in->watches_if_any() || (pin && pin->watches_if_any())) {
+    NotifyEvent(pin, in, event, dirent_->name());
   }
 }
 
-void File::AfterWrite(const Context& ctx) {
-  Inode* in = inode();
-  if (in->watches_if_any() || (dirent_ && !dirent_->IsRoot() &&
-                               dirent_->parent()->inode()->watches_if_any())) {
-    RefPtr<Dirent> p = dirent_->IsRoot() ? nullptr : dirent_->parent();
-    NotifyEvent(p ? p->inode() : nullptr, in, IN_MODIFY, dirent_->name());
-  }
-}
+void File::AfterWrite(const Context& ctx) { NotifyIfWatched(IN_MODIFY); }
 
 ErrnoOr<size_t> File::Read(const Context& ctx, const IOSequence& dst) {
   if (!readable()) return Errno(EBADF);
@@ -171,8 +170,8 @@ ErrnoOr<size_t> File::WriteLocked(const Context& ctx, const IOSequence& src,
   }
   // A write by someone without CAP_FSETID drops setuid/setgid.
   if (in->IsRegular()) {
-    ASSIGN_OR_RETURN(UnstableAttr a, in->GetAttr(ctx));
-    if (auto perms = PermsAfterWrite(ctx.creds(), a, in->type())) {
+    ASSIGN_OR_RETURN(AccessAttr a, in->GetAccessAttr(ctx));
+    if (auto perms = PermsAfterWrite(ctx.creds(), a.perms, in->type())) {
       AttrChange ch;
       ch.perms = *perms;
       RETURN_IF_ERRNO(in->SetAttr(ctx, ch));

@@ -121,6 +121,8 @@ class File : public base::RefCounted<File> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(pos_mu_);
   void AfterRead(const Context& ctx, bool notify);
   void AfterWrite(const Context& ctx);
+  // Sends event to watches on the inode or its parent directory, if any.
+  void NotifyIfWatched(uint32_t event) const;
 
   base::LiveCounter<File> live_;
   const RefPtr<Mount> mount_;

@@ -9,8 +9,21 @@ namespace sentry::fs {
 Inode::Inode(RefPtr<MountSource> msrc, const StableAttr& sattr)
     : msrc_(std::move(msrc)), sattr_(sattr) {}
 
+namespace {
+// Inodes whose Watches exist, over every filesystem: while it is zero, no
+// read or write has a parent's watches to look for.
+std::atomic<int64_t> watched_inodes{0};
+}  // namespace
+
+bool Inode::AnyWatched() {
+  return watched_inodes.load(std::memory_order_acquire) != 0;
+}
+
 Inode::~Inode() {
-  delete watches_ptr_.load(std::memory_order_acquire);
+  if (Watches* w = watches_ptr_.load(std::memory_order_acquire)) {
+    delete w;
+    watched_inodes.fetch_sub(1, std::memory_order_release);
+  }
   delete posix_locks_.load(std::memory_order_acquire);
   delete flock_locks_.load(std::memory_order_acquire);
 }
@@ -30,7 +43,21 @@ T& LazyInit(std::atomic<T*>& slot) {
 }
 }  // namespace
 
-Watches& Inode::watches() { return LazyInit(watches_ptr_); }
+Watches& Inode::watches() {
+  Watches* p = watches_ptr_.load(std::memory_order_acquire);
+  if (p) return *p;
+  // Counted before it can be seen, so whoever finds the watches also finds
+  // AnyWatched() true.
+  watched_inodes.fetch_add(1, std::memory_order_seq_cst);
+  auto* fresh = new Watches();
+  if (watches_ptr_.compare_exchange_strong(p, fresh,
+                                           std::memory_order_acq_rel)) {
+    return *fresh;
+  }
+  delete fresh;
+  watched_inodes.fetch_sub(1, std::memory_order_relaxed);
+  return *p;
+}
 lock::PosixLocks& Inode::posix_locks() { return LazyInit(posix_locks_); }
 lock::FlockLocks& Inode::flock_locks() { return LazyInit(flock_locks_); }
 

@@ -92,6 +92,9 @@ class Inode : public base::RefCounted<Inode> {
   Watches* watches_if_any() const {
     return watches_ptr_.load(std::memory_order_acquire);
   }
+  // False while no inode anywhere has watches: reads and writes then skip
+  // the parent's (which costs the rename lock and a reference).
+  static bool AnyWatched();
 
   // ---- Attributes.
   virtual ErrnoOr<UnstableAttr> GetAttr(const Context& ctx) = 0;

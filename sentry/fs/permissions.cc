@@ -70,8 +70,13 @@ CreateSpec OwnerForNew(const Credentials& creds, const UnstableAttr& dir,
 std::optional<uint32_t> PermsAfterWrite(const Credentials& creds,
                                         const UnstableAttr& attr,
                                         InodeType type) {
+  return PermsAfterWrite(creds, attr.perms, type);
+}
+
+std::optional<uint32_t> PermsAfterWrite(const Credentials& creds,
+                                        uint32_t perms, InodeType type) {
   if (type != InodeType::kRegular) return std::nullopt;
-  uint32_t p = attr.perms;
+  uint32_t p = perms;
   uint32_t kill = 0;
   if (p & S_ISUID) kill |= S_ISUID;
   if ((p & S_ISGID) && (p & S_IXGRP)) kill |= S_ISGID;

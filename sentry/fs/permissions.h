@@ -45,6 +45,10 @@ CreateSpec OwnerForNew(const kernel::auth::Credentials& creds,
 std::optional<uint32_t> PermsAfterWrite(const kernel::auth::Credentials& creds,
                                         const UnstableAttr& attr,
                                         InodeType type);
+// The same from the permission bits alone (what a write reads, through
+// Inode::GetAccessAttr, without copying every attribute).
+std::optional<uint32_t> PermsAfterWrite(const kernel::auth::Credentials& creds,
+                                        uint32_t perms, InodeType type);
 
 }  // namespace sentry::fs
 

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "abi/linux/linux.h"
+#include "sentry/fs/epoch.h"
 #include "sentry/fs/filesystem.h"
 #include "sentry/fs/inotify.h"
 #include "sentry/fs/permissions.h"
@@ -103,15 +105,49 @@ void NotifyPath(const Path& p, uint32_t mask) {
 
 // ---- FDTable.
 
-FDTable::~FDTable() { RemoveAll(); }
+FDTable::~FDTable() {
+  RemoveAll();
+  // Nobody may call Get on a table being destroyed.
+  delete published_.load(std::memory_order_acquire);
+}
+
+void FDTable::EnsureLocked(int fd) {
+  const size_t need = static_cast<size_t>(fd) + 1;
+  if (slots_.size() < need) slots_.resize(need);
+  Published* old = published_.load(std::memory_order_relaxed);
+  if (old != nullptr && old->size >= need) return;
+  constexpr size_t kMinPublished = 16;
+  size_t n = std::max(need, kMinPublished);
+  if (old != nullptr) n = std::max(n, 2 * old->size);
+  auto* fresh = new Published(n);
+  if (old != nullptr) {
+    for (size_t i = 0; i < old->size; ++i) {
+      fresh->files[i].store(old->files[i].load(std::memory_order_relaxed),
+                            std::memory_order_relaxed);
+    }
+  }
+  published_.store(fresh, std::memory_order_seq_cst);
+  if (old != nullptr) {
+    fs::epoch::Retire(old, [](void* p) { delete static_cast<Published*>(p); });
+  }
+}
+
+RefPtr<File> FDTable::SetLocked(int fd, RefPtr<File> f) {
+  // Published before the old file's reference goes (the caller drops it),
+  // so a File nobody holds is unreachable for Get, as epoch::Retire needs.
+  published_.load(std::memory_order_relaxed)
+      ->files[fd]
+      .store(f.get(), std::memory_order_seq_cst);
+  return std::exchange(slots_[fd].file, std::move(f));
+}
 
 ErrnoOr<int> FDTable::Install(RefPtr<File> f, bool cloexec, int min_fd) {
   base::MutexLock l(&mu_);
   if (min_fd < 0 || min_fd >= limit_) return Errno(EINVAL);
   for (int fd = min_fd; fd < limit_; ++fd) {
-    if (fd >= static_cast<int>(slots_.size())) slots_.resize(fd + 1);
-    if (!slots_[fd].file) {
-      slots_[fd].file = std::move(f);
+    if (fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
+      EnsureLocked(fd);
+      SetLocked(fd, std::move(f));
       slots_[fd].cloexec = cloexec;
       return fd;
     }
@@ -122,19 +158,31 @@ ErrnoOr<int> FDTable::Install(RefPtr<File> f, bool cloexec, int min_fd) {
 ErrnoOr<RefPtr<File>> FDTable::InstallAt(RefPtr<File> f, int fd, bool cloexec) {
   base::MutexLock l(&mu_);
   if (fd < 0 || fd >= limit_) return Errno(EBADF);
-  if (fd >= static_cast<int>(slots_.size())) slots_.resize(fd + 1);
-  RefPtr<File> old = std::move(slots_[fd].file);
-  slots_[fd].file = std::move(f);
+  EnsureLocked(fd);
+  RefPtr<File> old = SetLocked(fd, std::move(f));
   slots_[fd].cloexec = cloexec;
   return old;
 }
 
 ErrnoOr<RefPtr<File>> FDTable::Get(int fd) const {
-  base::MutexLock l(&mu_);
-  if (fd < 0 || fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
-    return Errno(EBADF);
+  fs::epoch::ReadGuard g;
+  for (;;) {
+    const Published* t = published_.load(std::memory_order_acquire);
+    if (fd < 0 || t == nullptr || static_cast<size_t>(fd) >= t->size) {
+      return Errno(EBADF);
+    }
+    File* f = t->files[fd].load(std::memory_order_acquire);
+    if (f == nullptr) return Errno(EBADF);
+    // The guard keeps f's memory; a count of zero means it was closed as
+    // we looked, and a changed slot that it was replaced: look again, so
+    // the file returned was at fd at one instant after the call began.
+    if (!f->TryIncRef()) continue;
+    if (published_.load(std::memory_order_acquire) == t &&
+        t->files[fd].load(std::memory_order_acquire) == f) {
+      return RefPtr<File>::Adopt(f);
+    }
+    f->DecRef();
   }
-  return slots_[fd].file;
 }
 
 ErrnoOr<RefPtr<File>> FDTable::Remove(int fd) {
@@ -142,7 +190,7 @@ ErrnoOr<RefPtr<File>> FDTable::Remove(int fd) {
   if (fd < 0 || fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
     return Errno(EBADF);
   }
-  return std::move(slots_[fd].file);
+  return SetLocked(fd, nullptr);
 }
 
 ErrnoOr<bool> FDTable::GetCloexec(int fd) const {
@@ -174,8 +222,9 @@ std::vector<int> FDTable::Fds() const {
 std::vector<RefPtr<File>> FDTable::RemoveAll() {
   base::MutexLock l(&mu_);
   std::vector<RefPtr<File>> out;
-  for (auto& s : slots_) {
-    if (s.file) out.push_back(std::move(s.file));
+  for (size_t fd = 0; fd < slots_.size(); ++fd) {
+    if (slots_[fd].file)
+      out.push_back(SetLocked(static_cast<int>(fd), nullptr));
   }
   slots_.clear();
   return out;

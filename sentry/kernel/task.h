@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,7 +34,9 @@
 namespace sentry::kernel {
 
 // The FD table: numbers to open files, with the close-on-exec flag.
-// Thread-safe.
+// Thread-safe. Changes are made under mu_; Get takes no lock (as Linux's
+// RCU fdget): it reads a published array of the files inside an
+// epoch::ReadGuard, and Files are freed through epoch::Retire.
 class FDTable {
  public:
   static constexpr int kDefaultLimit = 1024;  // RLIMIT_NOFILE soft default
@@ -65,8 +68,23 @@ class FDTable {
     base::RefPtr<fs::File> file;
     bool cloexec = false;
   };
+  // What Get reads without mu_: slots_'s files by number. Written under
+  // mu_; replaced whole when it grows (the old one retired).
+  struct Published {
+    explicit Published(size_t n)
+        : size(n), files(new std::atomic<fs::File*>[n]()) {}
+    const size_t size;
+    const std::unique_ptr<std::atomic<fs::File*>[]> files;
+  };
+  // Makes fd a slot of slots_ and of the published array.
+  void EnsureLocked(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts f at fd (EnsureLocked first) and returns what was there.
+  base::RefPtr<fs::File> SetLocked(int fd, base::RefPtr<fs::File> f)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable base::Mutex mu_;
   std::vector<Slot> slots_ ABSL_GUARDED_BY(mu_);
+  std::atomic<Published*> published_{nullptr};
   int limit_ = kDefaultLimit;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "sentry/fs/filesystem.h"
 
@@ -132,15 +133,16 @@ Errno RamInode::SetAttr(const Context& ctx, const AttrChange& ch) {
 
 void RamInode::TouchAtime(const Context& ctx, bool relatime) {
   base::MutexLock l(&mu_);
-  linux_abi::Timespec now = ctx.Now();
   if (relatime) {
-    // relatime: only if atime is older than mtime or ctime, or a day old.
+    // relatime: only if atime is older than mtime or ctime, or a day old
+    // (which a coarse clock tells as well as a precise one, and cheaper:
+    // this runs on every read).
     bool stale = !Before(attr_.mtime, attr_.atime) ||
                  !Before(attr_.ctime, attr_.atime) ||
-                 now.tv_sec - attr_.atime.tv_sec >= 24 * 3600;
+                 ctx.NowCoarse().tv_sec - attr_.atime.tv_sec >= 24 * 3600;
     if (!stale) return;
   }
-  attr_.atime = now;
+  attr_.atime = ctx.Now();
 }
 
 void RamInode::AdjustLinks(int delta, const linux_abi::Timespec& now) {
@@ -533,6 +535,13 @@ RegularFile::~RegularFile() {
 ErrnoOr<size_t> RegularFile::ReadAt(const Context&, const IOSequence& dst,
                                     uint64_t offset) {
   base::MutexLock l(&mu_);
+  uint32_t quiet = 0;
+  if (Before(attr_.mtime, attr_.atime) && Before(attr_.ctime, attr_.atime) &&
+      attr_.atime.tv_sec >= 0 &&
+      attr_.atime.tv_sec < std::numeric_limits<uint32_t>::max() - 24 * 3600) {
+    quiet = static_cast<uint32_t>(attr_.atime.tv_sec + 24 * 3600);
+  }
+  atime_quiet_until_.store(quiet, std::memory_order_relaxed);
   uint64_t size = attr_.size;
   if (offset >= size) return size_t{0};
   size_t n = std::min<uint64_t>(dst.size(), size - offset);
@@ -552,6 +561,15 @@ ErrnoOr<size_t> RegularFile::ReadAt(const Context&, const IOSequence& dst,
     done += k;
   }
   return n;
+}
+
+void RegularFile::TouchAtime(const Context& ctx, bool relatime) {
+  if (relatime) {
+    linux_abi::Timespec now = ctx.NowCoarse();
+    uint32_t quiet = atime_quiet_until_.load(std::memory_order_relaxed);
+    if (now.tv_sec >= 0 && now.tv_sec < quiet) return;
+  }
+  RamInode::TouchAtime(ctx, relatime);
 }
 
 ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,

@@ -184,6 +184,10 @@ class RegularFile : public RamInode {
   ErrnoOr<size_t> WriteAt(const Context& ctx, const IOSequence& src,
                           uint64_t offset, bool append,
                           uint64_t* offset_out) override;
+  // relatime's check without mu_ when the last ReadAt found atime fresh
+  // (see atime_quiet_until_), else RamInode's.
+  void TouchAtime(const Context& ctx, bool relatime) override
+      ABSL_LOCKS_EXCLUDED(mu_);
   ErrnoOr<uint64_t> SeekDataHole(const Context& ctx, uint64_t offset,
                                  int whence) override;
   // An O_TMPFILE file that linkat may still give a name (I_LINKABLE).
@@ -203,6 +207,12 @@ class RegularFile : public RamInode {
   void DropFromLocked(uint64_t from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::btree_map<uint64_t, Page> pages_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> linkable_{false};
+  // Set by each ReadAt under mu_: while the time in seconds is below it,
+  // a relatime atime update has nothing to do (atime was after mtime and
+  // ctime, and is less than a day old); 0 when it may have. A read's
+  // TouchAtime follows its ReadAt, so what it reads is that read's view.
+  // 32 bits (seconds to 2106) fill linkable_'s padding.
+  std::atomic<uint32_t> atime_quiet_until_{0};
   // Pages fallocate made that nothing has written yet: they hold zeros
   // and, as in shmem, SEEK_DATA/SEEK_HOLE treat them as holes.
   absl::btree_set<uint64_t> unwritten_ ABSL_GUARDED_BY(mu_);
