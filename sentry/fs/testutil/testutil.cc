@@ -12,7 +12,6 @@
 #include "sentry/context/context.h"
 #include "sentry/fs/dirent.h"
 #include "sentry/fs/epoch.h"
-#include "sentry/fs/epoch.h"
 #include "sentry/fs/file.h"
 #include "sentry/fs/filesystem.h"
 #include "sentry/fs/inode.h"
