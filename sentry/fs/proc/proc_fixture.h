@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "sentry/fs/testutil/fake_process.h"
 #include "sentry/fs/testutil/testutil.h"
+#include "sentry/kernel/process_table.h"
 
 namespace sentry::fs::proc {
 
@@ -39,7 +39,7 @@ class ProcTest : public ::testing::Test {
   void SetUp() override {
     SetDefaultMachineInfo(&machine_);
     t_ = testutil::NewTmpfsTask();
-    testutil::FakeProcessOptions o;
+    kernel::TaskProcessOptions o;
     o.argv = {"/bin/sh", "-c", "echo hi"};
     o.envp = {"PATH=/bin", "HOME=/root"};
     o.exe = "/bin/sh";
@@ -59,7 +59,7 @@ class ProcTest : public ::testing::Test {
   kernel::Task* AddTask(int32_t pid) {
     others_.push_back(
         testutil::NewTaskIn(t_.ns, kernel::auth::Credentials::Root(), pid));
-    testutil::FakeProcessOptions o;
+    kernel::TaskProcessOptions o;
     o.ppid = 1;
     o.argv = {"worker"};
     table_.Add(others_.back().get(), o);
@@ -74,8 +74,14 @@ class ProcTest : public ::testing::Test {
   }
 
   FixedMachine machine_;
-  testutil::FakeProcessTable table_;
-  testutil::ScopedDefaultProcessTable scoped_{&table_};
+  kernel::TaskProcessTable table_;
+  // The default proc table (mount -t proc shows it) for the fixture's life.
+  struct ScopedDefault {
+    explicit ScopedDefault(const proc::ProcessTable* t) {
+      proc::SetDefaultProcessTable(t);
+    }
+    ~ScopedDefault() { proc::SetDefaultProcessTable(nullptr); }
+  } scoped_{&table_};
   testutil::TmpfsTask t_;
   std::vector<std::unique_ptr<kernel::Task>> others_;
 };
