@@ -98,6 +98,14 @@ class Inode : public base::RefCounted<Inode> {
 
   // ---- Attributes.
   virtual ErrnoOr<UnstableAttr> GetAttr(const Context& ctx) = 0;
+  // GetAttr for a caller inside an epoch::ReadGuard (a lock-free stat):
+  // true with *out filled where the attributes are in memory and reading
+  // them neither blocks nor sleeps (no I/O, no lock a writer holds for
+  // long); false where the caller must call GetAttr outside the guard.
+  // Default: false.
+  virtual bool GetAttrInGuard(const Context& ctx, UnstableAttr* out) {
+    return false;
+  }
   // The attributes a permission check needs, for path walks (one search
   // check per component). Override where it is cheaper than GetAttr.
   // Default: from GetAttr.

@@ -179,17 +179,18 @@ class Components {
 
 // Walks as many components as it can without a lock or a reference, as
 // Linux's RCU walk does: cached children of kKeep directories, found
-// through Dirent::FindCachedLockFree inside an epoch guard, that are
-// positive, no symlinks and no mount points, after the same search
-// permission check as the locked walk. Stops at anything else ("." and
-// "..", a miss, a negative entry, a failed check), leaving that component
-// to the locked walk, which then does it (or reports its error) as
-// before. Takes one reference: on the dirent where it stops.
+// through Dirent::FindCachedLockFree, that are positive, no symlinks and
+// no mount points, after the same search permission check as the locked
+// walk. Stops at anything else ("." and "..", a miss, a negative entry, a
+// failed check), leaving that component to the locked walk, which then
+// does it (or reports its error) as before. A final symlink is walked onto
+// only if accept_final_symlink. Returns the dirent where it stopped and
+// leaves *comps at the first component not walked.
+// Precondition: inside an epoch::ReadGuard; the result is valid only
+// until the guard ends (no reference is taken).
 // Analogous to fs/namei.c:lookup_fast in RCU mode.
-void WalkLockFree(const Context& ctx, Path* cur, Components* comps) {
-  epoch::ReadGuard guard;
-  Dirent* at = cur->dirent.get();
-  Components rest = *comps;
+Dirent* WalkInGuard(const Context& ctx, Dirent* at, Components* comps,
+                    bool accept_final_symlink) {
   for (Components c = *comps; !c.Done();) {
     Inode* dir = at->inode();
     if (dir == nullptr || !dir->IsDir() ||
@@ -209,12 +210,23 @@ void WalkLockFree(const Context& ctx, Path* cur, Components* comps) {
     }
     Dirent* child = at->FindCachedLockFree(name);
     if (child == nullptr || child->negative() || child->mount_count() != 0 ||
-        child->inode()->IsSymlink()) {
+        (child->inode()->IsSymlink() &&
+         !(accept_final_symlink && c.Done()))) {
       break;
     }
     at = child;
-    rest = c;
+    *comps = c;
   }
+  return at;
+}
+
+// WalkInGuard from cur, in a guard of its own, taking one reference: on
+// the dirent where it stops.
+void WalkLockFree(const Context& ctx, Path* cur, Components* comps) {
+  epoch::ReadGuard guard;
+  Components rest = *comps;
+  Dirent* at = WalkInGuard(ctx, cur->dirent.get(), &rest,
+                           /*accept_final_symlink=*/false);
   if (at == cur->dirent.get()) return;
   // A dirent whose last reference is going can no longer be taken: the
   // locked walk redoes these components.
@@ -360,6 +372,23 @@ ErrnoOr<Path> MountNamespace::Resolve(const Context& ctx, const Path& root,
                                       const ResolveOptions& opts) {
   int budget = linux_abi::kMaxSymlinkTraversals;
   return ResolveWithBudget(this, ctx, root, start, path, opts, &budget);
+}
+
+Dirent* ResolveInGuard(const Context& ctx, Dirent* start,
+                       std::string_view path, bool follow_final_symlink) {
+  if (path.empty() || path.size() >= static_cast<size_t>(linux_abi::kPathMax)) {
+    return nullptr;
+  }
+  const bool trailing_slash = path.back() == '/';
+  Components comps(path);
+  Dirent* d = WalkInGuard(ctx, start, &comps,
+                          !follow_final_symlink && !trailing_slash);
+  if (!comps.Done()) return nullptr;
+  // "/" (or a start that is itself mounted on) is left to the locked walk,
+  // which crosses the mount.
+  if (d == start && d->mount_count() != 0) return nullptr;
+  if (trailing_slash && !d->inode()->IsDir()) return nullptr;
+  return d;
 }
 
 ErrnoOr<ParentAndName> MountNamespace::ResolveParent(const Context& ctx,

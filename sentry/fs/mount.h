@@ -93,6 +93,19 @@ struct Path {
   }
 };
 
+// The dirent a path names, walked from start without a lock or a
+// reference (see WalkLockFree in mount.cc), or null where the lock-free
+// walk cannot finish it: an uncached, negative or non-kKeep component, a
+// failed search check, ".", "..", a mount point, a symlink to follow, an
+// over-long name or path. Null is not an error: resolve with
+// MountNamespace::Resolve instead, which then reports any.
+// Precondition: inside an epoch::ReadGuard, start is the dirent of a Path
+// the caller holds (for a relative path) or the root (for an absolute
+// one); the result is valid until the guard ends. The path's mount is
+// start's: the walk never crosses one.
+Dirent* ResolveInGuard(const Context& ctx, Dirent* start,
+                       std::string_view path, bool follow_final_symlink);
+
 // How a path resolution treats its last component.
 struct ResolveOptions {
   bool follow_final_symlink = true;

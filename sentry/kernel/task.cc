@@ -236,33 +236,46 @@ Task::Task(RefPtr<fs::MountNamespace> ns, auth::Credentials creds, int32_t pid)
     : ns_(std::move(ns)),
       ctx_(std::move(creds), &context::RealtimeClock(), pid) {
   base::MutexLock l(&fs_mu_);
-  root_ = ns_->Root();
-  cwd_ = root_;
+  Path root = ns_->Root();
+  PublishViewLocked(root, root);
 }
 
 Task::~Task() {
   for (RefPtr<File>& f : fds_.RemoveAll()) ReleaseFile(std::move(f));
-  base::MutexLock l(&fs_mu_);
-  root_ = Path{};
-  cwd_ = Path{};
+  // No reader is left (a Task is not destroyed while in use), so the view
+  // goes at once.
+  delete view_.exchange(nullptr);
 }
 
+void Task::PublishViewLocked(Path root, Path cwd) {
+  const FsView* old = view_.exchange(
+      new FsView{std::move(root), std::move(cwd)}, std::memory_order_acq_rel);
+  if (old != nullptr) {
+    fs::epoch::Retire(const_cast<FsView*>(old), [](void* v) {
+      delete static_cast<FsView*>(v);
+    });
+  }
+}
+
+// Copies of the view's Paths: the view holds references while a guard
+// can see it, so taking more is safe.
 Path Task::root() const {
-  base::ReaderMutexLock l(&fs_mu_);
-  return root_;
+  fs::epoch::ReadGuard guard;
+  return view_.load(std::memory_order_acquire)->root;
 }
 
 Path Task::cwd() const {
-  base::ReaderMutexLock l(&fs_mu_);
-  return cwd_;
+  fs::epoch::ReadGuard guard;
+  return view_.load(std::memory_order_acquire)->cwd;
 }
 
 Errno Task::RootAndStart(int dirfd, const char* path, Path* root, Path* start) {
   if (path[0] == '/' || dirfd == AT_FDCWD) {
-    // One hold of fs_mu_ for both (a start of "/" is the root itself).
-    base::ReaderMutexLock l(&fs_mu_);
-    *root = root_;
-    if (path[0] != '/') *start = cwd_;
+    // One view for both (a start of "/" is the root itself).
+    fs::epoch::ReadGuard guard;
+    const FsView* v = view_.load(std::memory_order_acquire);
+    *root = v->root;
+    if (path[0] != '/') *start = v->cwd;
     return Errno();
   }
   ASSIGN_OR_RETURN(RefPtr<File> f, fds_.Get(dirfd));
@@ -578,9 +591,8 @@ long Task::Lseek(int fd, off_t offset, int whence) {
   return *r;
 }
 
-long Task::DoStat(const Path& p, struct stat* st) {
-  Inode* in = p.inode();
-  SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+namespace {
+void FillStat(Inode* in, const UnstableAttr& a, struct stat* st) {
   std::memset(st, 0, sizeof(*st));
   const fs::StableAttr& s = in->stable_attr();
   st->st_dev = s.dev;
@@ -596,7 +608,42 @@ long Task::DoStat(const Path& p, struct stat* st) {
   st->st_atim = {a.atime.tv_sec, a.atime.tv_nsec};
   st->st_mtim = {a.mtime.tv_sec, a.mtime.tv_nsec};
   st->st_ctim = {a.ctime.tv_sec, a.ctime.tv_nsec};
+}
+}  // namespace
+
+long Task::DoStat(const Path& p, struct stat* st) {
+  Inode* in = p.inode();
+  SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+  FillStat(in, a, st);
   return 0;
+}
+
+bool Task::StatInGuard(const char* path, bool follow, struct stat* st,
+                       long* ret) {
+  RefPtr<Dirent> found;  // where the attributes need GetAttr
+  {
+    fs::epoch::ReadGuard guard;
+    const FsView* v = view_.load(std::memory_order_acquire);
+    const Path& start = path[0] == '/' ? v->root : v->cwd;
+    Dirent* d = fs::ResolveInGuard(ctx_, start.dirent.get(), path, follow);
+    if (d == nullptr) return false;
+    UnstableAttr a;
+    if (d->inode()->GetAttrInGuard(ctx_, &a)) {
+      FillStat(d->inode(), a, st);
+      *ret = 0;
+      return true;
+    }
+    if (!d->TryIncRef()) return false;
+    found = base::AdoptRef(d);
+  }
+  auto a = found->inode()->GetAttr(ctx_);
+  if (!a.ok()) {
+    *ret = a.error().AsSyscallResult();
+    return true;
+  }
+  FillStat(found->inode(), *a, st);
+  *ret = 0;
+  return true;
 }
 
 long Task::Fstat(int fd, struct stat* st) {
@@ -607,6 +654,12 @@ long Task::Fstat(int fd, struct stat* st) {
 long Task::Fstatat(int dirfd, const char* path, struct stat* st, int flags) {
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)) {
     return -EINVAL;
+  }
+  long ret;
+  if (path != nullptr && path[0] != '\0' &&
+      (path[0] == '/' || dirfd == AT_FDCWD) &&
+      StatInGuard(path, !(flags & AT_SYMLINK_NOFOLLOW), st, &ret)) {
+    return ret;
   }
   SYS_ASSIGN(Path p, ResolveAt(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW),
                                flags & AT_EMPTY_PATH));
@@ -1512,7 +1565,7 @@ long Task::Chdir(const char* path) {
   if (!p.inode()->IsDir()) return -ENOTDIR;
   SYS_TRY(Permission(ctx_, p.inode(), linux_abi::MAY_EXEC));
   base::MutexLock l(&fs_mu_);
-  cwd_ = std::move(p);
+  PublishViewLocked(view_.load()->root, std::move(p));
   return 0;
 }
 
@@ -1521,7 +1574,7 @@ long Task::Fchdir(int fd) {
   if (!f->inode()->IsDir()) return -ENOTDIR;
   SYS_TRY(Permission(ctx_, f->inode(), linux_abi::MAY_EXEC));
   base::MutexLock l(&fs_mu_);
-  cwd_ = Path{f->mount_ref(), f->dirent_ref()};
+  PublishViewLocked(view_.load()->root, Path{f->mount_ref(), f->dirent_ref()});
   return 0;
 }
 
@@ -1540,7 +1593,7 @@ long Task::Chroot(const char* path) {
   if (!p.inode()->IsDir()) return -ENOTDIR;
   SYS_TRY(Permission(ctx_, p.inode(), linux_abi::MAY_EXEC));
   base::MutexLock l(&fs_mu_);
-  root_ = std::move(p);
+  PublishViewLocked(std::move(p), view_.load()->cwd);
   return 0;
 }
 

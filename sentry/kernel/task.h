@@ -256,9 +256,25 @@ class Task {
   base::RefPtr<fs::MountNamespace> ns_;
   context::Context ctx_;
   FDTable fds_;
+  // The root and the cwd. Readers load view_ inside an epoch::ReadGuard
+  // and use its Paths without a lock (a stat from many threads writes no
+  // shared line); chroot and chdir publish a new view under fs_mu_ and
+  // retire the old one through epoch::Retire, which drops its references
+  // once no reader can see it.
+  struct FsView {
+    fs::Path root;
+    fs::Path cwd;
+  };
+  void PublishViewLocked(fs::Path root, fs::Path cwd)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(fs_mu_);
+  // stat(2) of path (absolute, or relative to the cwd) walked entirely
+  // inside an epoch guard: false, with nothing done, where the lock-free
+  // walk cannot finish it (see fs::ResolveInGuard).
+  bool StatInGuard(const char* path, bool follow, struct stat* st,
+                   long* ret);
+
   mutable base::Mutex fs_mu_;
-  fs::Path root_ ABSL_GUARDED_BY(fs_mu_);
-  fs::Path cwd_ ABSL_GUARDED_BY(fs_mu_);
+  std::atomic<const FsView*> view_{nullptr};  // written under fs_mu_
   uint32_t umask_ ABSL_GUARDED_BY(fs_mu_) = 022;
 };
 

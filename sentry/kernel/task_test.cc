@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -1216,6 +1218,7 @@ TEST_F(TaskTest, InotifyFileWatchModify) {
   long in = t()->InotifyInit1(IN_NONBLOCK);
   long wd =
       t()->InotifyAddWatch(in, "/f", IN_MODIFY | IN_DELETE_SELF | IN_ATTRIB);
+  ASSERT_GE(wd, 1);
   long fd = t()->Open("/f", O_WRONLY);
   ASSERT_EQ(t()->Write(fd, "x", 1), 1);
   t()->Close(fd);
@@ -1776,4 +1779,122 @@ TEST_F(TaskTest, XattratCallsAddressByHandle) {
 }
 
 }  // namespace
+// stat and lstat walk cached kKeep paths without a lock or a reference
+// (Task::StatInGuard) and give way to the locked walk for anything else.
+// Each path is statted as given and with a "." component that forces the
+// locked walk: the two must agree on the result and every field, whatever
+// the path crosses (mount points, symlinks, a chroot, a covered cwd,
+// missing names, unsearchable directories).
+TEST_F(TaskTest, LockFreeStatMatchesLockedWalk) {
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/a", 0755), Succeeds());
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/a/b", 0755), Succeeds());
+  ASSERT_THAT(WriteFile(t(), "/a/b/f", "data"), Succeeds());
+  ASSERT_THAT(t()->Symlinkat("b/f", AT_FDCWD, "/a/lf"), Succeeds());
+  ASSERT_THAT(t()->Symlinkat("/a/b", AT_FDCWD, "/a/ld"), Succeeds());
+  ASSERT_THAT(t()->Symlinkat("nowhere", AT_FDCWD, "/a/dangling"), Succeeds());
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/a/locked", 0700), Succeeds());
+  ASSERT_THAT(WriteFile(t(), "/a/locked/g", ""), Succeeds());
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/a/mnt", 0755), Succeeds());
+  ASSERT_THAT(t()->Mount("none", "/a/mnt", "tmpfs", 0, nullptr), Succeeds());
+  ASSERT_THAT(WriteFile(t(), "/a/mnt/m", "m"), Succeeds());
+  const std::vector<std::string> paths = {
+      "a",       "a/b",      "a/b/f",     "a/b/f/",   "a/b/",
+      "a/lf",    "a/lf/",    "a/ld",      "a/ld/",    "a/ld/f",
+      "a/dangling", "a/missing", "a/b/f/x", "a/locked", "a/locked/g",
+      "a/mnt",   "a/mnt/m",  "a//b///f",  "a/mnt/",   "a/b/missing/x",
+  };
+  auto check = [&](Task* task, const std::string& prefix,
+                   const std::string& detour, const std::string& what) {
+    for (const std::string& rel : paths) {
+      const std::string direct = prefix + rel;
+      const std::string slow = detour + rel;
+      for (int flags : {0, AT_SYMLINK_NOFOLLOW}) {
+        struct stat a {}, b {};
+        long ra = task->Fstatat(AT_FDCWD, direct.c_str(), &a, flags);
+        long rb = task->Fstatat(AT_FDCWD, slow.c_str(), &b, flags);
+        SCOPED_TRACE(what + ": " + direct + " vs " + slow +
+                     (flags ? " (nofollow)" : ""));
+        ASSERT_EQ(ra, rb);
+        if (ra != 0) continue;
+        EXPECT_EQ(a.st_ino, b.st_ino);
+        EXPECT_EQ(a.st_dev, b.st_dev);
+        EXPECT_EQ(a.st_mode, b.st_mode);
+        EXPECT_EQ(a.st_nlink, b.st_nlink);
+        EXPECT_EQ(a.st_size, b.st_size);
+        EXPECT_EQ(a.st_uid, b.st_uid);
+        EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+      }
+    }
+  };
+  check(t(), "/", "/./", "root, absolute");
+  check(User(), "/", "/./", "user, absolute");
+  check(t(), "", "./", "root, relative to /");
+  ASSERT_THAT(User()->Chdir("/a"), Succeeds());
+  check(User(), "../", "./../", "user, cwd /a");
+  // A cwd later mounted over: relative walks stay in the covered directory.
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/c", 0755), Succeeds());
+  ASSERT_THAT(WriteFile(t(), "/c/under", ""), Succeeds());
+  ASSERT_THAT(Other()->Chdir("/c"), Succeeds());
+  ASSERT_THAT(t()->Mount("none", "/c", "tmpfs", 0, nullptr), Succeeds());
+  struct stat st {};
+  EXPECT_THAT(Other()->Fstatat(AT_FDCWD, "under", &st, 0), Succeeds());
+  EXPECT_THAT(t()->Fstatat(AT_FDCWD, "/c/under", &st, 0), IsErrno(ENOENT));
+  // A chroot: absolute paths start at the new root, on both walks.
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/jail", 0755), Succeeds());
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/jail/a", 0755), Succeeds());
+  ASSERT_THAT(WriteFile(t(), "/jail/a/j", ""), Succeeds());
+  ASSERT_THAT(Other()->Chroot("/jail"), Succeeds());
+  EXPECT_THAT(Other()->Fstatat(AT_FDCWD, "/a/j", &st, 0), Succeeds());
+  EXPECT_THAT(Other()->Fstatat(AT_FDCWD, "/a/b/f", &st, 0), IsErrno(ENOENT));
+  // Changes are seen at once: a rename, an unlink, a chmod of a directory
+  // walked through.
+  ASSERT_THAT(t()->Renameat2(AT_FDCWD, "/a/b/f", AT_FDCWD, "/a/b/f2", 0),
+              Succeeds());
+  EXPECT_THAT(t()->Fstatat(AT_FDCWD, "/a/b/f", &st, 0), IsErrno(ENOENT));
+  EXPECT_THAT(t()->Fstatat(AT_FDCWD, "/a/b/f2", &st, 0), Succeeds());
+  EXPECT_THAT(User()->Fstatat(AT_FDCWD, "/a/b/f2", &st, 0), Succeeds());
+  ASSERT_THAT(t()->Fchmodat(AT_FDCWD, "/a/b", 0700), Succeeds());
+  EXPECT_THAT(User()->Fstatat(AT_FDCWD, "/a/b/f2", &st, 0), IsErrno(EACCES));
+  ASSERT_THAT(t()->Unlinkat(AT_FDCWD, "/a/b/f2", 0), Succeeds());
+  EXPECT_THAT(t()->Fstatat(AT_FDCWD, "/a/b/f2", &st, 0), IsErrno(ENOENT));
+}
+
+// Threads of one process stat while another changes the cwd and renames
+// and unlinks what they walk: each stat sees one state or the other, and
+// (under the sanitizers) no freed memory.
+TEST_F(TaskTest, LockFreeStatRacesChdirRenameAndUnlink) {
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/a", 0755), Succeeds());
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/a/b", 0755), Succeeds());
+  ASSERT_THAT(WriteFile(t(), "/a/b/f", "x"), Succeeds());
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 2; ++i) {
+    readers.emplace_back([&] {
+      struct stat st {};
+      while (!stop.load()) {
+        for (const char* p : {"/a/b/f", "b/f", "/a/b", "f"}) {
+          long r = t()->Fstatat(AT_FDCWD, p, &st, 0);
+          if (r != 0 && r != -ENOENT) bad.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 3000; ++i) {
+    EXPECT_THAT(t()->Chdir(i % 2 ? "/a" : "/a/b"), Succeeds());
+    EXPECT_THAT(t()->Renameat2(AT_FDCWD, "/a/b/f", AT_FDCWD, "/a/b/g", 0),
+                Succeeds());
+    EXPECT_THAT(t()->Renameat2(AT_FDCWD, "/a/b/g", AT_FDCWD, "/a/b/f", 0),
+                Succeeds());
+    if (i % 10 == 0) {
+      EXPECT_THAT(t()->Unlinkat(AT_FDCWD, "/a/b/f", 0), Succeeds());
+      EXPECT_THAT(WriteFile(t(), "/a/b/f", "y"), Succeeds());
+    }
+  }
+  stop.store(true);
+  for (std::thread& r : readers) r.join();
+  EXPECT_EQ(bad.load(), 0);
+  ASSERT_THAT(t()->Chdir("/"), Succeeds());
+}
+
 }  // namespace sentry::kernel

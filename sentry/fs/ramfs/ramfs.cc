@@ -111,6 +111,11 @@ ErrnoOr<UnstableAttr> RamInode::GetAttr(const Context&) {
   return attr_;
 }
 
+bool RamInode::GetAttrInGuard(const Context& ctx, UnstableAttr* out) {
+  *out = *RamInode::GetAttr(ctx);
+  return true;
+}
+
 Errno RamInode::TruncateLocked(const Context&, int64_t) {
   return Errno(IsDir() ? EISDIR : EINVAL);
 }

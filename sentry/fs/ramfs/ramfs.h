@@ -75,6 +75,8 @@ class RamInode : public Inode {
 
   ErrnoOr<UnstableAttr> GetAttr(const Context& ctx) override
       ABSL_LOCKS_EXCLUDED(mu_);
+  // RamInode::GetAttr: attributes are in memory.
+  bool GetAttrInGuard(const Context& ctx, UnstableAttr* out) final;
   // Without mu_: reads the sequence-locked copy (see access_seq_).
   ErrnoOr<AccessAttr> GetAccessAttr(const Context& ctx) override;
   Errno SetAttr(const Context& ctx, const AttrChange& ch) override
