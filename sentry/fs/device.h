@@ -20,7 +20,7 @@
 namespace sentry::fs {
 
 // Makes the FileOperations of one open of a device; `flags` are open(2)'s.
-using DeviceOpener = std::function<ErrnoOr<std::unique_ptr<FileOperations>>(
+using DeviceOpener = std::function<ErrnoOr<FileOpsPtr>(
     const Context& ctx, uint32_t major, uint32_t minor, int flags)>;
 
 // Registers opener for major:[minor_lo, minor_hi]. Overlapping an
@@ -30,7 +30,7 @@ void RegisterCharDevice(uint32_t major, uint32_t minor_lo, uint32_t minor_hi,
 
 // Opens the character device rdev (linux_abi::MakeDev encoding). ENXIO if
 // nothing is registered for it, as Linux says for a node with no driver.
-ErrnoOr<std::unique_ptr<FileOperations>> OpenCharDevice(const Context& ctx,
+ErrnoOr<FileOpsPtr> OpenCharDevice(const Context& ctx,
                                                         uint64_t rdev,
                                                         int flags);
 

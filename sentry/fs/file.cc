@@ -59,8 +59,21 @@ Errno InodeFileOperations::Fsync(const Context& ctx, File& f) {
 
 // ---- File.
 
+namespace {
+InodeFileOperations* SharedInodeOps() {
+  static InodeFileOperations* const ops = new InodeFileOperations();
+  return ops;
+}
+}  // namespace
+
+void FileOpsDeleter::operator()(FileOperations* ops) const {
+  if (ops != SharedInodeOps()) delete ops;
+}
+
+FileOpsPtr InodeFileOperations::Shared() { return FileOpsPtr(SharedInodeOps()); }
+
 File::File(RefPtr<Mount> mount, RefPtr<Dirent> dirent, int flags,
-           std::unique_ptr<FileOperations> ops)
+           FileOpsPtr ops)
     : mount_(std::move(mount)),
       dirent_(std::move(dirent)),
       flags_(flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)),

@@ -72,6 +72,9 @@ class InodeFileOperations : public FileOperations {
   Errno Readdir(const Context& ctx, File& f, uint64_t offset,
                 DirSink& sink) override;
   Errno Fsync(const Context& ctx, File& f) override;
+  // The one instance every open shares (it has no state); a FileOpsPtr
+  // to it never deletes it.
+  static FileOpsPtr Shared();
 };
 
 class File : public base::RefCounted<File> {
@@ -79,7 +82,7 @@ class File : public base::RefCounted<File> {
   // flags: the open(2) flags, less O_CREAT/O_EXCL/O_TRUNC/O_NOCTTY. mount
   // and dirent are never null (AnonymousPath gives non-files a Path).
   File(RefPtr<Mount> mount, RefPtr<Dirent> dirent, int flags,
-       std::unique_ptr<FileOperations> ops);
+       FileOpsPtr ops);
   ~File();
 
   Mount* mount() const { return mount_.get(); }
@@ -128,7 +131,7 @@ class File : public base::RefCounted<File> {
   const RefPtr<Mount> mount_;
   const RefPtr<Dirent> dirent_;
   std::atomic<int> flags_;
-  const std::unique_ptr<FileOperations> ops_;
+  const FileOpsPtr ops_;
   mutable base::Mutex pos_mu_;
   int64_t offset_ ABSL_GUARDED_BY(pos_mu_) = 0;
 };

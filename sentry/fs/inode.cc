@@ -168,13 +168,13 @@ ErrnoOr<linux_abi::Statfs> Inode::StatFS(const Context&) {
   return s;
 }
 
-ErrnoOr<std::unique_ptr<FileOperations>> Inode::Open(const Context& ctx,
+ErrnoOr<FileOpsPtr> Inode::Open(const Context& ctx,
                                                      int flags) {
   switch (type()) {
     case InodeType::kRegular:
     case InodeType::kDirectory:
     case InodeType::kSymlink:  // only reachable with O_PATH
-      return std::unique_ptr<FileOperations>(new InodeFileOperations());
+      return InodeFileOperations::Shared();
     case InodeType::kCharDevice:
       // Whatever filesystem holds the node, the device is the same.
       return OpenCharDevice(ctx, sattr_.rdev, flags);

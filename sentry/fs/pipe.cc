@@ -75,7 +75,7 @@ class PipeFile : public FileOperations {
   const bool r_, w_;
 };
 
-ErrnoOr<std::unique_ptr<FileOperations>> Pipe::Open(const Context& ctx,
+ErrnoOr<FileOpsPtr> Pipe::Open(const Context& ctx,
                                                     int flags) {
   const int acc = flags & O_ACCMODE;
   const bool r = acc == O_RDONLY || acc == O_RDWR;
@@ -104,7 +104,7 @@ ErrnoOr<std::unique_ptr<FileOperations>> Pipe::Open(const Context& ctx,
       cv_.wait_for(l, std::chrono::milliseconds(10));
     }
   }
-  return std::unique_ptr<FileOperations>(
+  return FileOpsPtr(
       new PipeFile(RefPtr<Pipe>(this), r, w));
 }
 

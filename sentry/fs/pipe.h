@@ -22,7 +22,7 @@ class Pipe : public base::RefCounted<Pipe> {
  public:
   static constexpr size_t kCapacity = 65536;  // Linux's default pipe size
   // Makes the FileOperations of a new open end (flags: open(2) flags).
-  ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context& ctx, int flags);
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx, int flags);
 
  private:
   friend class PipeFile;

@@ -58,7 +58,7 @@ long R(const ErrnoOr<T>& e) {
   lhs = std::move(tmp).value()
 
 Errno Permission(const context::Context& ctx, Inode* in, int may) {
-  ASSIGN_OR_RETURN(UnstableAttr a, in->GetAttr(ctx));
+  ASSIGN_OR_RETURN(fs::AccessAttr a, in->GetAccessAttr(ctx));
   return fs::GenericPermission(ctx.creds(), in->type(), a, may);
 }
 
@@ -93,6 +93,8 @@ void NotifyChild(const Path& parent, Inode* child, uint32_t mask,
 
 // Notifies an event on the object p (and its parent's watches).
 void NotifyPath(const Path& p, uint32_t mask) {
+  // The parent costs a lock and a reference: only while anything watches.
+  if (!Inode::AnyWatched()) return;
   Inode* in = p.inode();
   RefPtr<Dirent> parent = p.dirent->IsRoot() ? nullptr : p.dirent->parent();
   Inode* pin = parent ? parent->inode() : nullptr;
@@ -313,6 +315,18 @@ ErrnoOr<Path> Task::ResolveAt(int dirfd, const char* path, bool follow,
     ASSIGN_OR_RETURN(RefPtr<File> f, fds_.Get(dirfd));
     return Path{f->mount_ref(), f->dirent_ref()};
   }
+  if (path[0] == '/' || dirfd == AT_FDCWD) {
+    // Cached kKeep paths: walked in a guard, one reference taken at the
+    // end (see StatInGuard); anything else goes the locked way below.
+    fs::epoch::ReadGuard guard;
+    const FsView* v = view_.load(std::memory_order_acquire);
+    const Path& start = path[0] == '/' ? v->root : v->cwd;
+    Dirent* d = fs::ResolveInGuard(ctx_, start.dirent.get(), path, follow);
+    if (d != nullptr && (!must_be_dir || d->inode()->IsDir()) &&
+        d->TryIncRef()) {
+      return Path{start.mount, base::AdoptRef(d)};
+    }
+  }
   Path root, start;
   RETURN_IF_ERRNO(RootAndStart(dirfd, path, &root, &start));
   if (path[0] != '/' && !start.inode()->IsDir()) return Errno(ENOTDIR);
@@ -342,23 +356,23 @@ long Task::InstallFile(RefPtr<File> f, bool cloexec) {
   return *fd;
 }
 
-ErrnoOr<RefPtr<File>> Task::OpenPath(const Path& p, int flags) {
+ErrnoOr<RefPtr<File>> Task::OpenPath(Path p, int flags) {
   Inode* in = p.inode();
   if (flags & O_PATH) {
     return base::MakeRef<File>(
-        p.mount, p.dirent,
+        std::move(p.mount), std::move(p.dirent),
         flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
-        std::unique_ptr<fs::FileOperations>(new fs::FileOperations()));
+        fs::FileOpsPtr(new fs::FileOperations()));
   }
   if ((in->type() == InodeType::kCharDevice ||
        in->type() == InodeType::kBlockDevice) &&
       (p.mount->flags().no_dev || in->mount_source()->flags().no_dev)) {
     return Errno(EACCES);
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<fs::FileOperations> ops,
+  ASSIGN_OR_RETURN(fs::FileOpsPtr ops,
                    in->Open(ctx_, flags));
-  return base::MakeRef<File>(p.mount, p.dirent, flags | kOLargefile,
-                             std::move(ops));
+  return base::MakeRef<File>(std::move(p.mount), std::move(p.dirent),
+                             flags | kOLargefile, std::move(ops));
 }
 
 long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
@@ -464,12 +478,15 @@ long Task::OpenResolved(Path p, int flags, bool created) {
     SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
     if (!fs::OwnerOrCapable(ctx_.creds(), a)) return -EPERM;
   }
-  SYS_ASSIGN(RefPtr<File> f, OpenPath(p, flags));
+  // The File takes p's references; what follows uses the File's.
+  SYS_ASSIGN(RefPtr<File> f, OpenPath(std::move(p), flags));
   if ((flags & O_TRUNC) && !created && in->IsRegular() && !(flags & O_PATH)) {
-    long r = DoTruncate(p, 0, false);
+    long r = DoTruncate(Path{f->mount_ref(), f->dirent_ref()}, 0, false);
     if (r < 0) return r;
   }
-  if (!(flags & O_PATH)) NotifyPath(p, IN_OPEN);
+  if (!(flags & O_PATH) && Inode::AnyWatched()) {
+    NotifyPath(Path{f->mount_ref(), f->dirent_ref()}, IN_OPEN);
+  }
   return InstallFile(std::move(f), flags & O_CLOEXEC);
 }
 
@@ -504,7 +521,7 @@ long Task::OpenTmpfile(int dirfd, const char* path, int flags, mode_t mode) {
   RefPtr<Dirent> d = Dirent::NewDetached(std::move(in), name, dir.dirent);
   Path p{dir.mount, std::move(d)};
   SYS_ASSIGN(RefPtr<File> f,
-             OpenPath(p, flags & ~(O_TMPFILE | O_EXCL | O_CREAT)));
+             OpenPath(std::move(p), flags & ~(O_TMPFILE | O_EXCL | O_CREAT)));
   return InstallFile(std::move(f), flags & O_CLOEXEC);
 }
 

@@ -231,7 +231,7 @@ class Task {
                                     bool empty_path_ok = false,
                                     bool must_be_dir = false);
   base::ErrnoOr<fs::ParentAndName> ResolveParentAt(int dirfd, const char* path);
-  base::ErrnoOr<base::RefPtr<fs::File>> OpenPath(const fs::Path& p, int flags);
+  base::ErrnoOr<base::RefPtr<fs::File>> OpenPath(fs::Path p, int flags);
   // open(2) after resolution: checks, the File, O_TRUNC, the new fd.
   long OpenResolved(fs::Path p, int flags, bool created);
   long OpenTmpfile(int dirfd, const char* path, int flags, mode_t mode);

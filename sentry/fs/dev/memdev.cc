@@ -107,8 +107,8 @@ class MemDeviceFile : public FileOperations {
 
 DeviceOpener OpenerFor(MemKind kind) {
   return [kind](const Context&, uint32_t, uint32_t,
-                int) -> ErrnoOr<std::unique_ptr<FileOperations>> {
-    return std::unique_ptr<FileOperations>(new MemDeviceFile(kind));
+                int) -> ErrnoOr<FileOpsPtr> {
+    return FileOpsPtr(new MemDeviceFile(kind));
   };
 }
 

@@ -347,7 +347,7 @@ class GoferInode final : public Inode {
   ErrnoOr<std::vector<std::string>> ListXattr(const Context& ctx) override;
   Errno RemoveXattr(const Context& ctx, std::string_view name) override;
   ErrnoOr<linux_abi::Statfs> StatFS(const Context& ctx) override;
-  ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context& ctx,
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx,
                                                 int flags) override;
 
   // ---- Internals.
@@ -1057,7 +1057,7 @@ ErrnoOr<GoferInode::Handle> GoferInode::WriteHandle() {
   return GetHandle(kOpenWrite, true);
 }
 
-ErrnoOr<std::unique_ptr<FileOperations>> GoferInode::Open(const Context& ctx,
+ErrnoOr<FileOpsPtr> GoferInode::Open(const Context& ctx,
                                                           int flags) {
   if (!(flags & O_PATH) && type() == InodeType::kFifo) {
     RefPtr<Pipe> p;

@@ -182,7 +182,7 @@ class HostInode : public Inode {
   }
 
   // Another open of the same host object (a reopen through /proc/self/fd).
-  ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context& ctx,
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx,
                                                 int flags) override;
 
  private:
@@ -404,9 +404,9 @@ class HostFileOperations : public FileOperations {
   const RefPtr<HostInode> inode_;
 };
 
-ErrnoOr<std::unique_ptr<FileOperations>> HostInode::Open(const Context& ctx,
+ErrnoOr<FileOpsPtr> HostInode::Open(const Context& ctx,
                                                          int flags) {
-  return std::unique_ptr<FileOperations>(
+  return FileOpsPtr(
       new HostFileOperations(RefPtr<HostInode>(this)));
 }
 
@@ -541,7 +541,7 @@ ErrnoOr<RefPtr<File>> ImportFile(const Context& ctx, int host_fd, bool is_tty) {
   const int flags = host_flags & (O_ACCMODE | O_APPEND | O_NONBLOCK);
   auto file = base::MakeRef<File>(
       std::move(mount), std::move(dirent), flags | kOLargefile,
-      std::unique_ptr<FileOperations>(new HostFileOperations(inode)));
+      FileOpsPtr(new HostFileOperations(inode)));
   if (seekable && pos > 0) {
     auto r = file->Seek(ctx, pos, SEEK_SET);
     if (!r.ok()) return r.error();

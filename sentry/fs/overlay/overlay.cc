@@ -598,10 +598,10 @@ ErrnoOr<linux_abi::Statfs> OverlayInode::StatFS(const Context& ctx) {
   return s;
 }
 
-ErrnoOr<std::unique_ptr<FileOperations>> OverlayInode::Open(const Context& ctx,
+ErrnoOr<FileOpsPtr> OverlayInode::Open(const Context& ctx,
                                                             int flags) {
   if (IsDir()) {
-    return std::unique_ptr<FileOperations>(new MergedDirFile());
+    return FileOpsPtr(new MergedDirFile());
   }
   const int acc = flags & O_ACCMODE;
   if (IsRegular() && !(flags & O_PATH) &&
@@ -612,7 +612,7 @@ ErrnoOr<std::unique_ptr<FileOperations>> OverlayInode::Open(const Context& ctx,
     RETURN_IF_ERRNO(CopyUpLocked(ctx, !(flags & O_TRUNC)));
   }
   if (IsRegular() || IsSymlink()) {
-    return std::unique_ptr<FileOperations>(new InodeFileOperations());
+    return InodeFileOperations::Shared();
   }
   // Fifos and devices open the object of the layer they live in.
   return current()->Open(ctx, flags);

@@ -96,13 +96,13 @@ ErrnoOr<size_t> GenFile::WriteAt(const Context&, const IOSequence&, uint64_t,
   return Errno(write_errno_);
 }
 
-ErrnoOr<std::unique_ptr<FileOperations>> GenFile::Open(const Context& ctx,
+ErrnoOr<FileOpsPtr> GenFile::Open(const Context& ctx,
                                                        int flags) {
   if ((flags & O_PATH) != 0) {
-    return std::unique_ptr<FileOperations>(new SnapshotOps("", write_errno_));
+    return FileOpsPtr(new SnapshotOps("", write_errno_));
   }
   ASSIGN_OR_RETURN(std::string data, gen_(ctx));
-  return std::unique_ptr<FileOperations>(
+  return FileOpsPtr(
       new SnapshotOps(std::move(data), write_errno_));
 }
 

@@ -760,7 +760,7 @@ Node::Node(RefPtr<MountSource> msrc, InodeType type, const CreateSpec& spec,
   if (type == InodeType::kFifo) pipe_ = base::MakeRef<Pipe>();
 }
 
-ErrnoOr<std::unique_ptr<FileOperations>> Node::Open(const Context& ctx,
+ErrnoOr<FileOpsPtr> Node::Open(const Context& ctx,
                                                     int flags) {
   if (pipe_) return pipe_->Open(ctx, flags);
   return Inode::Open(ctx, flags);

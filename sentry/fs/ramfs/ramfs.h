@@ -237,7 +237,7 @@ class Node : public RamInode {
   Node(RefPtr<MountSource> msrc, InodeType type, const CreateSpec& spec,
        const linux_abi::Timespec& now);
   // A fifo opens an end of its pipe; other nodes say ENXIO.
-  ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context& ctx,
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx,
                                                 int flags) override;
 
  private:

@@ -124,10 +124,10 @@ class ReplicaFile : public FileOperations {
   std::shared_ptr<Terminal> t_;
 };
 
-ErrnoOr<std::unique_ptr<FileOperations>> OpenReplicaOf(
+ErrnoOr<FileOpsPtr> OpenReplicaOf(
     std::shared_ptr<Terminal> t) {
   RETURN_IF_ERRNO(t->OpenReplica());
-  return std::unique_ptr<FileOperations>(new ReplicaFile(std::move(t)));
+  return FileOpsPtr(new ReplicaFile(std::move(t)));
 }
 
 // ---- Inodes.
@@ -235,8 +235,8 @@ class DevptsInstance : public std::enable_shared_from_this<DevptsInstance> {
     return Errno();
   }
 
-  ErrnoOr<std::unique_ptr<FileOperations>> OpenMaster(const Context& ctx);
-  ErrnoOr<std::unique_ptr<FileOperations>> OpenReplica(uint32_t idx) {
+  ErrnoOr<FileOpsPtr> OpenMaster(const Context& ctx);
+  ErrnoOr<FileOpsPtr> OpenReplica(uint32_t idx) {
     std::shared_ptr<Terminal> t;  // dies outside the lock
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -282,7 +282,7 @@ class PtmxInode : public AttrInode {
                        linux_abi::MakeDev(kTtyAuxMajor, kPtmxMinor), 1024},
             ua),
         inst_(std::move(inst)) {}
-  ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context& ctx,
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx,
                                                 int) override {
     auto inst = inst_.lock();
     if (!inst) return Errno(ENODEV);
@@ -303,7 +303,7 @@ class ReplicaInode : public AttrInode {
                   ua),
         idx_(idx),
         inst_(std::move(inst)) {}
-  ErrnoOr<std::unique_ptr<FileOperations>> Open(const Context&, int) override {
+  ErrnoOr<FileOpsPtr> Open(const Context&, int) override {
     auto inst = inst_.lock();
     if (!inst) return Errno(EIO);
     return inst->OpenReplica(idx_);
@@ -348,7 +348,7 @@ void DevptsInstance::Init(const Context& ctx) {
       msrc_, NewAttr(ctx, opts_.ptmxmode, 0, 0), weak_from_this()));
 }
 
-ErrnoOr<std::unique_ptr<FileOperations>> DevptsInstance::OpenMaster(
+ErrnoOr<FileOpsPtr> DevptsInstance::OpenMaster(
     const Context& ctx) {
   std::weak_ptr<DevptsInstance> self = weak_from_this();
   std::shared_ptr<Terminal> t;
@@ -377,7 +377,7 @@ ErrnoOr<std::unique_ptr<FileOperations>> DevptsInstance::OpenMaster(
                 opts_.gid_set ? opts_.gid : c.fsgid),
         self));
   }
-  return std::unique_ptr<FileOperations>(new MasterFile(std::move(t)));
+  return FileOpsPtr(new MasterFile(std::move(t)));
 }
 
 // ---- The default instance, for device nodes outside devpts.
@@ -432,7 +432,7 @@ Registrar<DevptsFilesystem> devpts_registrar;
 
 // ---- Device numbers.
 
-ErrnoOr<std::unique_ptr<FileOperations>> OpenPtmxDevice(const Context& ctx,
+ErrnoOr<FileOpsPtr> OpenPtmxDevice(const Context& ctx,
                                                         uint32_t, uint32_t,
                                                         int) {
   auto inst = DefaultInstance();
@@ -440,14 +440,14 @@ ErrnoOr<std::unique_ptr<FileOperations>> OpenPtmxDevice(const Context& ctx,
   return inst->OpenMaster(ctx);
 }
 
-ErrnoOr<std::unique_ptr<FileOperations>> OpenPtsDevice(const Context&, uint32_t,
+ErrnoOr<FileOpsPtr> OpenPtsDevice(const Context&, uint32_t,
                                                        uint32_t minor, int) {
   auto inst = DefaultInstance();
   if (!inst) return Errno(EIO);
   return inst->OpenReplica(minor);
 }
 
-ErrnoOr<std::unique_ptr<FileOperations>> OpenTtyDevice(const Context& ctx,
+ErrnoOr<FileOpsPtr> OpenTtyDevice(const Context& ctx,
                                                        uint32_t, uint32_t,
                                                        int) {
   std::shared_ptr<Terminal> t;
