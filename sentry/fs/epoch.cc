@@ -13,7 +13,8 @@ namespace {
 
 // One per thread that ever read under a guard; reused after thread exit.
 // epoch is 0 outside a guard, else the global epoch the reader entered in.
-struct Record {
+// A cache line each: two threads' guards must not write the same line.
+struct alignas(64) Record {
   std::atomic<uint64_t> epoch{0};
   std::atomic<bool> in_use{false};
   Record* next = nullptr;
