@@ -144,7 +144,7 @@ RefPtr<File> FDTable::SetLocked(int fd, RefPtr<File> f) {
 }
 
 ErrnoOr<int> FDTable::Install(RefPtr<File> f, bool cloexec, int min_fd) {
-  base::MutexLock l(&mu_);
+  base::SpinLockHolder l(&mu_);
   if (min_fd < 0 || min_fd >= limit_) return Errno(EINVAL);
   for (int fd = min_fd; fd < limit_; ++fd) {
     if (fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
@@ -158,7 +158,7 @@ ErrnoOr<int> FDTable::Install(RefPtr<File> f, bool cloexec, int min_fd) {
 }
 
 ErrnoOr<RefPtr<File>> FDTable::InstallAt(RefPtr<File> f, int fd, bool cloexec) {
-  base::MutexLock l(&mu_);
+  base::SpinLockHolder l(&mu_);
   if (fd < 0 || fd >= limit_) return Errno(EBADF);
   EnsureLocked(fd);
   RefPtr<File> old = SetLocked(fd, std::move(f));
@@ -188,7 +188,7 @@ ErrnoOr<RefPtr<File>> FDTable::Get(int fd) const {
 }
 
 ErrnoOr<RefPtr<File>> FDTable::Remove(int fd) {
-  base::MutexLock l(&mu_);
+  base::SpinLockHolder l(&mu_);
   if (fd < 0 || fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
     return Errno(EBADF);
   }
@@ -196,7 +196,7 @@ ErrnoOr<RefPtr<File>> FDTable::Remove(int fd) {
 }
 
 ErrnoOr<bool> FDTable::GetCloexec(int fd) const {
-  base::MutexLock l(&mu_);
+  base::SpinLockHolder l(&mu_);
   if (fd < 0 || fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
     return Errno(EBADF);
   }
@@ -204,7 +204,7 @@ ErrnoOr<bool> FDTable::GetCloexec(int fd) const {
 }
 
 Errno FDTable::SetCloexec(int fd, bool cloexec) {
-  base::MutexLock l(&mu_);
+  base::SpinLockHolder l(&mu_);
   if (fd < 0 || fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
     return Errno(EBADF);
   }
@@ -213,7 +213,7 @@ Errno FDTable::SetCloexec(int fd, bool cloexec) {
 }
 
 std::vector<int> FDTable::Fds() const {
-  base::MutexLock l(&mu_);
+  base::SpinLockHolder l(&mu_);
   std::vector<int> out;
   for (size_t i = 0; i < slots_.size(); ++i) {
     if (slots_[i].file) out.push_back(static_cast<int>(i));
@@ -222,7 +222,7 @@ std::vector<int> FDTable::Fds() const {
 }
 
 std::vector<RefPtr<File>> FDTable::RemoveAll() {
-  base::MutexLock l(&mu_);
+  base::SpinLockHolder l(&mu_);
   std::vector<RefPtr<File>> out;
   for (size_t fd = 0; fd < slots_.size(); ++fd) {
     if (slots_[fd].file)

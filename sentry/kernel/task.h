@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "base/spinlock.h"
 #include "base/refcount.h"
 #include "sentry/context/context.h"
 #include "sentry/fs/file.h"
@@ -82,7 +83,7 @@ class FDTable {
   base::RefPtr<fs::File> SetLocked(int fd, base::RefPtr<fs::File> f)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable base::Mutex mu_;
+  mutable base::SpinLock mu_;  // held for a few instructions only
   std::vector<Slot> slots_ ABSL_GUARDED_BY(mu_);
   std::atomic<Published*> published_{nullptr};
   int limit_ = kDefaultLimit;
