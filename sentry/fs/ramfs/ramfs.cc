@@ -253,11 +253,12 @@ size_t Dir::ByName::Hash(std::string_view n) {
 
 Dir::Entry* Dir::NewEntry(uint64_t serial, std::string_view name,
                           RefPtr<Inode> inode) {
-  void* mem = ::operator new(offsetof(Entry, name) +
-                             std::max<size_t>(name.size(), 1));
-  Entry* e = new (mem) Entry{serial, std::move(inode),
-                             static_cast<uint32_t>(name.size()), {}};
-  std::memcpy(e->name, name.data(), name.size());
+  // Names are at most NAME_MAX (255) bytes: InsertLocked checked.
+  void* mem = ::operator new(
+      std::max(sizeof(Entry), offsetof(Entry, name) + name.size()));
+  Entry* e = new (mem) Entry{serial << 8 | name.size(), std::move(inode), {}};
+  std::memcpy(reinterpret_cast<char*>(e) + offsetof(Entry, name), name.data(),
+              name.size());
   return e;
 }
 
@@ -278,6 +279,12 @@ Inode* Dir::FindLocked(std::string_view name) const {
 
 Errno Dir::InsertLocked(std::string_view name, RefPtr<Inode> child) {
   if (by_name_.contains(name)) return Errno(EEXIST);
+  // The VFS checks NAME_MAX on paths; this is for callers that come in
+  // below it (dev, restore).
+  if (name.size() > static_cast<size_t>(linux_abi::kNameMax)) {
+    return Errno(ENAMETOOLONG);
+  }
+  if (next_serial_ > kMaxSerial) return Errno(ENOSPC);
   attr_.size += kBogoDirentSize;
   if (child->IsDir()) {
     attr_.nlink++;
@@ -536,7 +543,7 @@ Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
     const Inode* in = en->inode.get();
     DirEntry e{en->Name(), in->stable_attr().ino,
                linux_abi::ModeToDirentType(FileTypeBits(in->type())),
-               en->serial + 1};
+               en->serial() + 1};
     if (!sink.Add(e)) break;
   }
   return Errno();

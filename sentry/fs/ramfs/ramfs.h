@@ -156,13 +156,20 @@ class Dir : public RamInode {
  private:
   // One name in this directory, in one allocation with the name after it
   // (see NewEntry), so the name is stored once for both orders below.
+  // Serial and name length share a word: an entry with a name of up to 8
+  // bytes is 24.
   struct Entry {
-    uint64_t serial;  // insertion order; readdir resumes after it at serial+1
+    uint64_t serial_len;  // serial << 8 | name length
     RefPtr<Inode> inode;
-    uint32_t len;
-    char name[1];  // len bytes (no NUL)
-    std::string_view Name() const { return std::string_view(name, len); }
+    char name[8];  // the name's bytes (no NUL); may run past the struct
+    // Insertion order; readdir resumes after the entry at serial + 1.
+    uint64_t serial() const { return serial_len >> 8; }
+    std::string_view Name() const {
+      return std::string_view(name, serial_len & 0xff);
+    }
   };
+  // Serials fit in 56 bits (2^56 creations in one directory: ENOSPC).
+  static constexpr uint64_t kMaxSerial = (uint64_t{1} << 56) - 1;
   static Entry* NewEntry(uint64_t serial, std::string_view name,
                          RefPtr<Inode> inode);
   static void FreeEntry(Entry* e);
@@ -170,10 +177,14 @@ class Dir : public RamInode {
   struct BySerial {
     using is_transparent = void;
     bool operator()(const Entry* a, const Entry* b) const {
-      return a->serial < b->serial;
+      return a->serial_len < b->serial_len;
     }
-    bool operator()(const Entry* a, uint64_t b) const { return a->serial < b; }
-    bool operator()(uint64_t a, const Entry* b) const { return a < b->serial; }
+    bool operator()(const Entry* a, uint64_t b) const {
+      return a->serial() < b;
+    }
+    bool operator()(uint64_t a, const Entry* b) const {
+      return a < b->serial();
+    }
   };
   // Hash and equality of an entry by its name; also of a bare name.
   struct ByName {
