@@ -25,14 +25,18 @@ uint32_t FileTypeBits(InodeType t);
 // The type of S_IF* bits; nullopt if mode has no valid type.
 std::optional<InodeType> TypeFromMode(uint32_t mode);
 
-// What never changes for an inode's lifetime.
+// What never changes for an inode's lifetime. Every inode has one, so it
+// is packed into 24 bytes: device numbers are 32 bits in Linux (dev_t in
+// the kernel: 12 bits of major, 20 of minor, which glibc's encoding, as
+// linux_abi::MakeDev's, keeps below 2^32), and so is st_blksize's range.
 struct StableAttr {
   InodeType type = InodeType::kRegular;
-  uint64_t dev = 0;   // st_dev: the mount source's device number
+  uint32_t dev = 0;   // st_dev: the mount source's device number
   uint64_t ino = 0;   // st_ino, unique within dev
-  uint64_t rdev = 0;  // device nodes: encoded major/minor
-  int64_t block_size = 4096;
+  uint32_t rdev = 0;  // device nodes: encoded major/minor
+  uint32_t block_size = 4096;
 };
+static_assert(sizeof(StableAttr) == 24);
 
 // What stat(2) reports beyond StableAttr.
 struct UnstableAttr {

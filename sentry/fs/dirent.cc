@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -10,11 +11,6 @@
 namespace sentry::fs {
 
 namespace {
-// Debian's abseil has its own string_view type; look up through it.
-absl::string_view AbslKey(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
-
 // Past this many negative entries in one directory, unreferenced ones go.
 constexpr int kMaxNegativePerDir = 1024;
 // Past this many entries in one directory of a filesystem that is not
@@ -44,6 +40,7 @@ base::Mutex& RenameMutex() {
 
 namespace internal {
 std::string_view NameOf(const Dirent* d) { return d->NameOf(); }
+bool IsNegative(const Dirent* d) { return d->inode_ == nullptr; }
 }  // namespace internal
 
 Dirent* Dirent::New(RefPtr<Inode> inode, std::string_view name,
@@ -68,8 +65,9 @@ Dirent::Dirent(RefPtr<Inode> inode, std::string_view name,
                RefPtr<Dirent> parent)
     : inode_(std::move(inode)),
       parent_(std::move(parent)),
-      kids_(inode_ && inode_->IsDir() ? std::make_unique<Children>()
-                                      : nullptr) {
+      dir_(inode_ && inode_->IsDir()),
+      keep_(dir_ &&
+            inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
   Name* n = new (InlineName()) Name;
   n->len = static_cast<uint32_t>(name.size());
   std::memcpy(n->s, name.data(), name.size());
@@ -142,63 +140,50 @@ void Dirent::MarkUnlinked(Dirent* child) {
   // top down. Each lock is taken alone, ancestor first; the dropped
   // dirents are released once their locks are let go (destructors take
   // no locks).
-  std::vector<ChildMap> dropped;
+  std::vector<RefPtr<Dirent>> dropped;
   std::vector<Dirent*> todo{child};
   while (!todo.empty()) {
     Dirent* d = todo.back();
     todo.pop_back();
     d->unlinked_.store(true, std::memory_order_release);
-    ChildMap kids;
-    if (d->kids_ != nullptr) {
+    if (!d->dir_) continue;
+    std::vector<RefPtr<Dirent>> kids;
+    {
       base::MutexLock l(&d->mu_);
-      d->kids_->negative = 0;
-      kids.swap(d->kids_->map);
-      d->index_.Clear();
+      kids = d->TakeChildrenLocked();
     }
-    for (auto& [name, k] : kids) {
+    for (RefPtr<Dirent>& k : kids) {
       if (!k->negative()) todo.push_back(k.get());
+      dropped.push_back(std::move(k));
     }
-    dropped.push_back(std::move(kids));
   }
+}
+
+std::vector<RefPtr<Dirent>> Dirent::TakeChildrenLocked() {
+  std::vector<Dirent*> raw;
+  index_.Clear(&raw);
+  std::vector<RefPtr<Dirent>> out;
+  out.reserve(raw.size());
+  for (Dirent* k : raw) out.push_back(base::AdoptRef(k));
+  return out;
 }
 
 RefPtr<Dirent> Dirent::ReplaceChildLocked(std::string_view name,
                                           RefPtr<Dirent> d) {
-  // Only directories have children; callers have checked.
-  ChildMap& children = kids_->map;
-  RefPtr<Dirent> old;
-  auto it = children.find(AbslKey(name));
-  if (it != children.end()) {
-    old = std::move(it->second);
-    if (old->negative()) --kids_->negative;
-    if (d) {
-      it->second = std::move(d);
-    } else {
-      children.erase(it);
-    }
-  } else if (d) {
-    it = children.emplace(std::string(name), std::move(d)).first;
-  }
-  auto now = children.find(AbslKey(name));
-  if (now != children.end() && now->second->negative()) ++kids_->negative;
-  if (inode_ && inode_->IsDir() &&
-      inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
-    if (now != children.end()) {
-      index_.Put(name, now->second.get());
-    } else {
-      index_.Erase(name);
-    }
-  }
-  return old;
+  // Only directories have children; callers have checked. The index keys
+  // d by its own name, which callers gave it (or renamed it to) first.
+  if (!d) return base::AdoptRef(index_.Erase(name));
+  if (d->NameOf() != name) std::abort();
+  return base::AdoptRef(index_.Put(d.release()));
 }
 
 ErrnoOr<RefPtr<Dirent>> Dirent::Walk(const Context& ctx,
                                      std::string_view name) {
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
-  if (inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
+  if (keep_) {
     base::ReaderMutexLock l(&mu_);
-    auto it = kids_->map.find(AbslKey(name));
-    if (it != kids_->map.end() && Trusted(*it->second)) return it->second;
+    Dirent* c = FindChildLocked(name);
+    if (c != nullptr && Trusted(*c)) return RefPtr<Dirent>(c);
   }
   std::vector<RefPtr<Dirent>> evicted;
   base::MutexLock l(&mu_);
@@ -211,37 +196,28 @@ void Dirent::TrimLocked(std::vector<RefPtr<Dirent>>* evicted) {
   // Bound the cache. Where the filesystem is the only record of the tree
   // (kKeep), only negative entries can go; elsewhere any entry nobody
   // uses, with no cached children and no mounts, can be looked up again.
-  const bool keep =
-      inode_->mount_source()->cache_policy() == CachePolicy::kKeep;
-  ChildMap& children = kids_->map;
-  if (kids_->negative > kMaxNegativePerDir ||
-      (!keep && children.size() > kMaxCachedPerDir)) {
-    for (auto it = children.begin(); it != children.end();) {
-      auto cur = it++;
-      Dirent* c = cur->second.get();
-      if (c->ReadRefs() != 1 || c->mount_count() != 0) continue;
-      if (!c->negative()) {
-        if (keep) continue;
-        base::ReaderMutexLock cl(&c->mu_);
-        if (c->HasChildrenLocked()) continue;
-      } else {
-        --kids_->negative;
-      }
-      evicted->push_back(std::move(cur->second));
-      index_.Erase(cur->first);
-      children.erase(cur);
-    }
+  const bool keep = keep_;
+  if (index_.negative() > kMaxNegativePerDir ||
+      (!keep && index_.size() > kMaxCachedPerDir)) {
+    std::vector<Dirent*> gone;
+    index_.EraseIf(
+        [keep](Dirent* c) {
+          if (c->ReadRefs() != 1 || c->mount_count() != 0) return false;
+          if (c->negative()) return true;
+          if (keep) return false;
+          base::ReaderMutexLock cl(&c->mu_);
+          return !c->HasChildrenLocked();
+        },
+        &gone);
+    for (Dirent* c : gone) evicted->push_back(base::AdoptRef(c));
   }
 }
 
 ErrnoOr<RefPtr<Dirent>> Dirent::WalkLocked(const Context& ctx,
                                            std::string_view name) {
-  ChildMap& children = kids_->map;  // a directory: the callers checked
-  auto it = children.find(AbslKey(name));
-  const bool keep =
-      inode_->mount_source()->cache_policy() == CachePolicy::kKeep;
-  if (it != children.end() && keep && Trusted(*it->second)) {
-    return it->second;
+  Dirent* cached = FindChildLocked(name);  // a directory: callers checked
+  if (cached != nullptr && keep_ && Trusted(*cached)) {
+    return RefPtr<Dirent>(cached);
   }
   auto looked = inode_->Lookup(ctx, name);
   if (unlinked()) {
@@ -252,14 +228,14 @@ ErrnoOr<RefPtr<Dirent>> Dirent::WalkLocked(const Context& ctx,
   }
   if (!looked.ok()) {
     if (looked.error() != Errno(ENOENT)) return looked.error();
-    if (it != children.end() && it->second->negative()) return it->second;
+    if (cached != nullptr && cached->negative()) return RefPtr<Dirent>(cached);
     RefPtr<Dirent> neg = base::AdoptRef(New(nullptr, name, RefPtr(this)));
     RefPtr<Dirent> old = ReplaceChildLocked(name, neg);
     if (old) MarkUnlinked(old.get());
     return neg;
   }
-  if (it != children.end() && it->second->inode() == looked->get()) {
-    return it->second;
+  if (cached != nullptr && cached->inode() == looked->get()) {
+    return RefPtr<Dirent>(cached);
   }
   RefPtr<Dirent> d =
       base::AdoptRef(New(std::move(*looked), name, RefPtr(this)));
@@ -311,17 +287,17 @@ RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name, RefPtr<Inode> inode,
   RefPtr<Dirent> old;
   std::vector<RefPtr<Dirent>> evicted;  // released after the unlock
   // Not a directory: the chain went past a file; the careful walk says so.
-  if (kids_ == nullptr) return nullptr;
+  if (!dir_) return nullptr;
   base::MutexLock l(&mu_);
   if (unlinked()) return nullptr;
   if (token && !inode_->mount_source()->NamespaceUnchangedSince(*token)) {
     return nullptr;
   }
-  auto it = kids_->map.find(AbslKey(name));
-  if (it != kids_->map.end() &&
-      ((token && Trusted(*it->second)) || it->second->inode() == inode.get())) {
+  Dirent* cached = FindChildLocked(name);
+  if (cached != nullptr &&
+      ((token && Trusted(*cached)) || cached->inode() == inode.get())) {
     // Where the cache is the record (kKeep), what it holds wins.
-    return it->second;
+    return RefPtr<Dirent>(cached);
   }
   RefPtr<Dirent> d = base::AdoptRef(New(std::move(inode), name, RefPtr(this)));
   old = ReplaceChildLocked(name, d);
@@ -331,11 +307,11 @@ RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name, RefPtr<Inode> inode,
 }
 
 RefPtr<Dirent> Dirent::CachedChild(std::string_view name) {
-  if (kids_ == nullptr) return nullptr;
+  if (!dir_) return nullptr;
   base::ReaderMutexLock l(&mu_);
-  auto it = kids_->map.find(AbslKey(name));
-  if (it == kids_->map.end() || !Trusted(*it->second)) return nullptr;
-  return it->second;
+  Dirent* c = FindChildLocked(name);
+  if (c == nullptr || !Trusted(*c)) return nullptr;
+  return RefPtr<Dirent>(c);
 }
 
 bool Dirent::Trusted(const Dirent& child) const {
@@ -350,9 +326,8 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Create(const Context& ctx,
   base::MutexLock l(&mu_);
   if (unlinked()) return Errno(ENOENT);  // nothing is made in a dead dir
   NamespaceChange change(inode_->mount_source());
-  auto it = kids_->map.find(AbslKey(name));
-  if (it != kids_->map.end() && !it->second->negative() &&
-      inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
+  Dirent* cached = FindChildLocked(name);
+  if (cached != nullptr && !cached->negative() && keep_) {
     return Errno(EEXIST);
   }
   ASSIGN_OR_RETURN(RefPtr<Inode> inode, inode_->CreateChild(ctx, name, spec));
@@ -368,9 +343,8 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Link(const Context& ctx, std::string_view name,
   base::MutexLock l(&mu_);
   if (unlinked()) return Errno(ENOENT);
   NamespaceChange change(inode_->mount_source());
-  auto it = kids_->map.find(AbslKey(name));
-  if (it != kids_->map.end() && !it->second->negative() &&
-      inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
+  Dirent* cached = FindChildLocked(name);
+  if (cached != nullptr && !cached->negative() && keep_) {
     return Errno(EEXIST);
   }
   RETURN_IF_ERRNO(inode_->Link(ctx, name, target));
@@ -516,54 +490,42 @@ Errno Dirent::Rename(const Context& ctx, Dirent* old_parent,
 }
 
 void Dirent::DetachTree() {
-  if (kids_ == nullptr) return;
-  ChildMap kids;
+  if (!dir_) return;
+  std::vector<RefPtr<Dirent>> kids;
   {
     base::MutexLock l(&mu_);
-    kids.swap(kids_->map);
-    index_.Clear();
-    kids_->negative = 0;
+    kids = TakeChildrenLocked();
   }
-  for (auto& [name, child] : kids) child->DetachTree();
+  for (RefPtr<Dirent>& child : kids) child->DetachTree();
 }
 
 void Dirent::PruneUnused() {
-  if (kids_ == nullptr) return;
+  if (!dir_) return;
   std::vector<RefPtr<Dirent>> keep, drop;
   {
     base::MutexLock l(&mu_);
-    for (auto& [name, c] : kids_->map) keep.push_back(c);
+    index_.ForEach([&keep](Dirent* c) { keep.push_back(RefPtr<Dirent>(c)); });
   }
   for (auto& c : keep) c->PruneUnused();
+  std::vector<Dirent*> gone;
   base::MutexLock l(&mu_);
-  ChildMap& children = kids_->map;
-  for (auto it = children.begin(); it != children.end();) {
-    auto cur = it++;
-    // Ours and the `keep` vector's are the only references.
-    if (cur->second->ReadRefs() == 2) {
-      bool leaf;
-      {
-        base::ReaderMutexLock cl(&cur->second->mu_);
-        leaf = !cur->second->HasChildrenLocked();
-      }
-      if (leaf) {
-        if (cur->second->negative()) --kids_->negative;
-        drop.push_back(std::move(cur->second));
-        index_.Erase(cur->first);
-        children.erase(cur);
-      }
-    }
-  }
+  index_.EraseIf(
+      [](Dirent* c) {
+        // Ours and the `keep` vector's are the only references.
+        if (c->ReadRefs() != 2) return false;
+        base::ReaderMutexLock cl(&c->mu_);
+        return !c->HasChildrenLocked();
+      },
+      &gone);
+  for (Dirent* c : gone) drop.push_back(base::AdoptRef(c));
 }
 
 size_t Dirent::CachedChildrenForTest() const {
-  if (kids_ == nullptr) return 0;
+  if (!dir_) return 0;
   base::ReaderMutexLock l(&mu_);
-  return kids_->map.size();
+  return index_.size();
 }
 
-bool Dirent::HasChildrenLocked() const {
-  return kids_ != nullptr && !kids_->map.empty();
-}
+bool Dirent::HasChildrenLocked() const { return dir_ && index_.size() != 0; }
 
 }  // namespace sentry::fs

@@ -6,13 +6,13 @@
 // Dirent and so the same Inode: the cache is coherent.
 //
 // Ownership: a directory's Dirent holds strong references to its cached
-// children (kids_), and every child holds a strong reference to its
+// children (in index_), and every child holds a strong reference to its
 // parent (parent_). That cycle is broken explicitly: a child leaves its
 // parent's map when it is unlinked, renamed over, evicted, or when its
 // tree is torn down (DetachTree at unmount). A detached Dirent keeps its
 // parent reference, so getcwd and /proc paths of a deleted file still work.
 //
-// Locking: mu_ guards the children map (kids_). name_ and parent_ change only
+// Locking: mu_ guards the children (index_, for writers). name_ and parent_ change only
 // in Rename, with RenameMutex() held exclusively; read them with it held shared
 // (or through name() and parent(), which do). A lookup that misses holds the
 // parent's mu_ across the filesystem's Lookup, and creates and removals hold it
@@ -23,11 +23,11 @@
 // For two directories neither of which is an ancestor of the other, lock
 // the one at the lower address first.
 //
-// Lock-free lookups: in a tree that trusts its cache (CachePolicy::kKeep),
-// every change of the children map is mirrored, under mu_, into a ChildIndex
-// that path walks read without mu_ inside an epoch::ReadGuard
-// (FindCachedLockFree). That is why a Dirent is freed through
-// epoch::Retire: a walker may still hold a raw pointer to it.
+// Lock-free lookups: the children are a ChildIndex, a set of Dirents
+// keyed by their own names, changed under mu_; in a tree that trusts its
+// cache (CachePolicy::kKeep) path walks read it without mu_ inside an
+// epoch::ReadGuard (FindCachedLockFree). That is why a Dirent is freed
+// through epoch::Retire: a walker may still hold a raw pointer to it.
 #ifndef SENTRY_FS_DIRENT_H_
 #define SENTRY_FS_DIRENT_H_
 
@@ -38,7 +38,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "base/errno.h"
 #include "base/mutex.h"
 #include "base/refcount.h"
@@ -148,7 +147,7 @@ class Dirent : public base::RefCounted<Dirent> {
   // Precondition: inside an epoch::ReadGuard, which keeps the result's
   // memory valid; TryIncRef it to keep it beyond the guard.
   Dirent* FindCachedLockFree(std::string_view name) const {
-    return index_.Find(name);
+    return keep_ ? index_.Find(name) : nullptr;
   }
 
   // Frees through epoch::Retire (see "Lock-free lookups").
@@ -156,6 +155,7 @@ class Dirent : public base::RefCounted<Dirent> {
 
  private:
   friend std::string_view internal::NameOf(const Dirent* d);
+  friend bool internal::IsNegative(const Dirent* d);
   // A name, immutable once published. The first is allocated with the
   // Dirent, just past it; a rename publishes a new one and retires the
   // old through epoch::Retire (lock-free readers may still compare it).
@@ -195,36 +195,39 @@ class Dirent : public base::RefCounted<Dirent> {
   // by the caller once mu_ is unlocked).
   void TrimLocked(std::vector<RefPtr<Dirent>>* evicted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Replaces the cache entry for name with d (null: drop it). Returns the
-  // previous entry so the caller can release it after unlocking.
+  // Replaces the cache entry for name with d (null: drop it; else d's
+  // name is name). Returns the previous entry so the caller can release it
+  // after unlocking.
   RefPtr<Dirent> ReplaceChildLocked(std::string_view name, RefPtr<Dirent> d)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The cached child called name (null if none), borrowed.
+  Dirent* FindChildLocked(std::string_view name) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return index_.FindLocked(name);
+  }
+  // Takes every cached child out (their references move to the result).
+  std::vector<RefPtr<Dirent>> TakeChildrenLocked()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks a removed child detached.
   static void MarkUnlinked(Dirent* child);
 
-  using ChildMap = absl::flat_hash_map<std::string, RefPtr<Dirent>>;
-  // A directory's cached children, allocated with the directory's Dirent:
-  // a file's Dirent (most of them) has none and pays one pointer.
-  struct Children {
-    ChildMap map;
-    int negative = 0;  // negative entries in map
-  };
   // Whether any child is cached (never, for a non-directory).
   bool HasChildrenLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  base::LiveCounter<Dirent> live_;
+  // Empty: takes no room.
+  [[no_unique_address]] base::LiveCounter<Dirent> live_;
   const RefPtr<Inode> inode_;
   mutable base::Mutex mu_;
   std::atomic<const Name*> name_;  // see "Locking" above
   RefPtr<Dirent> parent_;          // see "Locking" above
-  // Null unless inode_ is a directory; fixed for the Dirent's life, its
-  // contents guarded by mu_.
-  const std::unique_ptr<Children> kids_ ABSL_PT_GUARDED_BY(mu_);
-  // kids_->map, for lock-free readers; written under mu_ (kKeep trees
-  // only). One pointer while empty.
+  // The cached children (positive and negative), each holding one
+  // reference; written under mu_, read without it by FindCachedLockFree.
+  // Empty (one null pointer) but for directories.
   internal::ChildIndex index_;
-  std::atomic<bool> unlinked_{false};
   std::atomic<int> mounts_{0};
+  std::atomic<bool> unlinked_{false};
+  const bool dir_;   // inode_ is a directory: it may have children
+  const bool keep_;  // and its mount source is kKeep: lock-free lookups
 };
 
 }  // namespace sentry::fs

@@ -20,12 +20,15 @@ bool Inode::AnyWatched() {
 }
 
 Inode::~Inode() {
-  if (Watches* w = watches_ptr_.load(std::memory_order_acquire)) {
+  Extras* x = extras_.load(std::memory_order_acquire);
+  if (x == nullptr) return;
+  if (Watches* w = x->watches.load(std::memory_order_acquire)) {
     delete w;
     watched_inodes.fetch_sub(1, std::memory_order_release);
   }
-  delete posix_locks_.load(std::memory_order_acquire);
-  delete flock_locks_.load(std::memory_order_acquire);
+  delete x->posix_locks.load(std::memory_order_acquire);
+  delete x->flock_locks.load(std::memory_order_acquire);
+  delete x;
 }
 
 namespace {
@@ -43,23 +46,29 @@ T& LazyInit(std::atomic<T*>& slot) {
 }
 }  // namespace
 
+Inode::Extras& Inode::extras() { return LazyInit(extras_); }
+
 Watches& Inode::watches() {
-  Watches* p = watches_ptr_.load(std::memory_order_acquire);
+  std::atomic<Watches*>& slot = extras().watches;
+  Watches* p = slot.load(std::memory_order_acquire);
   if (p) return *p;
   // Counted before it can be seen, so whoever finds the watches also finds
   // AnyWatched() true.
   watched_inodes.fetch_add(1, std::memory_order_seq_cst);
   auto* fresh = new Watches();
-  if (watches_ptr_.compare_exchange_strong(p, fresh,
-                                           std::memory_order_acq_rel)) {
+  if (slot.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) {
     return *fresh;
   }
   delete fresh;
   watched_inodes.fetch_sub(1, std::memory_order_relaxed);
   return *p;
 }
-lock::PosixLocks& Inode::posix_locks() { return LazyInit(posix_locks_); }
-lock::FlockLocks& Inode::flock_locks() { return LazyInit(flock_locks_); }
+lock::PosixLocks& Inode::posix_locks() {
+  return LazyInit(extras().posix_locks);
+}
+lock::FlockLocks& Inode::flock_locks() {
+  return LazyInit(extras().flock_locks);
+}
 
 Errno Inode::SetAttr(const Context&, const AttrChange&) { return Errno(EPERM); }
 

@@ -90,20 +90,24 @@ class Inode : public base::RefCounted<Inode> {
   MountSource* mount_source() const { return msrc_.get(); }
 
   // Record locks and flock locks of this file; created on first use, so
-  // an inode nobody locks pays one pointer each.
+  // an inode nobody locks or watches pays one pointer for all three (see
+  // Extras).
   lock::PosixLocks& posix_locks();
   lock::FlockLocks& flock_locks();
   lock::PosixLocks* posix_locks_if_any() const {
-    return posix_locks_.load(std::memory_order_acquire);
+    const Extras* x = extras_.load(std::memory_order_acquire);
+    return x ? x->posix_locks.load(std::memory_order_acquire) : nullptr;
   }
   lock::FlockLocks* flock_locks_if_any() const {
-    return flock_locks_.load(std::memory_order_acquire);
+    const Extras* x = extras_.load(std::memory_order_acquire);
+    return x ? x->flock_locks.load(std::memory_order_acquire) : nullptr;
   }
   // inotify watches on this inode; created on first use.
   Watches& watches();
   // Null when nobody ever watched this inode (the common, cheap case).
   Watches* watches_if_any() const {
-    return watches_ptr_.load(std::memory_order_acquire);
+    const Extras* x = extras_.load(std::memory_order_acquire);
+    return x ? x->watches.load(std::memory_order_acquire) : nullptr;
   }
   // False while no inode anywhere has watches: reads and writes then skip
   // the parent's (which costs the rename lock and a reference).
@@ -224,12 +228,21 @@ class Inode : public base::RefCounted<Inode> {
   void OnLastRef() const { delete this; }
 
  private:
-  base::LiveCounter<Inode> live_;
+  // What few inodes use, allocated on the first use of any of it (each
+  // member is itself made on first use): an inode nobody locks or watches
+  // pays one pointer. Never freed before the inode.
+  struct Extras {
+    std::atomic<lock::PosixLocks*> posix_locks{nullptr};
+    std::atomic<lock::FlockLocks*> flock_locks{nullptr};
+    std::atomic<Watches*> watches{nullptr};
+  };
+  Extras& extras();
+
+  // Empty: takes no room.
+  [[no_unique_address]] base::LiveCounter<Inode> live_;
   const RefPtr<MountSource> msrc_;
   const StableAttr sattr_;
-  std::atomic<lock::PosixLocks*> posix_locks_{nullptr};
-  std::atomic<lock::FlockLocks*> flock_locks_{nullptr};
-  std::atomic<Watches*> watches_ptr_{nullptr};
+  std::atomic<Extras*> extras_{nullptr};
 };
 
 }  // namespace sentry::fs

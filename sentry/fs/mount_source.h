@@ -50,7 +50,8 @@ class MountSource : public base::RefCounted<MountSource> {
   const Filesystem* filesystem() const { return fs_; }
   const std::string& device_name() const { return device_name_; }
   CachePolicy cache_policy() const { return policy_; }
-  uint64_t device() const { return dev_; }
+  // 32 bits, as Linux's dev_t (StableAttr::dev).
+  uint32_t device() const { return static_cast<uint32_t>(dev_); }
 
   MountSourceFlags flags() const ABSL_LOCKS_EXCLUDED(mu_);
   void set_flags(MountSourceFlags f) ABSL_LOCKS_EXCLUDED(mu_);

@@ -462,7 +462,7 @@ StableAttr MakeStable(GoferMountSource* ms, InodeType type, const Qid& qid,
     }
     if (a->blksize >= 512 && a->blksize <= (1u << 20) &&
         (a->blksize & (a->blksize - 1)) == 0) {
-      s.block_size = static_cast<int64_t>(a->blksize);
+      s.block_size = static_cast<uint32_t>(a->blksize);
     }
   }
   return s;

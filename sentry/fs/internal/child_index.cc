@@ -28,8 +28,9 @@ Dirent* Unpack(uintptr_t v) { return reinterpret_cast<Dirent*>(v & kPtrMask); }
 struct ChildIndex::Table {
   size_t mask;  // capacity - 1 (a power of two)
   std::atomic<uintptr_t>* slots;
-  size_t live;  // entries (writers only)
-  size_t used;  // entries and tombstones (writers only)
+  size_t live;      // entries (writers only)
+  size_t used;      // entries and tombstones (writers only)
+  size_t negative;  // entries that are negative dirents (writers only)
 };
 
 uint64_t ChildIndex::Hash(std::string_view name) {
@@ -93,7 +94,8 @@ void ChildIndex::Grow() {
   // to 21 bytes of slots per name (linear probing stays short there).
   size_t cap = 8;
   while (cap < 2 * (live + 1)) cap *= 2;
-  Table* t = new Table{cap - 1, new std::atomic<uintptr_t>[cap], live, live};
+  Table* t = new Table{cap - 1, new std::atomic<uintptr_t>[cap], live, live,
+                       old != nullptr ? old->negative : 0};
   for (size_t i = 0; i < cap; ++i) {
     t->slots[i].store(kEmpty, std::memory_order_relaxed);
   }
@@ -112,12 +114,22 @@ void ChildIndex::Grow() {
   if (old != nullptr) epoch::Retire(old, FreeTable);
 }
 
-void ChildIndex::Put(std::string_view name, Dirent* d) {
+Dirent* ChildIndex::FindLocked(std::string_view name) const {
+  const Table* t = table_.load(std::memory_order_relaxed);
+  std::atomic<uintptr_t>* s = SlotOfLocked(t, Hash(name), name);
+  return s == nullptr ? nullptr : Unpack(s->load(std::memory_order_relaxed));
+}
+
+Dirent* ChildIndex::Put(Dirent* d) {
+  const std::string_view name = NameOf(d);
   const uint64_t h = Hash(name);
   Table* t = table_.load(std::memory_order_relaxed);
   if (std::atomic<uintptr_t>* s = SlotOfLocked(t, h, name)) {
+    Dirent* old = Unpack(s->load(std::memory_order_relaxed));
     s->store(Pack(h, d), std::memory_order_seq_cst);
-    return;
+    t->negative += IsNegative(d);
+    t->negative -= IsNegative(old);
+    return old;
   }
   if (t == nullptr || 4 * (t->used + 1) > 3 * (t->mask + 1)) {
     Grow();
@@ -132,21 +144,60 @@ void ChildIndex::Put(std::string_view name, Dirent* d) {
     }
   }
   ++t->live;
+  t->negative += IsNegative(d);
+  return nullptr;
 }
 
-void ChildIndex::Erase(std::string_view name) {
+Dirent* ChildIndex::Erase(std::string_view name) {
   Table* t = table_.load(std::memory_order_relaxed);
   std::atomic<uintptr_t>* s = SlotOfLocked(t, Hash(name), name);
-  if (s == nullptr) return;
+  if (s == nullptr) return nullptr;
+  Dirent* old = Unpack(s->load(std::memory_order_relaxed));
   s->store(kTomb, std::memory_order_seq_cst);
   --t->live;
+  t->negative -= IsNegative(old);
+  return old;
 }
 
-void ChildIndex::Clear() {
+void ChildIndex::EraseIf(const std::function<bool(Dirent*)>& pred,
+                         std::vector<Dirent*>* out) {
   Table* t = table_.load(std::memory_order_relaxed);
   if (t == nullptr) return;
+  for (size_t i = 0; i <= t->mask; ++i) {
+    const uintptr_t v = t->slots[i].load(std::memory_order_relaxed);
+    if (v == kEmpty || v == kTomb || !pred(Unpack(v))) continue;
+    t->slots[i].store(kTomb, std::memory_order_seq_cst);
+    --t->live;
+    t->negative -= IsNegative(Unpack(v));
+    out->push_back(Unpack(v));
+  }
+}
+
+void ChildIndex::Clear(std::vector<Dirent*>* out) {
+  Table* t = table_.load(std::memory_order_relaxed);
+  if (t == nullptr) return;
+  ForEach([out](Dirent* d) { out->push_back(d); });
   table_.store(nullptr, std::memory_order_seq_cst);
   epoch::Retire(t, FreeTable);
+}
+
+void ChildIndex::ForEach(const std::function<void(Dirent*)>& f) const {
+  const Table* t = table_.load(std::memory_order_relaxed);
+  if (t == nullptr) return;
+  for (size_t i = 0; i <= t->mask; ++i) {
+    const uintptr_t v = t->slots[i].load(std::memory_order_relaxed);
+    if (v != kEmpty && v != kTomb) f(Unpack(v));
+  }
+}
+
+size_t ChildIndex::size() const {
+  const Table* t = table_.load(std::memory_order_relaxed);
+  return t == nullptr ? 0 : t->live;
+}
+
+size_t ChildIndex::negative() const {
+  const Table* t = table_.load(std::memory_order_relaxed);
+  return t == nullptr ? 0 : t->negative;
 }
 
 }  // namespace sentry::fs::internal

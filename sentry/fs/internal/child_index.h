@@ -1,19 +1,24 @@
-// ChildIndex: a directory Dirent's cached children by name, readable
-// without a lock, for lock-free path walks (Dirent::FindCachedLockFree).
+// ChildIndex: a directory Dirent's cached children, keyed by each child's
+// own name: the only record of them (a set, not a map: the name is the
+// Dirent's, stored once), readable without a lock for lock-free path walks
+// (Dirent::FindCachedLockFree).
 //
 // An open-addressing hash table of tagged Dirent pointers: each slot is
 // one word, the Dirent's address in the low 48 bits (user-space addresses
 // on x86-64 and arm64 Linux) and 16 bits of its name's hash above them,
 // so a probe touches a Dirent only when the tag matches. The name itself
-// is the Dirent's (NameOf), stored once; writers keep it unchanged while
-// the Dirent is in a table (Dirent::Rename takes a child out before
-// renaming it and puts it back after). Writers hold the owning Dirent's
-// mu_ and mirror every change of its children map here; readers call Find
+// is the Dirent's (NameOf); writers keep it unchanged while the Dirent is
+// in a table (Dirent::Rename takes a child out before renaming it and puts
+// it back after). Writers hold the owning Dirent's mu_; readers call Find
 // inside an epoch::ReadGuard and may see the table as it was at any moment
 // during their probe. An outgrown table goes to epoch::Retire, so a reader
-// never touches freed memory; the Dirent pointers are weak (the children
-// map holds the references), and a Dirent is itself freed through
+// never touches freed memory; a Dirent is itself freed through
 // epoch::Retire.
+//
+// Ownership: the index stores pointers and never touches reference
+// counts. Its owner (Dirent) gives it one reference with each entry it
+// puts, and takes that reference back with each entry Put, Erase, EraseIf
+// or Clear hands back.
 //
 // Stores that unlink something are seq_cst, and loads in Find are too, as
 // epoch's pairing with ReadGuard needs (plain moves on x86).
@@ -23,7 +28,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string_view>
+#include <vector>
 
 namespace sentry::fs {
 class Dirent;
@@ -31,15 +38,17 @@ class Dirent;
 
 namespace sentry::fs::internal {
 
-// d's name, readable without a lock inside an epoch::ReadGuard (defined
-// with Dirent).
+// d's name, readable without a lock inside an epoch::ReadGuard, and
+// whether d is negative (fixed for its life); defined with Dirent.
 std::string_view NameOf(const Dirent* d);
+bool IsNegative(const Dirent* d);
 
 class ChildIndex {
  public:
   ChildIndex() = default;
   // Frees the table at once: the owner is destroyed only after every
-  // reader that could see it has left (epoch::Retire).
+  // reader that could see it has left (epoch::Retire), and has emptied
+  // the index (Clear) if it held anything.
   ~ChildIndex();
   ChildIndex(const ChildIndex&) = delete;
   ChildIndex& operator=(const ChildIndex&) = delete;
@@ -47,10 +56,24 @@ class ChildIndex {
   // Lock-free; call inside an epoch::ReadGuard. Null if name is absent.
   Dirent* Find(std::string_view name) const;
 
-  // Writers: the owner's lock held. Put's name is NameOf(d).
-  void Put(std::string_view name, Dirent* d);
-  void Erase(std::string_view name);
-  void Clear();
+  // ---- Writers: the owner's lock held (shared is enough for the const
+  // ones).
+  Dirent* FindLocked(std::string_view name) const;
+  // Adds d under its name (NameOf(d)); returns the entry it replaced, or
+  // null.
+  Dirent* Put(Dirent* d);
+  // Removes name's entry and returns it (null if absent).
+  Dirent* Erase(std::string_view name);
+  // Removes every entry for which pred says true, appending it to *out.
+  void EraseIf(const std::function<bool(Dirent*)>& pred,
+               std::vector<Dirent*>* out);
+  // Removes every entry, appending them to *out.
+  void Clear(std::vector<Dirent*>* out);
+  // Calls f on every entry, in no particular order.
+  void ForEach(const std::function<void(Dirent*)>& f) const;
+  size_t size() const;
+  // Entries that are negative dirents.
+  size_t negative() const;
 
  private:
   struct Table;

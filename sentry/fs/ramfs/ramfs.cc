@@ -1,9 +1,11 @@
 #include "sentry/fs/ramfs/ramfs.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 
+#include "absl/hash/hash.h"
 #include "sentry/fs/filesystem.h"
 
 namespace sentry::fs::ramfs {
@@ -243,18 +245,51 @@ Dir::Dir(RefPtr<MountSource> msrc, const CreateSpec& spec,
   parent_ino_.store(stable_attr().ino, std::memory_order_relaxed);
 }
 
-Dir::~Dir() = default;
+// The last reference is gone: nobody else can hold mu_.
+Dir::~Dir() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  by_name_.clear();
+  for (Entry* e : entries_) FreeEntry(e);
+  entries_.clear();
+}
+
+size_t Dir::ByName::Hash(std::string_view n) {
+  return absl::Hash<absl::string_view>()(AbslKey(n));
+}
+
+Dir::Entry* Dir::NewEntry(uint64_t serial, std::string_view name,
+                          RefPtr<Inode> inode) {
+  // Names are at most NAME_MAX (255) bytes: InsertLocked checked.
+  void* mem = ::operator new(
+      std::max(sizeof(Entry), offsetof(Entry, name) + name.size()));
+  Entry* e = new (mem) Entry{serial << 8 | name.size(), std::move(inode), {}};
+  std::memcpy(reinterpret_cast<char*>(e) + offsetof(Entry, name), name.data(),
+              name.size());
+  return e;
+}
+
+void Dir::FreeEntry(Entry* e) {
+  e->~Entry();
+  ::operator delete(e);
+}
+
+Dir::Entry* Dir::FindEntryLocked(std::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : *it;
+}
 
 Inode* Dir::FindLocked(std::string_view name) const {
-  auto it = index_.find(AbslKey(name));
-  if (it == index_.end()) return nullptr;
-  return entries_.at(it->second).inode.get();
+  Entry* e = FindEntryLocked(name);
+  return e == nullptr ? nullptr : e->inode.get();
 }
 
 Errno Dir::InsertLocked(std::string_view name, RefPtr<Inode> child) {
-  if (index_.contains(AbslKey(name))) return Errno(EEXIST);
-  uint64_t serial = next_serial_++;
-  index_.emplace(std::string(name), serial);
+  if (by_name_.contains(name)) return Errno(EEXIST);
+  // The VFS checks NAME_MAX on paths; this is for callers that come in
+  // below it (dev, restore).
+  if (name.size() > static_cast<size_t>(linux_abi::kNameMax)) {
+    return Errno(ENAMETOOLONG);
+  }
+  if (next_serial_ > kMaxSerial) return Errno(ENOSPC);
   attr_.size += kBogoDirentSize;
   if (child->IsDir()) {
     attr_.nlink++;
@@ -262,17 +297,20 @@ Errno Dir::InsertLocked(std::string_view name, RefPtr<Inode> child) {
       d->parent_ino_.store(stable_attr().ino, std::memory_order_relaxed);
     }
   }
-  entries_.emplace(serial, Entry{std::string(name), std::move(child)});
+  Entry* e = NewEntry(next_serial_++, name, std::move(child));
+  by_name_.insert(e);
+  entries_.insert(e);
   return Errno();
 }
 
 RefPtr<Inode> Dir::EraseLocked(std::string_view name) {
-  auto it = index_.find(AbslKey(name));
-  if (it == index_.end()) return nullptr;
-  auto e = entries_.find(it->second);
-  RefPtr<Inode> child = std::move(e->second.inode);
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return nullptr;
+  Entry* e = *it;
+  by_name_.erase(it);
   entries_.erase(e);
-  index_.erase(it);
+  RefPtr<Inode> child = std::move(e->inode);
+  FreeEntry(e);
   attr_.size -= kBogoDirentSize;
   if (child->IsDir()) attr_.nlink--;
   return child;
@@ -423,9 +461,8 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
       unlock();
       return Errno();
     }
-    uint64_t s_serial = index_.at(AbslKey(old_name));
-    uint64_t d_serial = np->index_.at(AbslKey(new_name));
-    std::swap(entries_.at(s_serial).inode, np->entries_.at(d_serial).inode);
+    std::swap(FindEntryLocked(old_name)->inode,
+              np->FindEntryLocked(new_name)->inode);
     if (this != np && src->IsDir() != dst->IsDir()) {
       // A directory changes parent: link counts of the parents move.
       if (src->IsDir()) {
@@ -507,10 +544,11 @@ Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
     offset = 2;
   }
   for (auto it = entries_.lower_bound(offset); it != entries_.end(); ++it) {
-    const Inode* in = it->second.inode.get();
-    DirEntry e{it->second.name, in->stable_attr().ino,
+    const Entry* en = *it;
+    const Inode* in = en->inode.get();
+    DirEntry e{en->Name(), in->stable_attr().ino,
                linux_abi::ModeToDirentType(FileTypeBits(in->type())),
-               it->first + 1};
+               en->serial() + 1};
     if (!sink.Add(e)) break;
   }
   return Errno();

@@ -24,6 +24,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "base/mutex.h"
 #include "sentry/fs/inode.h"
 #include "sentry/fs/mount_source.h"
@@ -155,19 +156,66 @@ class Dir : public RamInode {
   size_t EntryCountForTest() const;
 
  private:
+  // One name in this directory, in one allocation with the name after it
+  // (see NewEntry), so the name is stored once for both orders below.
+  // Serial and name length share a word: an entry with a name of up to 8
+  // bytes is 24.
   struct Entry {
-    std::string name;
+    uint64_t serial_len;  // serial << 8 | name length
     RefPtr<Inode> inode;
+    char name[8];  // the name's bytes (no NUL); may run past the struct
+    // Insertion order; readdir resumes after the entry at serial + 1.
+    uint64_t serial() const { return serial_len >> 8; }
+    std::string_view Name() const {
+      return std::string_view(name, serial_len & 0xff);
+    }
   };
+  // Serials fit in 56 bits (2^56 creations in one directory: ENOSPC).
+  static constexpr uint64_t kMaxSerial = (uint64_t{1} << 56) - 1;
+  static Entry* NewEntry(uint64_t serial, std::string_view name,
+                         RefPtr<Inode> inode);
+  static void FreeEntry(Entry* e);
+  // Orders entries by serial; also compares with a bare serial.
+  struct BySerial {
+    using is_transparent = void;
+    bool operator()(const Entry* a, const Entry* b) const {
+      return a->serial_len < b->serial_len;
+    }
+    bool operator()(const Entry* a, uint64_t b) const {
+      return a->serial() < b;
+    }
+    bool operator()(uint64_t a, const Entry* b) const {
+      return a < b->serial();
+    }
+  };
+  // Hash and equality of an entry by its name; also of a bare name.
+  struct ByName {
+    using is_transparent = void;
+    size_t operator()(const Entry* e) const { return Hash(e->Name()); }
+    size_t operator()(std::string_view n) const { return Hash(n); }
+    bool operator()(const Entry* a, const Entry* b) const { return a == b; }
+    bool operator()(const Entry* a, std::string_view b) const {
+      return a->Name() == b;
+    }
+    bool operator()(std::string_view a, const Entry* b) const {
+      return a == b->Name();
+    }
+    static size_t Hash(std::string_view n);
+  };
+
   Errno InsertLocked(std::string_view name, RefPtr<Inode> child)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   RefPtr<Inode> EraseLocked(std::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Entry* FindEntryLocked(std::string_view name) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   Inode* FindLocked(std::string_view name) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  absl::btree_map<uint64_t, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, uint64_t> index_ ABSL_GUARDED_BY(mu_);
+  // The entries in insertion order; owns them (freed in ~Dir).
+  absl::btree_set<Entry*, BySerial> entries_ ABSL_GUARDED_BY(mu_);
+  // The same entries by name.
+  absl::flat_hash_set<Entry*, ByName, ByName> by_name_ ABSL_GUARDED_BY(mu_);
   uint64_t next_serial_ ABSL_GUARDED_BY(mu_) = 2;
   // The ".." inode number. Atomic, so a parent never locks a child
   // directory just to set it.

@@ -299,7 +299,10 @@ class ReplicaInode : public AttrInode {
                std::weak_ptr<DevptsInstance> inst)
       : AttrInode(msrc,
                   StableAttr{InodeType::kCharDevice, msrc->device(), idx + 3ull,
-                             linux_abi::MakeDev(kPtsMajor, idx), 1024},
+                             // below 2^32: minors stay under 2^20
+                             static_cast<uint32_t>(
+                                 linux_abi::MakeDev(kPtsMajor, idx)),
+                             1024},
                   ua),
         idx_(idx),
         inst_(std::move(inst)) {}
