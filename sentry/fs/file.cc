@@ -115,8 +115,10 @@ int64_t File::offset() const {
 void File::AfterRead(const Context& ctx, bool notify) {
   Inode* in = inode();
   if (!(flags() & O_NOATIME) && !(mount_ && mount_->NoAtime())) {
-    MountSourceFlags mf = in->mount_source()->flags();
-    if (!mf.no_atime) in->TouchAtime(ctx, !mf.strict_atime);
+    MountSource::Atime a = in->mount_source()->atime();
+    if (a != MountSource::Atime::kNone) {
+      in->TouchAtime(ctx, a == MountSource::Atime::kRelatime);
+    }
   }
   if (notify) NotifyIfWatched(IN_ACCESS);
 }
