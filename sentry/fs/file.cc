@@ -57,6 +57,10 @@ Errno InodeFileOperations::Fsync(const Context& ctx, File& f) {
   return f.inode()->Sync(ctx);
 }
 
+bool InodeFileOperations::BorrowableIO(const File& f) const {
+  return f.inode()->NonBlockingIO();
+}
+
 // ---- File.
 
 File::File(RefPtr<Mount> mount, RefPtr<Dirent> dirent, int flags,
@@ -64,7 +68,9 @@ File::File(RefPtr<Mount> mount, RefPtr<Dirent> dirent, int flags,
     : mount_(std::move(mount)),
       dirent_(std::move(dirent)),
       flags_(flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)),
-      ops_(std::move(ops)) {}
+      ops_(std::move(ops)) {
+  borrowable_io_ = dirent_ && dirent_->inode() && ops_->BorrowableIO(*this);
+}
 
 File::~File() = default;
 

@@ -187,6 +187,7 @@ class RegularFile : public RamInode {
   ErrnoOr<size_t> WriteAt(const Context& ctx, const IOSequence& src,
                           uint64_t offset, bool append,
                           uint64_t* offset_out) override;
+  bool NonBlockingIO() const override { return true; }
   ErrnoOr<uint64_t> SeekDataHole(const Context& ctx, uint64_t offset,
                                  int whence) override;
   // An O_TMPFILE file that linkat may still give a name (I_LINKABLE).
