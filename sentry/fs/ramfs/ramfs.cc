@@ -74,6 +74,39 @@ RamInode::RamInode(RefPtr<MountSource> msrc, InodeType type,
 }
 
 namespace {
+
+// Pages and page tables a locked section unpublished are handed to
+// epoch::Retire only once mu_ is released: Retire may run other objects'
+// deleters (files, dirents), which take locks of their own and must not
+// run under an inode lock. Per thread, as a section runs in one thread.
+struct DeferredRetires {
+  struct Item {
+    void* p;
+    void (*fn)(void*);
+  };
+  std::vector<Item> items;
+  void Flush() {
+    while (!items.empty()) {
+      std::vector<Item> v;
+      v.swap(items);
+      for (const Item& i : v) epoch::Retire(i.p, i.fn);
+    }
+  }
+  ~DeferredRetires() { Flush(); }
+};
+thread_local DeferredRetires t_deferred;
+
+void RetireAfterUnlock(void* p, void (*fn)(void*)) {
+  t_deferred.items.push_back({p, fn});
+}
+
+// Declared before a section's lock, so that it runs after the unlock.
+struct RetireOnExit {
+  RetireOnExit() = default;
+  RetireOnExit(const RetireOnExit&) = delete;
+  ~RetireOnExit() { t_deferred.Flush(); }
+};
+
 // Tries of a lock-free copy before taking the lock: a changed count means
 // a writer came and went, and the next try usually succeeds.
 constexpr int kLockFreeTries = 4;
@@ -154,6 +187,7 @@ Errno RamInode::TruncateLocked(const Context&, int64_t) {
 }
 
 Errno RamInode::SetAttr(const Context& ctx, const AttrChange& ch) {
+  RetireOnExit retire;  // what a truncate dropped
   base::SeqMutexLock l(&mu_);
   linux_abi::Timespec now = ctx.Now();
   if (ch.size) {
@@ -651,7 +685,7 @@ RegularFile::PageMap::iterator RegularFile::InsertPageLocked(
                                      std::memory_order_relaxed);
     }
     table_.store(fresh, std::memory_order_seq_cst);
-    if (t) epoch::Retire(t, &PageTable::Free);
+    if (t) RetireAfterUnlock(t, &PageTable::Free);
     return it;
   }
   // The page's bytes are written (by the caller) inside this exclusive
@@ -666,7 +700,7 @@ RegularFile::PageMap::iterator RegularFile::ErasePageLocked(
   PageTable* t = table_.load(std::memory_order_relaxed);
   if (t != nullptr && it->first < t->cap) {
     t->slots()[it->first].store(nullptr, std::memory_order_seq_cst);
-    epoch::Retire(it->second.release(), &FreePage);
+    RetireAfterUnlock(it->second.release(), &FreePage);
   }
   return pages_.erase(it);
 }
@@ -748,6 +782,7 @@ ErrnoOr<size_t> RegularFile::ReadLocked(const IOSequence& dst,
 ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
                                      uint64_t offset, bool append,
                                      uint64_t* offset_out) {
+  RetireOnExit retire;  // a table outgrown
   base::SeqMutexLock l(&mu_);
   if (append) offset = attr_.size;
   *offset_out = offset;
@@ -810,7 +845,7 @@ void RegularFile::DropFromLocked(uint64_t from) {
     ++dropped;
   }
   if (!retired->pages.empty()) {
-    epoch::Retire(retired.release(), &RetiredPages::Free);
+    RetireAfterUnlock(retired.release(), &RetiredPages::Free);
   }
   if (counted_) ram_source()->ReleaseBytes(dropped * kPageSize);
 }
@@ -862,6 +897,7 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) {
     return Errno(EOPNOTSUPP);
   }
+  RetireOnExit retire;  // punched pages
   base::SeqMutexLock l(&mu_);
   uint64_t end;
   if (__builtin_add_overflow(offset, length, &end) ||
