@@ -57,6 +57,10 @@ Errno InodeFileOperations::Fsync(const Context& ctx, File& f) {
   return f.inode()->Sync(ctx);
 }
 
+bool InodeFileOperations::BorrowableIO(const File& f) const {
+  return f.inode()->NonBlockingIO();
+}
+
 // ---- File.
 
 namespace {
@@ -77,7 +81,9 @@ File::File(RefPtr<Mount> mount, RefPtr<Dirent> dirent, int flags,
     : mount_(std::move(mount)),
       dirent_(std::move(dirent)),
       flags_(flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)),
-      ops_(std::move(ops)) {}
+      ops_(std::move(ops)) {
+  borrowable_io_ = dirent_ && dirent_->inode() && ops_->BorrowableIO(*this);
+}
 
 File::~File() = default;
 
@@ -128,8 +134,10 @@ int64_t File::offset() const {
 void File::AfterRead(const Context& ctx, bool notify) {
   Inode* in = inode();
   if (!(flags() & O_NOATIME) && !(mount_ && mount_->NoAtime())) {
-    MountSourceFlags mf = in->mount_source()->flags();
-    if (!mf.no_atime) in->TouchAtime(ctx, !mf.strict_atime);
+    MountSource::Atime a = in->mount_source()->atime();
+    if (a != MountSource::Atime::kNone) {
+      in->TouchAtime(ctx, a == MountSource::Atime::kRelatime);
+    }
   }
   if (notify) NotifyIfWatched(IN_ACCESS);
 }

@@ -59,6 +59,11 @@ class FileOperations {
   virtual Errno Fsync(const Context& ctx, File& f);
   // The last reference to the File went.
   virtual void Release() {}
+  // Whether pread/pwrite may use f without a reference, borrowed inside an
+  // epoch guard (FDTable::Borrow): f's Read/Write never wait long (the
+  // guard holds back all deferred freeing meanwhile) and its Release does
+  // nothing, so a close racing the I/O changes nothing the I/O can see.
+  virtual bool BorrowableIO(const File& f) const { return false; }
 };
 
 // Reads and writes through the inode (regular files), iterates directories.
@@ -75,6 +80,8 @@ class InodeFileOperations : public FileOperations {
   // The one instance every open shares (it has no state); a FileOpsPtr
   // to it never deletes it.
   static FileOpsPtr Shared();
+  // If the inode's ReadAt/WriteAt never block (Inode::NonBlockingIO).
+  bool BorrowableIO(const File& f) const override;
 };
 
 class File : public base::RefCounted<File> {
@@ -115,6 +122,8 @@ class File : public base::RefCounted<File> {
   ErrnoOr<size_t> Getdents64(const Context& ctx, char* buf, size_t size);
 
   int64_t offset() const ABSL_LOCKS_EXCLUDED(pos_mu_);
+  // ops().BorrowableIO(*this), asked once at open.
+  bool borrowable_io() const { return borrowable_io_; }
 
   void OnLastRef() const;
 
@@ -131,6 +140,7 @@ class File : public base::RefCounted<File> {
   const RefPtr<Mount> mount_;
   const RefPtr<Dirent> dirent_;
   std::atomic<int> flags_;
+  bool borrowable_io_ = false;  // set in the constructor; padding after flags_
   const FileOpsPtr ops_;
   mutable base::Mutex pos_mu_;
   int64_t offset_ ABSL_GUARDED_BY(pos_mu_) = 0;

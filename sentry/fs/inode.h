@@ -194,6 +194,10 @@ class Inode : public base::RefCounted<Inode> {
   virtual ErrnoOr<size_t> WriteAt(const Context& ctx, const IOSequence& src,
                                   uint64_t offset, bool append,
                                   uint64_t* offset_out);
+  // Whether ReadAt and WriteAt finish without waiting on anything but the
+  // inode's own short locks (memory-backed files), so that they may run
+  // inside an epoch guard (see FileOperations::BorrowableIO).
+  virtual bool NonBlockingIO() const { return false; }
   // lseek's SEEK_DATA / SEEK_HOLE: ENXIO at or past the end.
   virtual ErrnoOr<uint64_t> SeekDataHole(const Context& ctx, uint64_t offset,
                                          int whence);

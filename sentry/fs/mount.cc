@@ -21,7 +21,8 @@ Mount::Mount(int id, RefPtr<Dirent> root, MountFlags flags)
     : id_(id),
       root_(std::move(root)),
       flags_(flags),
-      read_only_(flags.read_only) {
+      read_only_(flags.read_only),
+      no_atime_(flags.no_atime) {
   source()->IncMountRefs();
 }
 
@@ -44,6 +45,7 @@ void Mount::set_flags(MountFlags f) {
   base::MutexLock l(&mu_);
   flags_ = f;
   read_only_.store(f.read_only, std::memory_order_relaxed);
+  no_atime_.store(f.no_atime, std::memory_order_relaxed);
 }
 
 bool Mount::ReadOnly() const {
@@ -51,8 +53,7 @@ bool Mount::ReadOnly() const {
 }
 
 bool Mount::NoAtime() const {
-  base::MutexLock l(&mu_);
-  return flags_.no_atime;
+  return no_atime_.load(std::memory_order_relaxed);
 }
 
 // ---- MountNamespace.

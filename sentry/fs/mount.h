@@ -56,6 +56,7 @@ class Mount : public base::RefCounted<Mount> {
   // Whether writes through this mount are refused (EROFS): the mount or
   // its source is read-only.
   bool ReadOnly() const;
+  // Without mu_: every read asks.
   bool NoAtime() const;
   // Null for the namespace root or a detached mount.
   Mount* parent() const { return parent_; }
@@ -74,6 +75,7 @@ class Mount : public base::RefCounted<Mount> {
   mutable base::Mutex mu_;
   MountFlags flags_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> read_only_{false};
+  std::atomic<bool> no_atime_{false};
   // Tree links, guarded by the owning namespace's mu_.
   Mount* parent_ = nullptr;   // weak: the namespace holds every mount
   RefPtr<Mount> parent_ref_;  // strong while attached (keeps parent alive)

@@ -10,6 +10,16 @@ uint64_t AllocateAnonDevice() {
   return linux_abi::MakeDev(0, next.fetch_add(1, std::memory_order_relaxed));
 }
 
+namespace {
+
+MountSource::Atime AtimeOf(const MountSourceFlags& f) {
+  if (f.no_atime) return MountSource::Atime::kNone;
+  return f.strict_atime ? MountSource::Atime::kStrict
+                        : MountSource::Atime::kRelatime;
+}
+
+}  // namespace
+
 MountSource::MountSource(const Filesystem* fs, MountSourceFlags flags,
                          CachePolicy policy, std::string device_name)
     : fs_(fs),
@@ -17,7 +27,8 @@ MountSource::MountSource(const Filesystem* fs, MountSourceFlags flags,
       device_name_(std::move(device_name)),
       dev_(AllocateAnonDevice()),
       flags_(flags),
-      read_only_(flags.read_only) {}
+      read_only_(flags.read_only),
+      atime_(AtimeOf(flags)) {}
 
 MountSource::~MountSource() = default;
 
@@ -30,6 +41,7 @@ void MountSource::set_flags(MountSourceFlags f) {
   base::MutexLock l(&mu_);
   flags_ = f;
   read_only_.store(f.read_only, std::memory_order_relaxed);
+  atime_.store(AtimeOf(f), std::memory_order_relaxed);
 }
 
 }  // namespace sentry::fs

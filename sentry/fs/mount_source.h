@@ -56,6 +56,9 @@ class MountSource : public base::RefCounted<MountSource> {
   MountSourceFlags flags() const ABSL_LOCKS_EXCLUDED(mu_);
   void set_flags(MountSourceFlags f) ABSL_LOCKS_EXCLUDED(mu_);
   bool read_only() const { return read_only_.load(std::memory_order_relaxed); }
+  // flags()' no_atime and strict_atime, without mu_ (every read asks).
+  enum class Atime : uint8_t { kRelatime, kStrict, kNone };
+  Atime atime() const { return atime_.load(std::memory_order_relaxed); }
 
   // Mount options as /proc/mounts shows them after the flags ("size=...").
   virtual std::string OptionsString() const { return ""; }
@@ -124,6 +127,7 @@ class MountSource : public base::RefCounted<MountSource> {
   mutable base::Mutex mu_;
   MountSourceFlags flags_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> read_only_;
+  std::atomic<Atime> atime_;
 };
 
 // Allocates an anonymous device number (major 0), as Linux's get_anon_bdev.

@@ -55,6 +55,11 @@ class FDTable {
   // EBADF if fd is not open.
   base::ErrnoOr<base::RefPtr<fs::File>> Get(int fd) const
       ABSL_LOCKS_EXCLUDED(mu_);
+  // The file at fd without a reference, or null (fd not open, its file
+  // not borrowable_io(), or its inode ever locked). Only for the caller's epoch::ReadGuard: a close
+  // meanwhile retires the File, so it stays valid (if closed) until the
+  // guard ends.
+  fs::File* Borrow(int fd) const;
   base::ErrnoOr<base::RefPtr<fs::File>> Remove(int fd) ABSL_LOCKS_EXCLUDED(mu_);
   base::ErrnoOr<bool> GetCloexec(int fd) const ABSL_LOCKS_EXCLUDED(mu_);
   base::Errno SetCloexec(int fd, bool cloexec) ABSL_LOCKS_EXCLUDED(mu_);

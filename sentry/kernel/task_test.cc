@@ -1778,6 +1778,72 @@ TEST_F(TaskTest, XattratCallsAddressByHandle) {
               IsErrno(EINVAL));
 }
 
+// pread/pwrite use a tmpfs file borrowed inside an epoch guard, without a
+// reference: an fd replaced (and its file's last reference dropped) by
+// another thread mid-I/O must leave the I/O on one whole file (ASan would
+// see a borrowed File freed too early).
+TEST_F(TaskTest, PreadPwriteRacingFdReplacementSeeOneWholeFile) {
+  const std::string f(4096, 'f'), g(4096, 'g');
+  ASSERT_THAT(WriteFile(t(), "/f", f, 0644), Succeeds());
+  ASSERT_THAT(WriteFile(t(), "/g", g, 0644), Succeeds());
+  const long fd = t()->Openat(AT_FDCWD, "/f", O_RDWR);
+  ASSERT_THAT(fd, Succeeds());
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::thread reader([&] {
+    std::string buf(4096, '?');
+    while (!stop.load(std::memory_order_relaxed)) {
+      long n = t()->Pread64(fd, buf.data(), buf.size(), 0);
+      if (n != 4096 || buf.find_first_not_of(buf[0]) != std::string::npos ||
+          (buf[0] != 'f' && buf[0] != 'g' && buf[0] != 'z')) {
+        bad.fetch_add(1);
+      }
+    }
+  });
+  std::thread writer([&] {
+    const std::string z(4096, 'z');
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (t()->Pwrite64(fd, z.data(), z.size(), 0) != 4096) bad.fetch_add(1);
+    }
+  });
+  for (int i = 0; i < 3000; ++i) {
+    long other = t()->Openat(AT_FDCWD, i % 2 ? "/f" : "/g", O_RDWR);
+    ASSERT_THAT(other, Succeeds());
+    ASSERT_THAT(t()->Dup3(other, fd, 0), Succeeds());  // drops the old file
+    ASSERT_THAT(t()->Close(other), Succeeds());
+  }
+  stop.store(true);
+  reader.join();
+  writer.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_THAT(t()->Close(fd), Succeeds());
+}
+
+// With a watch anywhere, pread takes a reference as before, so a close
+// racing it can never report IN_CLOSE before the read's IN_ACCESS.
+TEST_F(TaskTest, PreadOnWatchedFileStillNotifiesAccessThenClose) {
+  ASSERT_THAT(WriteFile(t(), "/f", "data", 0644), Succeeds());
+  long in = t()->InotifyInit1(IN_NONBLOCK);
+  ASSERT_THAT(in, Succeeds());
+  ASSERT_THAT(t()->InotifyAddWatch(in, "/f", IN_ACCESS | IN_CLOSE_NOWRITE),
+              Succeeds());
+  long fd = t()->Openat(AT_FDCWD, "/f", O_RDONLY);
+  ASSERT_THAT(fd, Succeeds());
+  char buf[8];
+  EXPECT_EQ(t()->Pread64(fd, buf, sizeof(buf), 0), 4);
+  EXPECT_THAT(t()->Close(fd), Succeeds());
+  alignas(struct inotify_event) char ev[256];
+  long n = t()->Read(in, ev, sizeof(ev));
+  ASSERT_GT(n, 0);
+  std::vector<uint32_t> masks;
+  for (long off = 0; off < n;) {
+    auto* e = reinterpret_cast<struct inotify_event*>(ev + off);
+    masks.push_back(e->mask);
+    off += sizeof(struct inotify_event) + e->len;
+  }
+  EXPECT_THAT(masks, ElementsAre(IN_ACCESS, IN_CLOSE_NOWRITE));
+  EXPECT_THAT(t()->Close(in), Succeeds());
+}
 }  // namespace
 // stat and lstat walk cached kKeep paths without a lock or a reference
 // (Task::StatInGuard) and give way to the locked walk for anything else.

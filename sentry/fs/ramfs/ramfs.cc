@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <bit>
 #include <cstring>
 #include <limits>
+#include <new>
 
 #include "absl/hash/hash.h"
+#include "sentry/fs/epoch.h"
 #include "sentry/fs/filesystem.h"
 
 namespace sentry::fs::ramfs {
@@ -70,34 +73,100 @@ RamInode::RamInode(RefPtr<MountSource> msrc, InodeType type,
   attr_.gid = spec.gid;
   attr_.nlink = 1;
   attr_.atime = attr_.mtime = attr_.ctime = now;
-  // No other thread can see this inode yet, so mu_ is not needed.
-  StoreAccess(attr_);
 }
 
-// A sequence lock without fences (which ThreadSanitizer cannot follow),
-// after Boehm's "Can seqlocks get along with programming language memory
-// models?": fields are stored with release and loaded with acquire, so a
-// reader that sees any new field value also sees the odd count before it
-// and retries.
-void RamInode::StoreAccess(const UnstableAttr& a) {
-  access_seq_.fetch_add(1, std::memory_order_relaxed);
-  access_perms_.store(a.perms, std::memory_order_release);
-  access_uid_.store(a.uid, std::memory_order_release);
-  access_gid_.store(a.gid, std::memory_order_release);
-  access_seq_.fetch_add(1, std::memory_order_release);
+namespace {
+
+// Pages and page tables a locked section unpublished are handed to
+// epoch::Retire only once mu_ is released: Retire may run other objects'
+// deleters (files, dirents), which take locks of their own and must not
+// run under an inode lock. Per thread, as a section runs in one thread.
+struct DeferredRetires {
+  struct Item {
+    void* p;
+    void (*fn)(void*);
+  };
+  std::vector<Item> items;
+  void Flush() {
+    while (!items.empty()) {
+      std::vector<Item> v;
+      v.swap(items);
+      for (const Item& i : v) epoch::Retire(i.p, i.fn);
+    }
+  }
+  ~DeferredRetires() { Flush(); }
+};
+thread_local DeferredRetires t_deferred;
+
+void RetireAfterUnlock(void* p, void (*fn)(void*)) {
+  t_deferred.items.push_back({p, fn});
 }
 
-void RamInode::PublishAccessLocked() { StoreAccess(attr_); }
+// Declared before a section's lock, so that it runs after the unlock.
+struct RetireOnExit {
+  RetireOnExit() = default;
+  RetireOnExit(const RetireOnExit&) = delete;
+  ~RetireOnExit() { t_deferred.Flush(); }
+};
+
+// Tries of a lock-free copy before taking the lock: a changed count means
+// a writer came and went, and the next try usually succeeds.
+constexpr int kLockFreeTries = 4;
+}  // namespace
+
+// Field by field, so no memcpy call (which TSan intercepts whatever the
+// attribute says) copies racing bytes; what races is thrown away.
+BASE_NO_SANITIZE_THREAD bool RamInode::CopyAttrLockFree(UnstableAttr* out) const
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  for (int i = 0; i < kLockFreeTries; ++i) {
+    const uint32_t begin = mu_.ReadBegin();
+    if (begin & 1) return false;  // a writer is inside: wait on the lock
+    out->perms = attr_.perms;
+    out->uid = attr_.uid;
+    out->gid = attr_.gid;
+    out->nlink = attr_.nlink;
+    out->size = attr_.size;
+    out->usage = attr_.usage;
+    out->atime = attr_.atime;
+    out->mtime = attr_.mtime;
+    out->ctime = attr_.ctime;
+    if (mu_.ReadValid(begin)) return true;
+  }
+  return false;
+}
+
+BASE_NO_SANITIZE_THREAD bool RamInode::CopyAccessLockFree(AccessAttr* out) const
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  for (int i = 0; i < kLockFreeTries; ++i) {
+    const uint32_t begin = mu_.ReadBegin();
+    if (begin & 1) return false;
+    out->perms = attr_.perms;
+    out->uid = attr_.uid;
+    out->gid = attr_.gid;
+    if (mu_.ReadValid(begin)) return true;
+  }
+  return false;
+}
+
+BASE_NO_SANITIZE_THREAD bool RamInode::CopyTimesLockFree(
+    linux_abi::Timespec* atime, linux_abi::Timespec* mtime,
+    linux_abi::Timespec* ctime) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  for (int i = 0; i < kLockFreeTries; ++i) {
+    const uint32_t begin = mu_.ReadBegin();
+    if (begin & 1) return false;
+    *atime = attr_.atime;
+    *mtime = attr_.mtime;
+    *ctime = attr_.ctime;
+    if (mu_.ReadValid(begin)) return true;
+  }
+  return false;
+}
 
 ErrnoOr<AccessAttr> RamInode::GetAccessAttr(const Context&) {
-  for (;;) {
-    const uint32_t before = access_seq_.load(std::memory_order_acquire);
-    if (before & 1) continue;  // a writer is in the middle
-    AccessAttr a{access_perms_.load(std::memory_order_acquire),
-                 access_uid_.load(std::memory_order_acquire),
-                 access_gid_.load(std::memory_order_acquire)};
-    if (access_seq_.load(std::memory_order_relaxed) == before) return a;
-  }
+  AccessAttr a;
+  if (CopyAccessLockFree(&a)) return a;
+  base::SeqReaderMutexLock l(&mu_);
+  return AccessAttr{attr_.perms, attr_.uid, attr_.gid};
 }
 
 RamInode::~RamInode() {
@@ -109,7 +178,9 @@ RamMountSource* RamInode::ram_source() const {
 }
 
 ErrnoOr<UnstableAttr> RamInode::GetAttr(const Context&) {
-  base::ReaderMutexLock l(&mu_);
+  UnstableAttr a;
+  if (CopyAttrLockFree(&a)) return a;
+  base::SeqReaderMutexLock l(&mu_);
   return attr_;
 }
 
@@ -123,7 +194,8 @@ Errno RamInode::TruncateLocked(const Context&, int64_t) {
 }
 
 Errno RamInode::SetAttr(const Context& ctx, const AttrChange& ch) {
-  base::MutexLock l(&mu_);
+  RetireOnExit retire;  // what a truncate dropped
+  base::SeqMutexLock l(&mu_);
   linux_abi::Timespec now = ctx.Now();
   if (ch.size) {
     RETURN_IF_ERRNO(TruncateLocked(ctx, *ch.size));
@@ -131,45 +203,57 @@ Errno RamInode::SetAttr(const Context& ctx, const AttrChange& ch) {
   if (ch.perms) attr_.perms = *ch.perms & 07777;
   if (ch.uid) attr_.uid = *ch.uid;
   if (ch.gid) attr_.gid = *ch.gid;
-  if (ch.perms || ch.uid || ch.gid) PublishAccessLocked();
   if (ch.atime) attr_.atime = *ch.atime;
   if (ch.mtime) attr_.mtime = *ch.mtime;
   attr_.ctime = ch.ctime ? *ch.ctime : now;
   return Errno();
 }
 
+namespace {
+
+// relatime: atime moves only if it is older than mtime or ctime, or a day
+// old (which a coarse clock tells as well as a precise one, and cheaper:
+// this runs on every read).
+bool AtimeStale(const Context& ctx, const linux_abi::Timespec& atime,
+                const linux_abi::Timespec& mtime,
+                const linux_abi::Timespec& ctime) {
+  return !Before(mtime, atime) || !Before(ctime, atime) ||
+         ctx.NowCoarse().tv_sec - atime.tv_sec >= 24 * 3600;
+}
+
+}  // namespace
+
 void RamInode::TouchAtime(const Context& ctx, bool relatime) {
-  base::MutexLock l(&mu_);
   if (relatime) {
-    // relatime: only if atime is older than mtime or ctime, or a day old
-    // (which a coarse clock tells as well as a precise one, and cheaper:
-    // this runs on every read).
-    bool stale = !Before(attr_.mtime, attr_.atime) ||
-                 !Before(attr_.ctime, attr_.atime) ||
-                 ctx.NowCoarse().tv_sec - attr_.atime.tv_sec >= 24 * 3600;
-    if (!stale) return;
+    // Usually nothing to do: find that out without writing mu_'s line.
+    linux_abi::Timespec a, m, c;
+    if (CopyTimesLockFree(&a, &m, &c) && !AtimeStale(ctx, a, m, c)) return;
+  }
+  base::SeqMutexLock l(&mu_);
+  if (relatime && !AtimeStale(ctx, attr_.atime, attr_.mtime, attr_.ctime)) {
+    return;
   }
   attr_.atime = ctx.Now();
 }
 
 void RamInode::AdjustLinks(int delta, const linux_abi::Timespec& now) {
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   attr_.nlink += delta;
   attr_.ctime = now;
 }
 
 uint64_t RamInode::links() const {
-  base::MutexLock l(&mu_);
+  base::SeqReaderMutexLock l(&mu_);
   return attr_.nlink;
 }
 
 void RamInode::TouchCtime(const linux_abi::Timespec& now) {
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   attr_.ctime = now;
 }
 
 ErrnoOr<std::string> RamInode::GetXattr(const Context&, std::string_view name) {
-  base::MutexLock l(&mu_);
+  base::SeqReaderMutexLock l(&mu_);
   if (!xattrs_) return Errno(ENODATA);
   auto it = xattrs_->find(name);
   if (it == xattrs_->end()) return Errno(ENODATA);
@@ -178,7 +262,7 @@ ErrnoOr<std::string> RamInode::GetXattr(const Context&, std::string_view name) {
 
 Errno RamInode::SetXattr(const Context& ctx, std::string_view name,
                          std::string_view value, int flags) {
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   if (!xattrs_) {
     xattrs_ =
         std::make_unique<std::map<std::string, std::string, std::less<>>>();
@@ -196,7 +280,7 @@ Errno RamInode::SetXattr(const Context& ctx, std::string_view name,
 }
 
 ErrnoOr<std::vector<std::string>> RamInode::ListXattr(const Context&) {
-  base::MutexLock l(&mu_);
+  base::SeqReaderMutexLock l(&mu_);
   std::vector<std::string> out;
   if (xattrs_) {
     for (const auto& [k, v] : *xattrs_) out.push_back(k);
@@ -205,7 +289,7 @@ ErrnoOr<std::vector<std::string>> RamInode::ListXattr(const Context&) {
 }
 
 Errno RamInode::RemoveXattr(const Context& ctx, std::string_view name) {
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   if (!xattrs_) return Errno(ENODATA);
   auto it = xattrs_->find(name);
   if (it == xattrs_->end()) return Errno(ENODATA);
@@ -239,7 +323,7 @@ ErrnoOr<linux_abi::Statfs> RamInode::StatFS(const Context&) {
 Dir::Dir(RefPtr<MountSource> msrc, const CreateSpec& spec,
          const linux_abi::Timespec& now)
     : RamInode(std::move(msrc), InodeType::kDirectory, spec, now) {
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   attr_.nlink = 2;
   attr_.size = 2 * kBogoDirentSize;
   parent_ino_.store(stable_attr().ino, std::memory_order_relaxed);
@@ -317,7 +401,7 @@ RefPtr<Inode> Dir::EraseLocked(std::string_view name) {
 }
 
 ErrnoOr<RefPtr<Inode>> Dir::Lookup(const Context&, std::string_view name) {
-  base::MutexLock l(&mu_);
+  base::SeqReaderMutexLock l(&mu_);
   Inode* in = FindLocked(name);
   if (!in) return Errno(ENOENT);
   return RefPtr<Inode>(in);
@@ -326,7 +410,7 @@ ErrnoOr<RefPtr<Inode>> Dir::Lookup(const Context&, std::string_view name) {
 ErrnoOr<RefPtr<Inode>> Dir::CreateChild(const Context& ctx,
                                         std::string_view name,
                                         const CreateSpec& spec) {
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   if (attr_.nlink == 0) return Errno(ENOENT);  // removed directory
   if (FindLocked(name)) return Errno(EEXIST);
   if ((spec.mode & S_IFMT) == S_IFDIR && attr_.nlink >= linux_abi::kLinkMax) {
@@ -340,7 +424,7 @@ ErrnoOr<RefPtr<Inode>> Dir::CreateChild(const Context& ctx,
 }
 
 Errno Dir::AddChild(std::string_view name, RefPtr<Inode> child) {
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   return InsertLocked(name, std::move(child));
 }
 
@@ -348,7 +432,7 @@ ErrnoOr<RefPtr<Inode>> Dir::CreateTmpfile(const Context& ctx,
                                           const CreateSpec& spec,
                                           bool linkable) {
   {
-    base::MutexLock l(&mu_);
+    base::SeqReaderMutexLock l(&mu_);
     if (attr_.nlink == 0) return Errno(ENOENT);
   }
   CreateSpec s = spec;
@@ -367,7 +451,7 @@ Errno Dir::Link(const Context& ctx, std::string_view name, Inode* target) {
     return Errno(EXDEV);
   }
   if (target->IsDir()) return Errno(EPERM);
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   if (attr_.nlink == 0) return Errno(ENOENT);
   if (FindLocked(name)) return Errno(EEXIST);
   uint64_t n = t->links();
@@ -385,13 +469,13 @@ Errno Dir::Link(const Context& ctx, std::string_view name, Inode* target) {
 }
 
 Errno Dir::RemoveChild(const Context& ctx, std::string_view name, bool dir) {
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   Inode* in = FindLocked(name);
   if (!in) return Errno(ENOENT);
   if (dir) {
     if (!in->IsDir()) return Errno(ENOTDIR);
     auto* d = static_cast<Dir*>(in);
-    base::MutexLock cl(&d->mu_);
+    base::SeqReaderMutexLock cl(&d->mu_);
     if (!d->entries_.empty()) return Errno(ENOTEMPTY);
   } else if (in->IsDir()) {
     return Errno(EISDIR);
@@ -498,7 +582,7 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
       auto* dd = static_cast<Dir*>(dst);
       bool empty;
       {
-        base::MutexLock cl(&dd->mu_);
+        base::SeqReaderMutexLock cl(&dd->mu_);
         empty = dd->entries_.empty();
       }
       if (!empty) {
@@ -531,7 +615,7 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
 }
 
 Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
-  base::MutexLock l(&mu_);
+  base::SeqReaderMutexLock l(&mu_);
   if (offset == 0) {
     if (!sink.Add({".", stable_attr().ino, DT_DIR, 1})) return Errno();
     offset = 1;
@@ -555,12 +639,12 @@ Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
 }
 
 ErrnoOr<bool> Dir::HasChildren(const Context&) {
-  base::MutexLock l(&mu_);
+  base::SeqReaderMutexLock l(&mu_);
   return !entries_.empty();
 }
 
 size_t Dir::EntryCountForTest() const {
-  base::MutexLock l(&mu_);
+  base::SeqReaderMutexLock l(&mu_);
   return entries_.size();
 }
 
@@ -571,20 +655,152 @@ RegularFile::RegularFile(RefPtr<MountSource> msrc, const CreateSpec& spec,
     : RamInode(std::move(msrc), InodeType::kRegular, spec, now) {}
 
 RegularFile::~RegularFile() {
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   if (counted_) ram_source()->ReleaseBytes(pages_.size() * kPageSize);
+  // No reader can be inside ReadAt: each holds a reference on the inode.
+  PageTable::Free(table_.load(std::memory_order_relaxed));
 }
+
+// ---- RegularFile's page table.
+
+namespace {
+
+// The table covers page indices below this (16 MiB); larger files keep
+// their further pages in the map only and read them under the lock.
+constexpr uint64_t kMaxTablePages = 4096;
+// A table is grown to cover an index only while it has at most this many
+// slots per page the file holds (sparse files are not worth a table).
+constexpr uint64_t kMaxSlotsPerPage = 8;
+
+void FreePage(void* p) { delete[] static_cast<char*>(p); }
+
+// Pages dropped together (truncate), retired as one.
+struct RetiredPages {
+  std::vector<char*> pages;
+  static void Free(void* p) {
+    auto* r = static_cast<RetiredPages*>(p);
+    for (char* page : r->pages) FreePage(page);
+    delete r;
+  }
+};
+
+// One load of a field that a concurrent writer may change: the compiler
+// must not read it twice and act on two different values.
+template <typename T>
+T LoadOnce(const T& x) {
+  return __atomic_load_n(&x, __ATOMIC_RELAXED);
+}
+
+}  // namespace
+
+RegularFile::PageTable* RegularFile::PageTable::New(uint64_t cap) {
+  void* mem =
+      ::operator new(sizeof(PageTable) + cap * sizeof(std::atomic<char*>));
+  auto* t = new (mem) PageTable{cap};
+  for (uint64_t i = 0; i < cap; ++i) {
+    new (&t->slots()[i]) std::atomic<char*>(nullptr);
+  }
+  return t;
+}
+
+void RegularFile::PageTable::Free(void* t) { ::operator delete(t); }
+
+RegularFile::PageMap::iterator RegularFile::InsertPageLocked(
+    PageMap::iterator hint, uint64_t idx, Page p) {
+  char* raw = p.get();
+  auto it = pages_.emplace_hint(hint, idx, std::move(p));
+  PageTable* t = table_.load(std::memory_order_relaxed);
+  if (t == nullptr || idx >= t->cap) {
+    uint64_t cap = t ? t->cap : 0;
+    uint64_t want = std::max<uint64_t>(4, std::bit_ceil(idx + 1));
+    if (want > kMaxTablePages || want > kMaxSlotsPerPage * pages_.size()) {
+      return it;  // too big or too sparse: this page stays off the table
+    }
+    PageTable* fresh = PageTable::New(want);
+    for (uint64_t i = 0; i < cap; ++i) {
+      fresh->slots()[i].store(t->slots()[i].load(std::memory_order_relaxed),
+                              std::memory_order_relaxed);
+    }
+    // Pages past the old table (which a sparser file kept off it).
+    for (auto j = pages_.lower_bound(cap); j != pages_.end() && j->first < want;
+         ++j) {
+      fresh->slots()[j->first].store(j->second.get(),
+                                     std::memory_order_relaxed);
+    }
+    table_.store(fresh, std::memory_order_seq_cst);
+    if (t) RetireAfterUnlock(t, &PageTable::Free);
+    return it;
+  }
+  // The page's bytes are written (by the caller) inside this exclusive
+  // section, so a reader that finds the page before they are validates
+  // against the count and retries.
+  t->slots()[idx].store(raw, std::memory_order_release);
+  return it;
+}
+
+RegularFile::PageMap::iterator RegularFile::ErasePageLocked(
+    PageMap::iterator it) {
+  PageTable* t = table_.load(std::memory_order_relaxed);
+  if (t != nullptr && it->first < t->cap) {
+    t->slots()[it->first].store(nullptr, std::memory_order_seq_cst);
+    RetireAfterUnlock(it->second.release(), &FreePage);
+  }
+  return pages_.erase(it);
+}
+
+// ---- RegularFile reads and writes.
 
 ErrnoOr<size_t> RegularFile::ReadAt(const Context&, const IOSequence& dst,
                                     uint64_t offset) {
-  base::MutexLock l(&mu_);
-  uint32_t quiet = 0;
-  if (Before(attr_.mtime, attr_.atime) && Before(attr_.ctime, attr_.atime) &&
-      attr_.atime.tv_sec >= 0 &&
-      attr_.atime.tv_sec < std::numeric_limits<uint32_t>::max() - 24 * 3600) {
-    quiet = static_cast<uint32_t>(attr_.atime.tv_sec + 24 * 3600);
+#ifndef BASE_TSAN
+  // Under TSan the copy's race with a writer would be reported (it is
+  // thrown away, but a memcpy is a memcpy): always lock there.
+  if (std::optional<size_t> n = ReadLockFree(dst, offset)) return *n;
+#endif
+  return ReadLocked(dst, offset);
+}
+
+// A sequence-locked read: the size, the pages and their bytes are copied
+// between two loads of mu_'s count and kept only if it did not move, so
+// a read sees one whole state between writes, as the locked read does.
+// What it copied on a failed try is overwritten by the next one (the
+// caller's buffer may briefly hold bytes of a write in progress; bytes
+// past the count finally returned keep what a try put there).
+std::optional<size_t> RegularFile::ReadLockFree(
+    const IOSequence& dst, uint64_t offset) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  epoch::ReadGuard guard;  // keeps tables and pages we load alive
+  for (int i = 0; i < kLockFreeTries; ++i) {
+    const uint32_t begin = mu_.ReadBegin();
+    if (begin & 1) return std::nullopt;  // a writer is inside: wait on mu_
+    PageTable* t = table_.load(std::memory_order_acquire);
+    if (t == nullptr) return std::nullopt;
+    const int64_t size = LoadOnce(attr_.size);
+    size_t n = 0;
+    if (size >= 0 && offset < static_cast<uint64_t>(size)) {
+      n = std::min<uint64_t>(dst.size(), size - offset);
+      if (n > 0 && (offset + n - 1) / kPageSize >= t->cap) return std::nullopt;
+      for (size_t done = 0; done < n;) {
+        uint64_t pos = offset + done;
+        uint64_t in_page = pos % kPageSize;
+        size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
+        char* page =
+            t->slots()[pos / kPageSize].load(std::memory_order_acquire);
+        if (page != nullptr) {
+          dst.CopyOut(done, page + in_page, k);
+        } else {
+          dst.ZeroOut(done, k);
+        }
+        done += k;
+      }
+    }
+    if (mu_.ReadValid(begin)) return n;
   }
-  atime_quiet_until_.store(quiet, std::memory_order_relaxed);
+  return std::nullopt;
+}
+
+ErrnoOr<size_t> RegularFile::ReadLocked(const IOSequence& dst,
+                                        uint64_t offset) {
+  base::SeqReaderMutexLock l(&mu_);
   uint64_t size = attr_.size;
   if (offset >= size) return size_t{0};
   size_t n = std::min<uint64_t>(dst.size(), size - offset);
@@ -606,19 +822,11 @@ ErrnoOr<size_t> RegularFile::ReadAt(const Context&, const IOSequence& dst,
   return n;
 }
 
-void RegularFile::TouchAtime(const Context& ctx, bool relatime) {
-  if (relatime) {
-    linux_abi::Timespec now = ctx.NowCoarse();
-    uint32_t quiet = atime_quiet_until_.load(std::memory_order_relaxed);
-    if (now.tv_sec >= 0 && now.tv_sec < quiet) return;
-  }
-  RamInode::TouchAtime(ctx, relatime);
-}
-
 ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
                                      uint64_t offset, bool append,
                                      uint64_t* offset_out) {
-  base::MutexLock l(&mu_);
+  RetireOnExit retire;  // a table outgrown
+  base::SeqMutexLock l(&mu_);
   if (append) offset = attr_.size;
   *offset_out = offset;
   size_t n = src.size();
@@ -640,7 +848,7 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
       if (counted_ && !ram_source()->ReserveBytes(kPageSize)) break;
       Page p(new char[kPageSize]);
       if (in_page != 0 || k != kPageSize) std::memset(p.get(), 0, kPageSize);
-      it = pages_.emplace_hint(it, idx, std::move(p));
+      it = InsertPageLocked(it, idx, std::move(p));
     }
     src.CopyIn(done, it->second.get() + in_page, k);
     if (!unwritten_.empty()) unwritten_.erase(idx);
@@ -667,10 +875,20 @@ void RegularFile::DropFromLocked(uint64_t from) {
   }
   auto it = pages_.lower_bound(first_whole);
   size_t dropped = 0;
+  // Published pages go to the epoch in one batch, the rest at once.
+  PageTable* t = table_.load(std::memory_order_relaxed);
+  auto retired = std::make_unique<RetiredPages>();
   while (it != pages_.end()) {
     unwritten_.erase(it->first);
+    if (t != nullptr && it->first < t->cap) {
+      t->slots()[it->first].store(nullptr, std::memory_order_seq_cst);
+      retired->pages.push_back(it->second.release());
+    }
     it = pages_.erase(it);
     ++dropped;
+  }
+  if (!retired->pages.empty()) {
+    RetireAfterUnlock(retired.release(), &RetiredPages::Free);
   }
   if (counted_) ram_source()->ReleaseBytes(dropped * kPageSize);
 }
@@ -689,11 +907,11 @@ Errno RegularFile::TruncateLocked(const Context& ctx, int64_t size) {
 
 ErrnoOr<uint64_t> RegularFile::SeekDataHole(const Context&, uint64_t offset,
                                             int whence) {
-  base::MutexLock l(&mu_);
+  base::SeqReaderMutexLock l(&mu_);
   uint64_t size = attr_.size;
   if (offset >= size) return Errno(ENXIO);
   uint64_t idx = offset / kPageSize;
-  auto is_data = [&](uint64_t i) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  auto is_data = [&](uint64_t i) ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return pages_.contains(i) && !unwritten_.contains(i);
   };
   if (whence == SEEK_DATA) {
@@ -722,7 +940,8 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) {
     return Errno(EOPNOTSUPP);
   }
-  base::MutexLock l(&mu_);
+  RetireOnExit retire;  // punched pages
+  base::SeqMutexLock l(&mu_);
   uint64_t end;
   if (__builtin_add_overflow(offset, length, &end) ||
       end > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
@@ -737,7 +956,7 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
       auto it = pages_.find(idx);
       if (it != pages_.end()) {
         if (k == kPageSize) {
-          pages_.erase(it);
+          ErasePageLocked(it);
           unwritten_.erase(idx);
           if (counted_) ram_source()->ReleaseBytes(kPageSize);
         } else {
@@ -757,7 +976,7 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
     if (counted_ && !ram_source()->ReserveBytes(kPageSize)) {
       // All or nothing, as shmem_fallocate undoes a failed allocation.
       for (uint64_t a : added) {
-        pages_.erase(a);
+        ErasePageLocked(pages_.find(a));
         unwritten_.erase(a);
       }
       if (counted_) ram_source()->ReleaseBytes(added.size() * kPageSize);
@@ -765,7 +984,7 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
     }
     Page p(new char[kPageSize]);
     std::memset(p.get(), 0, kPageSize);
-    pages_.emplace(idx, std::move(p));
+    InsertPageLocked(pages_.lower_bound(idx), idx, std::move(p));
     unwritten_.insert(idx);
     added.push_back(idx);
   }
@@ -784,9 +1003,8 @@ Symlink::Symlink(RefPtr<MountSource> msrc, const CreateSpec& spec,
                  const linux_abi::Timespec& now)
     : RamInode(std::move(msrc), InodeType::kSymlink, spec, now),
       target_(spec.symlink_target) {
-  base::MutexLock l(&mu_);
+  base::SeqMutexLock l(&mu_);
   attr_.perms = 0777;
-  PublishAccessLocked();
   attr_.size = target_.size();
 }
 

@@ -5,18 +5,23 @@
 // Directories keep entries in insertion order under serial numbers, which
 // are the readdir offsets: an offset stays valid while entries come and go.
 // Regular files are sparse: 4 KiB pages in an ordered map, holes read as
-// zeros, SEEK_DATA/SEEK_HOLE walk the map.
+// zeros, SEEK_DATA/SEEK_HOLE walk the map. Small files' pages are also
+// published in a flat table that reads use without the lock.
 //
 // Locking: each inode's mu_ guards its attributes and contents. A
 // directory operation locks the directory, then the child inode (link
 // counts); rename locks the two directories by address, then children.
 // The VFS serialises renames (RenameMutex), so no two renames interleave.
+// mu_ is a SeqMutex: every exclusive section moves its sequence count, so
+// stat, permission checks and reads of small files copy what they need
+// without the lock and retry (or lock) if a writer was inside meanwhile.
 #ifndef SENTRY_FS_RAMFS_RAMFS_H_
 #define SENTRY_FS_RAMFS_RAMFS_H_
 
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,14 +79,19 @@ class RamInode : public Inode {
            const linux_abi::Timespec& now);
   ~RamInode() override;
 
+  // Both without mu_ (a copy of attr_ checked against mu_'s count), unless
+  // a writer is in the middle: then under mu_ shared.
   ErrnoOr<UnstableAttr> GetAttr(const Context& ctx) override
       ABSL_LOCKS_EXCLUDED(mu_);
   // RamInode::GetAttr: attributes are in memory.
   bool GetAttrInGuard(const Context& ctx, UnstableAttr* out) final;
-  // Without mu_: reads the sequence-locked copy (see access_seq_).
-  ErrnoOr<AccessAttr> GetAccessAttr(const Context& ctx) override;
+  ErrnoOr<AccessAttr> GetAccessAttr(const Context& ctx) override
+      ABSL_LOCKS_EXCLUDED(mu_);
   Errno SetAttr(const Context& ctx, const AttrChange& ch) override
       ABSL_LOCKS_EXCLUDED(mu_);
+  // relatime's check without mu_ (a copy of the times, checked against
+  // mu_'s count), so that reads of one file by many threads do not all
+  // write its lock; mu_ only if atime is to move.
   void TouchAtime(const Context& ctx, bool relatime) override
       ABSL_LOCKS_EXCLUDED(mu_);
   ErrnoOr<std::string> GetXattr(const Context& ctx,
@@ -104,27 +114,19 @@ class RamInode : public Inode {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   RamMountSource* ram_source() const;
 
-  // Republishes attr_'s perms, uid and gid for GetAccessAttr. Call after
-  // changing any of them (and in constructors, before anyone can read).
-  void PublishAccessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  mutable base::Mutex mu_;
+  mutable base::SeqMutex mu_;
   UnstableAttr attr_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<std::map<std::string, std::string, std::less<>>> xattrs_
       ABSL_GUARDED_BY(mu_);
   const bool counted_;  // holds an inode reservation of its source
 
  private:
-  void StoreAccess(const UnstableAttr& a);
-  // A copy of attr_'s perms, uid and gid that path walks read without mu_
-  // (a search-permission check per component must not take a lock):
-  // written only under mu_ (or in a constructor), inside a sequence count
-  // that is odd while a write is in progress; readers retry until they see
-  // the same even count before and after reading.
-  std::atomic<uint32_t> access_seq_{0};
-  std::atomic<uint32_t> access_perms_{0};
-  std::atomic<uint32_t> access_uid_{0};
-  std::atomic<uint32_t> access_gid_{0};
+  // Copy attr_ (or the fields named) without mu_; false if a writer was
+  // in the way (after a few tries), and then *out is garbage.
+  bool CopyAttrLockFree(UnstableAttr* out) const;
+  bool CopyAccessLockFree(AccessAttr* out) const;
+  bool CopyTimesLockFree(linux_abi::Timespec* atime, linux_abi::Timespec* mtime,
+                         linux_abi::Timespec* ctime) const;
 };
 
 class Dir : public RamInode {
@@ -136,7 +138,8 @@ class Dir : public RamInode {
   ~Dir() override;
 
   ErrnoOr<RefPtr<Inode>> Lookup(const Context& ctx,
-                                std::string_view name) override;
+                                std::string_view name) override
+      ABSL_LOCKS_EXCLUDED(mu_);
   ErrnoOr<RefPtr<Inode>> CreateChild(const Context& ctx, std::string_view name,
                                      const CreateSpec& spec) override;
   ErrnoOr<RefPtr<Inode>> CreateTmpfile(const Context& ctx,
@@ -234,10 +237,7 @@ class RegularFile : public RamInode {
   ErrnoOr<size_t> WriteAt(const Context& ctx, const IOSequence& src,
                           uint64_t offset, bool append,
                           uint64_t* offset_out) override;
-  // relatime's check without mu_ when the last ReadAt found atime fresh
-  // (see atime_quiet_until_), else RamInode's.
-  void TouchAtime(const Context& ctx, bool relatime) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+  bool NonBlockingIO() const override { return true; }
   ErrnoOr<uint64_t> SeekDataHole(const Context& ctx, uint64_t offset,
                                  int whence) override;
   // An O_TMPFILE file that linkat may still give a name (I_LINKABLE).
@@ -253,16 +253,40 @@ class RegularFile : public RamInode {
 
  private:
   using Page = std::unique_ptr<char[]>;
+  using PageMap = absl::btree_map<uint64_t, Page>;
+  // Pages 0..cap-1 of a file as published to lock-free readers (null for
+  // a hole). Replaced by a bigger copy as the file grows, never shrunk;
+  // a replaced table, and a page dropped while a table covers it, are
+  // freed through epoch::Retire, so a reader inside a ReadGuard may
+  // follow any table or page pointer it loaded. Entries change only under
+  // mu_ held exclusively, so readers validate with mu_'s count.
+  struct PageTable {
+    uint64_t cap;
+    std::atomic<char*>* slots() {
+      return reinterpret_cast<std::atomic<char*>*>(this + 1);
+    }
+    static PageTable* New(uint64_t cap);
+    static void Free(void* t);
+  };
+  // The lock-free read: nullopt when it must be done under mu_ (a writer
+  // in the way, no table, or pages past the table).
+  std::optional<size_t> ReadLockFree(const IOSequence& dst, uint64_t offset);
+  ErrnoOr<size_t> ReadLocked(const IOSequence& dst, uint64_t offset)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Adds page idx to pages_ (before `hint`) and to the table, growing it
+  // if the file is dense enough.
+  PageMap::iterator InsertPageLocked(PageMap::iterator hint, uint64_t idx,
+                                     Page p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes a page from pages_ and the table; a published page is retired.
+  PageMap::iterator ErasePageLocked(PageMap::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops pages wholly at or past `from`, zeroes the tail of a partial one.
   void DropFromLocked(uint64_t from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::btree_map<uint64_t, Page> pages_ ABSL_GUARDED_BY(mu_);
+  PageMap pages_ ABSL_GUARDED_BY(mu_);
+  // Written under mu_ (exclusive), read by ReadLockFree; null until the
+  // first page (and for files too sparse to be worth a table).
+  std::atomic<PageTable*> table_{nullptr};
   std::atomic<bool> linkable_{false};
-  // Set by each ReadAt under mu_: while the time in seconds is below it,
-  // a relatime atime update has nothing to do (atime was after mtime and
-  // ctime, and is less than a day old); 0 when it may have. A read's
-  // TouchAtime follows its ReadAt, so what it reads is that read's view.
-  // 32 bits (seconds to 2106) fill linkable_'s padding.
-  std::atomic<uint32_t> atime_quiet_until_{0};
   // Pages fallocate made that nothing has written yet: they hold zeros
   // and, as in shmem, SEEK_DATA/SEEK_HOLE treat them as holes.
   absl::btree_set<uint64_t> unwritten_ ABSL_GUARDED_BY(mu_);

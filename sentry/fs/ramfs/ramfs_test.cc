@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -343,6 +345,285 @@ TEST(DirEntriesTest, ManyEntries) {
   EXPECT_EQ(d->GetAttr(Ctx())->size, (kN / 2 + 2) * Dir::kBogoDirentSize);
   d.reset();
   t.reset();
+}
+
+}  // namespace
+}  // namespace sentry::fs::ramfs
+
+// ---- Reads without the inode lock (the sequence-locked page table).
+
+namespace sentry::fs::ramfs {
+namespace {
+
+RefPtr<RegularFile> NewFile(uint64_t max_bytes = RamMountSource::kUnlimited) {
+  auto ctx = Ctx();
+  RefPtr<MountSource> msrc = base::AdoptRef<MountSource>(
+      new RamMountSource(nullptr, MountSourceFlags{}, "ramfs", max_bytes));
+  CreateSpec spec;
+  spec.mode = S_IFREG | 0644;
+  auto in = NewInode(ctx, msrc, spec);
+  EXPECT_TRUE(in.ok());
+  return RefPtr<RegularFile>(static_cast<RegularFile*>(in->get()));
+}
+
+size_t Write(Inode* f, uint64_t off, const std::string& s) {
+  uint64_t at;
+  auto n = f->WriteAt(Ctx(), IOSequence::FromConst(s.data(), s.size()), off,
+                      false, &at);
+  EXPECT_TRUE(n.ok());
+  return n.ok() ? *n : 0;
+}
+
+std::string Read(Inode* f, uint64_t off, size_t len) {
+  std::string buf(len, '?');
+  auto n = f->ReadAt(Ctx(), IOSequence(buf.data(), buf.size()), off);
+  EXPECT_TRUE(n.ok());
+  buf.resize(n.ok() ? *n : 0);
+  return buf;
+}
+
+Errno Truncate(Inode* f, int64_t size) {
+  AttrChange ch;
+  ch.size = size;
+  return f->SetAttr(Ctx(), ch);
+}
+
+constexpr uint64_t kPage = RegularFile::kPageSize;
+
+TEST(RegularFileReadTest, HolesAndTailsReadAsZeros) {
+  RefPtr<RegularFile> f = NewFile();
+  Write(f.get(), 2 * kPage + 10, "abc");  // pages 0 and 1 are holes
+  std::string want(2 * kPage + 13, '\0');
+  want.replace(2 * kPage + 10, 3, "abc");
+  EXPECT_EQ(Read(f.get(), 0, 10 * kPage), want);
+  EXPECT_EQ(Read(f.get(), 2 * kPage + 11, 100), "bc");
+  EXPECT_EQ(Read(f.get(), 2 * kPage + 13, 100), "");
+  // Shrinking zeroes the cut tail, and growing again shows the zeros.
+  ASSERT_TRUE(Truncate(f.get(), 2 * kPage + 11).ok());
+  ASSERT_TRUE(Truncate(f.get(), 3 * kPage).ok());
+  std::string after(3 * kPage, '\0');
+  after[2 * kPage + 10] = 'a';
+  EXPECT_EQ(Read(f.get(), 0, 10 * kPage), after);
+  // Punching the page out makes it a hole again.
+  ASSERT_TRUE(f->Allocate(Ctx(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                          2 * kPage, kPage)
+                  .ok());
+  EXPECT_EQ(Read(f.get(), 0, 10 * kPage), std::string(3 * kPage, '\0'));
+  EXPECT_EQ(f->GetAttr(Ctx())->usage, 0);
+}
+
+// A page far past the others stays off the lock-free table (too sparse);
+// reads across both kinds of page see both.
+TEST(RegularFileReadTest, SparseAndLargeFilesReadEverything) {
+  RefPtr<RegularFile> f = NewFile();
+  Write(f.get(), 0, "head");
+  Write(f.get(), 100000 * kPage, "far");
+  EXPECT_EQ(Read(f.get(), 0, 4), "head");
+  EXPECT_EQ(Read(f.get(), 100000 * kPage - 2, 10),
+            std::string(2, '\0') + "far");
+  // Filling in pages grows the table over the ones it had left out.
+  for (uint64_t i = 1; i < 64; ++i) {
+    Write(f.get(), i * kPage,
+          std::string(kPage, static_cast<char>('A' + i % 26)));
+  }
+  for (uint64_t i = 1; i < 64; ++i) {
+    EXPECT_EQ(Read(f.get(), i * kPage, kPage),
+              std::string(kPage, static_cast<char>('A' + i % 26)));
+  }
+  EXPECT_EQ(Read(f.get(), 100000 * kPage, 10), "far");
+  // 20 MiB, past the largest table: the far pages read under the lock.
+  RefPtr<RegularFile> big = NewFile();
+  const std::string mib(1 << 20, 'm');
+  for (uint64_t i = 0; i < 20; ++i) Write(big.get(), i * mib.size(), mib);
+  EXPECT_EQ(Read(big.get(), 19 * mib.size() + 5, 3), "mmm");
+  EXPECT_EQ(Read(big.get(), 16 * mib.size() - 2, 4), "mmmm");
+  EXPECT_EQ(big->GetAttr(Ctx())->usage, 20 << 20);
+}
+
+TEST(RegularFileReadTest, SizeLimitAndFallocateStillCount) {
+  RefPtr<RegularFile> f = NewFile(/*max_bytes=*/4 * kPage);
+  EXPECT_EQ(Write(f.get(), 0, std::string(3 * kPage, 'x')), 3 * kPage);
+  // The fourth page fits, the fifth does not: a short write.
+  EXPECT_EQ(Write(f.get(), 3 * kPage, std::string(2 * kPage, 'y')), kPage);
+  ASSERT_TRUE(Truncate(f.get(), kPage).ok());
+  EXPECT_EQ(f->GetAttr(Ctx())->usage, static_cast<int64_t>(kPage));
+  ASSERT_TRUE(f->Allocate(Ctx(), 0, 0, 4 * kPage).ok());
+  EXPECT_EQ(f->GetAttr(Ctx())->size, static_cast<int64_t>(4 * kPage));
+  EXPECT_EQ(Read(f.get(), kPage, 3 * kPage), std::string(3 * kPage, '\0'));
+  EXPECT_EQ(f->Allocate(Ctx(), 0, 0, 5 * kPage).value(), ENOSPC);
+  EXPECT_EQ(*f->SeekDataHole(Ctx(), kPage, SEEK_HOLE), kPage);
+}
+
+// A writer alternately fills 16 KiB (four pages) with 'a' and with 'b';
+// each write is one locked section, so every read sees all of one.
+TEST(RegularFileReadTest, ReadsNeverMixTwoWrites) {
+  RefPtr<RegularFile> f = NewFile();
+  constexpr size_t kLen = 4 * kPage;
+  const std::string a(kLen, 'a'), b(kLen, 'b');
+  Write(f.get(), 0, a);
+  std::atomic<bool> stop{false};
+  std::atomic<int> mixed{0}, reads{0};
+  auto reader = [&](size_t off, size_t len) {
+    std::string buf(len, '?');
+    while (!stop.load(std::memory_order_relaxed)) {
+      auto n = f->ReadAt(Ctx(), IOSequence(buf.data(), len), off);
+      reads.fetch_add(1, std::memory_order_relaxed);
+      if (!n.ok() || *n != len ||
+          buf.find_first_not_of(buf[0]) != std::string::npos ||
+          (buf[0] != 'a' && buf[0] != 'b')) {
+        mixed.fetch_add(1);
+      }
+    }
+  };
+  std::thread r1(reader, 0, kLen), r2(reader, kPage / 2, 2 * kPage);
+  for (int i = 0; i < 20000; ++i) Write(f.get(), 0, i % 2 ? a : b);
+  stop.store(true);
+  r1.join();
+  r2.join();
+  EXPECT_EQ(mixed.load(), 0);
+  EXPECT_GT(reads.load(), 0);
+}
+
+// Truncates (which drop and zero pages) and growth race reads: each read
+// returns one of the states the writer steps through, zeros for holes.
+TEST(RegularFileReadTest, ReadsRacingTruncateSeeOneState) {
+  RefPtr<RegularFile> f = NewFile();
+  const std::string x(3 * kPage, 'x'), y(kPage, 'y');
+  // The states, by size (each size names exactly one content).
+  std::string s1 = x;                                     // 12288
+  std::string s2 = x.substr(0, 6000);                     // truncated
+  std::string s3 = s2 + std::string(20000 - 6000, '\0');  // grown
+  std::string s4 = s3.substr(0, 4 * kPage) + y;           // 20480: y at page 4
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  auto reader = [&] {
+    std::string buf(8 * kPage, '?');
+    while (!stop.load(std::memory_order_relaxed)) {
+      auto n = f->ReadAt(Ctx(), IOSequence(buf.data(), buf.size()), 0);
+      if (!n.ok()) {
+        bad.fetch_add(1);
+        continue;
+      }
+      std::string_view got(buf.data(), *n);
+      bool ok = got.empty() || got == s1 || got == s2 || got == s3 || got == s4;
+      if (!ok) bad.fetch_add(1);
+    }
+  };
+  std::thread r1(reader), r2(reader);
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_TRUE(Truncate(f.get(), 0).ok());
+    Write(f.get(), 0, x);
+    ASSERT_TRUE(Truncate(f.get(), 6000).ok());
+    ASSERT_TRUE(Truncate(f.get(), 20000).ok());
+    Write(f.get(), 4 * kPage, y);
+  }
+  stop.store(true);
+  r1.join();
+  r2.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+// Files that grow page by page replace their lock-free table while
+// readers use the old one (freed only once they are done: ASan checks).
+TEST(RegularFileReadTest, ReadsRacingTableGrowth) {
+  std::mutex mu;
+  RefPtr<RegularFile> cur = NewFile();
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  auto reader = [&] {
+    std::string buf(300 * kPage, '?');
+    while (!stop.load(std::memory_order_relaxed)) {
+      RefPtr<RegularFile> f;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        f = cur;
+      }
+      auto n = f->ReadAt(Ctx(), IOSequence(buf.data(), buf.size()), 0);
+      if (!n.ok() || *n % kPage != 0) {
+        bad.fetch_add(1);
+        continue;
+      }
+      for (size_t i = 0; i < *n; i += kPage) {
+        if (buf.find_first_not_of(static_cast<char>(1 + i / kPage % 250), i) <
+            i + kPage) {
+          bad.fetch_add(1);
+          break;
+        }
+      }
+    }
+  };
+  std::thread r1(reader), r2(reader);
+  for (int round = 0; round < 30; ++round) {
+    RefPtr<RegularFile> f = NewFile();
+    {
+      std::lock_guard<std::mutex> l(mu);
+      cur = f;
+    }
+    for (uint64_t i = 0; i < 300; ++i) {
+      Write(f.get(), i * kPage,
+            std::string(kPage, static_cast<char>(1 + i % 250)));
+    }
+    // Dropping pages while readers may be copying them.
+    ASSERT_TRUE(Truncate(f.get(), 10 * kPage).ok());
+  }
+  stop.store(true);
+  r1.join();
+  r2.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+// stat racing chmod+truncate (one SetAttr) sees one whole state.
+TEST(RegularFileReadTest, GetAttrRacingSetAttrSeesOneState) {
+  RefPtr<RegularFile> f = NewFile();
+  auto set = [&](uint32_t perms, uint32_t uid, int64_t size) {
+    AttrChange ch;
+    ch.perms = perms;
+    ch.uid = uid;
+    ch.size = size;
+    return f->SetAttr(Ctx(), ch).ok();
+  };
+  ASSERT_TRUE(set(0600, 1, 100));
+  std::atomic<bool> stop{false};
+  std::atomic<int> torn{0};
+  auto reader = [&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      auto a = f->GetAttr(Ctx());
+      if (!a.ok()) continue;
+      bool one = a->perms == 0600 && a->uid == 1 && a->size == 100;
+      bool two = a->perms == 0644 && a->uid == 2 && a->size == 200;
+      if (!one && !two) torn.fetch_add(1);
+      auto acc = f->GetAccessAttr(Ctx());
+      if (!acc.ok() || !((acc->perms == 0600 && acc->uid == 1) ||
+                         (acc->perms == 0644 && acc->uid == 2))) {
+        torn.fetch_add(1);
+      }
+    }
+  };
+  std::thread r1(reader), r2(reader);
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_TRUE(i % 2 ? set(0600, 1, 100) : set(0644, 2, 200));
+    if (i % 64 == 0) Write(f.get(), 0, "z");  // writes move mtime, not these
+  }
+  stop.store(true);
+  r1.join();
+  r2.join();
+  EXPECT_EQ(torn.load(), 0);
+}
+
+// relatime: a read after a write moves atime, one after that does not.
+TEST(RegularFileReadTest, RelatimeStillMovesAtimeAfterWrites) {
+  RefPtr<RegularFile> f = NewFile();
+  auto ctx = Ctx();
+  AttrChange old;
+  old.atime = linux_abi::Timespec{1000, 0};
+  old.mtime = linux_abi::Timespec{2000, 0};
+  ASSERT_TRUE(f->SetAttr(ctx, old).ok());
+  f->TouchAtime(ctx, /*relatime=*/true);  // mtime after atime: moves
+  linux_abi::Timespec a1 = f->GetAttr(ctx)->atime;
+  EXPECT_GT(a1.tv_sec, 2000);
+  f->TouchAtime(ctx, true);  // fresh now: stays
+  EXPECT_EQ(f->GetAttr(ctx)->atime.tv_nsec, a1.tv_nsec);
+  EXPECT_EQ(f->GetAttr(ctx)->atime.tv_sec, a1.tv_sec);
 }
 
 }  // namespace
