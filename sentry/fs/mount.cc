@@ -204,9 +204,11 @@ Dirent* WalkInGuard(const Context& ctx, Dirent* at, Components* comps,
       break;
     }
     auto a = dir->GetAccessAttr(ctx);
-    if (!a.ok() || !GenericPermission(ctx.creds(), InodeType::kDirectory, *a,
-                                      linux_abi::MAY_EXEC)
-                        .ok()) {
+    // With x for owner, group and others, every caller may search.
+    if (!a.ok() || ((a->perms & 0111) != 0111 &&
+                    !GenericPermission(ctx.creds(), InodeType::kDirectory, *a,
+                                       linux_abi::MAY_EXEC)
+                         .ok())) {
       break;
     }
     Dirent* child = at->FindCachedLockFree(name);

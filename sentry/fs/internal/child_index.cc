@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "absl/hash/hash.h"
 #include "sentry/fs/epoch.h"
 
 namespace sentry::fs::internal {
@@ -33,8 +34,11 @@ struct ChildIndex::Table {
   size_t negative;  // entries that are negative dirents (writers only)
 };
 
+// abseil's hash: seeded per process, so a sandboxed program cannot pick
+// names that all land in one probe run, and cheaper than std::hash's
+// Murmur for short names.
 uint64_t ChildIndex::Hash(std::string_view name) {
-  return std::hash<std::string_view>()(name);
+  return absl::Hash<std::string_view>()(name);
 }
 
 void ChildIndex::FreeTable(void* p) {
