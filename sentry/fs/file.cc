@@ -282,6 +282,10 @@ namespace {
 class Dirent64Sink : public DirSink {
  public:
   Dirent64Sink(char* buf, size_t size) : buf_(buf), size_(size) {}
+  // getdents(2): a remote directory's listing returns each reply's
+  // entries as they come, so a listing that fits one reply does not wait
+  // for a second (empty) one in the same call.
+  bool ShortBatchOk() const override { return true; }
   bool Add(const DirEntry& e) override {
     size_t reclen =
         (linux_abi::kDirent64NameOffset + e.name.size() + 1 + 7) & ~size_t{7};

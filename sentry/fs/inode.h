@@ -69,6 +69,11 @@ class DirSink {
  public:
   virtual ~DirSink() = default;
   virtual bool Add(const DirEntry& e) = 0;
+  // Whether IterateDir may stop before the sink is full, after a batch
+  // that cost a round trip to a server, leaving the rest to the next call
+  // (getdents(2) may return fewer entries than fit; callers loop to 0).
+  // False: every entry from the offset on, until Add refuses one.
+  virtual bool ShortBatchOk() const { return false; }
 };
 
 // Hints the VFS adds to Inode::Rename's flags (above renameat2's bits).

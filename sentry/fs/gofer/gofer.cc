@@ -986,6 +986,7 @@ Errno GoferInode::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
                      client().Readdir(dir_fid_->fid, soff));
     if (ents.empty()) return Errno();
     const uint64_t before = soff;
+    bool added = false;
     for (const p9::Dirent& e : ents) {
       const uint64_t next = e.offset;
       if (e.name == "." || e.name == ".." || !ValidName(e.name) ||
@@ -996,9 +997,13 @@ Errno GoferInode::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
       if (!sink.Add(DirEntry{e.name, e.qid.path, e.type, next + 2})) {
         return Errno();
       }
+      added = true;
       soff = next;
     }
     if (soff == before) return Errno(EIO);  // a server going round in place
+    // A batch with nothing to report (only "." and "..") must not look
+    // like the end: ask for the next.
+    if (added && sink.ShortBatchOk()) return Errno();
   }
   return Errno(EIO);
 }
