@@ -654,9 +654,19 @@ RegularFile::RegularFile(RefPtr<MountSource> msrc, const CreateSpec& spec,
                          const linux_abi::Timespec& now)
     : RamInode(std::move(msrc), InodeType::kRegular, spec, now) {}
 
+RegularFile::Data& RegularFile::D() {
+  if (!data_) data_ = std::make_unique<Data>();
+  return *data_;
+}
+
+const RegularFile::Data& RegularFile::CD() const {
+  static const Data* const empty = new Data();
+  return data_ ? *data_ : *empty;
+}
+
 RegularFile::~RegularFile() {
   base::SeqMutexLock l(&mu_);
-  if (counted_) ram_source()->ReleaseBytes(pages_.size() * kPageSize);
+  if (counted_) ram_source()->ReleaseBytes(PageCount() * kPageSize);
   // No reader can be inside ReadAt: each holds a reference on the inode.
   PageTable::Free(table_.load(std::memory_order_relaxed));
 }
@@ -708,12 +718,12 @@ void RegularFile::PageTable::Free(void* t) { ::operator delete(t); }
 RegularFile::PageMap::iterator RegularFile::InsertPageLocked(
     PageMap::iterator hint, uint64_t idx, Page p) {
   char* raw = p.get();
-  auto it = pages_.emplace_hint(hint, idx, std::move(p));
+  auto it = D().pages.emplace_hint(hint, idx, std::move(p));
   PageTable* t = table_.load(std::memory_order_relaxed);
   if (t == nullptr || idx >= t->cap) {
     uint64_t cap = t ? t->cap : 0;
     uint64_t want = std::max<uint64_t>(4, std::bit_ceil(idx + 1));
-    if (want > kMaxTablePages || want > kMaxSlotsPerPage * pages_.size()) {
+    if (want > kMaxTablePages || want > kMaxSlotsPerPage * PageCount()) {
       return it;  // too big or too sparse: this page stays off the table
     }
     PageTable* fresh = PageTable::New(want);
@@ -722,7 +732,7 @@ RegularFile::PageMap::iterator RegularFile::InsertPageLocked(
                               std::memory_order_relaxed);
     }
     // Pages past the old table (which a sparser file kept off it).
-    for (auto j = pages_.lower_bound(cap); j != pages_.end() && j->first < want;
+    for (auto j = D().pages.lower_bound(cap); j != D().pages.end() && j->first < want;
          ++j) {
       fresh->slots()[j->first].store(j->second.get(),
                                      std::memory_order_relaxed);
@@ -745,7 +755,7 @@ RegularFile::PageMap::iterator RegularFile::ErasePageLocked(
     t->slots()[it->first].store(nullptr, std::memory_order_seq_cst);
     RetireAfterUnlock(it->second.release(), &FreePage);
   }
-  return pages_.erase(it);
+  return D().pages.erase(it);
 }
 
 // ---- RegularFile reads and writes.
@@ -805,14 +815,14 @@ ErrnoOr<size_t> RegularFile::ReadLocked(const IOSequence& dst,
   if (offset >= size) return size_t{0};
   size_t n = std::min<uint64_t>(dst.size(), size - offset);
   size_t done = 0;
-  auto it = pages_.lower_bound(offset / kPageSize);
+  auto it = CD().pages.lower_bound(offset / kPageSize);
   while (done < n) {
     uint64_t pos = offset + done;
     uint64_t idx = pos / kPageSize;
     uint64_t in_page = pos % kPageSize;
     size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
-    while (it != pages_.end() && it->first < idx) ++it;
-    if (it != pages_.end() && it->first == idx) {
+    while (it != CD().pages.end() && it->first < idx) ++it;
+    if (it != CD().pages.end() && it->first == idx) {
       dst.CopyOut(done, it->second.get() + in_page, k);
     } else {
       dst.ZeroOut(done, k);
@@ -838,20 +848,20 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
   size_t done = 0;
   // One descent of the page map for the whole write: the pages are
   // visited (and new ones inserted) in order, each at the iterator.
-  auto it = pages_.lower_bound(offset / kPageSize);
+  auto it = D().pages.lower_bound(offset / kPageSize);
   while (done < n) {
     uint64_t pos = offset + done;
     uint64_t idx = pos / kPageSize;
     uint64_t in_page = pos % kPageSize;
     size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
-    if (it == pages_.end() || it->first != idx) {
+    if (it == D().pages.end() || it->first != idx) {
       if (counted_ && !ram_source()->ReserveBytes(kPageSize)) break;
       Page p(new char[kPageSize]);
       if (in_page != 0 || k != kPageSize) std::memset(p.get(), 0, kPageSize);
       it = InsertPageLocked(it, idx, std::move(p));
     }
     src.CopyIn(done, it->second.get() + in_page, k);
-    if (!unwritten_.empty()) unwritten_.erase(idx);
+    if (!D().unwritten.empty()) D().unwritten.erase(idx);
     ++it;
     done += k;
   }
@@ -859,32 +869,33 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
   if (offset + done > static_cast<uint64_t>(attr_.size)) {
     attr_.size = offset + done;
   }
-  attr_.usage = pages_.size() * kPageSize;
+  attr_.usage = PageCount() * kPageSize;
   attr_.mtime = attr_.ctime = ctx.Now();
   return done;
 }
 
 void RegularFile::DropFromLocked(uint64_t from) {
+  if (!data_) return;  // no page at all
   uint64_t first_whole = (from + kPageSize - 1) / kPageSize;
   if (from % kPageSize) {
-    auto it = pages_.find(from / kPageSize);
-    if (it != pages_.end()) {
+    auto it = D().pages.find(from / kPageSize);
+    if (it != D().pages.end()) {
       std::memset(it->second.get() + from % kPageSize, 0,
                   kPageSize - from % kPageSize);
     }
   }
-  auto it = pages_.lower_bound(first_whole);
+  auto it = D().pages.lower_bound(first_whole);
   size_t dropped = 0;
   // Published pages go to the epoch in one batch, the rest at once.
   PageTable* t = table_.load(std::memory_order_relaxed);
   auto retired = std::make_unique<RetiredPages>();
-  while (it != pages_.end()) {
-    unwritten_.erase(it->first);
+  while (it != D().pages.end()) {
+    D().unwritten.erase(it->first);
     if (t != nullptr && it->first < t->cap) {
       t->slots()[it->first].store(nullptr, std::memory_order_seq_cst);
       retired->pages.push_back(it->second.release());
     }
-    it = pages_.erase(it);
+    it = D().pages.erase(it);
     ++dropped;
   }
   if (!retired->pages.empty()) {
@@ -901,7 +912,7 @@ Errno RegularFile::TruncateLocked(const Context& ctx, int64_t size) {
     attr_.size = size;
     attr_.mtime = ctx.Now();
   }
-  attr_.usage = pages_.size() * kPageSize;
+  attr_.usage = PageCount() * kPageSize;
   return Errno();
 }
 
@@ -912,11 +923,11 @@ ErrnoOr<uint64_t> RegularFile::SeekDataHole(const Context&, uint64_t offset,
   if (offset >= size) return Errno(ENXIO);
   uint64_t idx = offset / kPageSize;
   auto is_data = [&](uint64_t i) ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return pages_.contains(i) && !unwritten_.contains(i);
+    return CD().pages.contains(i) && !CD().unwritten.contains(i);
   };
   if (whence == SEEK_DATA) {
-    for (auto it = pages_.lower_bound(idx); it != pages_.end(); ++it) {
-      if (unwritten_.contains(it->first)) continue;
+    for (auto it = CD().pages.lower_bound(idx); it != CD().pages.end(); ++it) {
+      if (CD().unwritten.contains(it->first)) continue;
       uint64_t pos = std::max(offset, it->first * kPageSize);
       if (pos >= size) return Errno(ENXIO);
       return pos;
@@ -927,8 +938,8 @@ ErrnoOr<uint64_t> RegularFile::SeekDataHole(const Context&, uint64_t offset,
   // walk along the page map, not a lookup per page).
   if (!is_data(idx)) return offset;
   uint64_t next = idx;
-  for (auto it = pages_.find(idx);
-       it != pages_.end() && it->first == next && !unwritten_.contains(next);
+  for (auto it = CD().pages.find(idx);
+       it != CD().pages.end() && it->first == next && !CD().unwritten.contains(next);
        ++it) {
     ++next;
   }
@@ -953,11 +964,11 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
     for (uint64_t pos = offset; pos < e;) {
       uint64_t idx = pos / kPageSize, in_page = pos % kPageSize;
       uint64_t k = std::min(kPageSize - in_page, e - pos);
-      auto it = pages_.find(idx);
-      if (it != pages_.end()) {
+      auto it = D().pages.find(idx);
+      if (it != D().pages.end()) {
         if (k == kPageSize) {
           ErasePageLocked(it);
-          unwritten_.erase(idx);
+          D().unwritten.erase(idx);
           if (counted_) ram_source()->ReleaseBytes(kPageSize);
         } else {
           std::memset(it->second.get() + in_page, 0, k);
@@ -965,34 +976,34 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
       }
       pos += k;
     }
-    attr_.usage = pages_.size() * kPageSize;
+    attr_.usage = PageCount() * kPageSize;
     attr_.mtime = attr_.ctime = ctx.Now();
     return Errno();
   }
   if (end > ctx.file_size_limit()) return Errno(EFBIG);
   std::vector<uint64_t> added;
   for (uint64_t idx = offset / kPageSize; idx * kPageSize < end; ++idx) {
-    if (pages_.contains(idx)) continue;
+    if (D().pages.contains(idx)) continue;
     if (counted_ && !ram_source()->ReserveBytes(kPageSize)) {
       // All or nothing, as shmem_fallocate undoes a failed allocation.
       for (uint64_t a : added) {
-        ErasePageLocked(pages_.find(a));
-        unwritten_.erase(a);
+        ErasePageLocked(D().pages.find(a));
+        D().unwritten.erase(a);
       }
       if (counted_) ram_source()->ReleaseBytes(added.size() * kPageSize);
       return Errno(ENOSPC);
     }
     Page p(new char[kPageSize]);
     std::memset(p.get(), 0, kPageSize);
-    InsertPageLocked(pages_.lower_bound(idx), idx, std::move(p));
-    unwritten_.insert(idx);
+    InsertPageLocked(D().pages.lower_bound(idx), idx, std::move(p));
+    D().unwritten.insert(idx);
     added.push_back(idx);
   }
   if (!(mode & FALLOC_FL_KEEP_SIZE) &&
       end > static_cast<uint64_t>(attr_.size)) {
     attr_.size = end;
   }
-  attr_.usage = pages_.size() * kPageSize;
+  attr_.usage = PageCount() * kPageSize;
   attr_.ctime = ctx.Now();
   return Errno();
 }

@@ -273,23 +273,35 @@ class RegularFile : public RamInode {
   std::optional<size_t> ReadLockFree(const IOSequence& dst, uint64_t offset);
   ErrnoOr<size_t> ReadLocked(const IOSequence& dst, uint64_t offset)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Adds page idx to pages_ (before `hint`) and to the table, growing it
+  // Adds page idx to the page map (before `hint`) and to the table, growing it
   // if the file is dense enough.
   PageMap::iterator InsertPageLocked(PageMap::iterator hint, uint64_t idx,
                                      Page p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Removes a page from pages_ and the table; a published page is retired.
+  // Removes a page from the page map and the table; a published page is retired.
   PageMap::iterator ErasePageLocked(PageMap::iterator it)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops pages wholly at or past `from`, zeroes the tail of a partial one.
   void DropFromLocked(uint64_t from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  PageMap pages_ ABSL_GUARDED_BY(mu_);
+  // The page map and the fallocate set, made on the first write or
+  // fallocate: an empty file holds one null pointer for both.
+  struct Data {
+    PageMap pages;
+    // Pages fallocate made that nothing has written yet: they hold zeros
+    // and, as in shmem, SEEK_DATA/SEEK_HOLE treat them as holes.
+    absl::btree_set<uint64_t> unwritten;
+  };
+  // Makes data_ if need be.
+  Data& D() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // data_, or an empty Data shared by every file that has none.
+  const Data& CD() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  size_t PageCount() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return data_ ? data_->pages.size() : 0;
+  }
+  std::unique_ptr<Data> data_ ABSL_GUARDED_BY(mu_);
   // Written under mu_ (exclusive), read by ReadLockFree; null until the
   // first page (and for files too sparse to be worth a table).
   std::atomic<PageTable*> table_{nullptr};
   std::atomic<bool> linkable_{false};
-  // Pages fallocate made that nothing has written yet: they hold zeros
-  // and, as in shmem, SEEK_DATA/SEEK_HOLE treat them as holes.
-  absl::btree_set<uint64_t> unwritten_ ABSL_GUARDED_BY(mu_);
 };
 
 class Symlink : public RamInode {
