@@ -41,9 +41,8 @@ void RegisterCharDevice(uint32_t major, uint32_t minor_lo, uint32_t minor_hi,
   r.ranges.push_back({major, minor_lo, minor_hi, std::move(opener)});
 }
 
-ErrnoOr<FileOpsPtr> OpenCharDevice(const Context& ctx,
-                                                        uint64_t rdev,
-                                                        int flags) {
+ErrnoOr<FileOpsPtr> OpenCharDevice(const Context& ctx, uint64_t rdev,
+                                   int flags) {
   const uint32_t major = linux_abi::DevMajor(rdev);
   const uint32_t minor = linux_abi::DevMinor(rdev);
   DeviceOpener opener;

@@ -30,9 +30,8 @@ void RegisterCharDevice(uint32_t major, uint32_t minor_lo, uint32_t minor_hi,
 
 // Opens the character device rdev (linux_abi::MakeDev encoding). ENXIO if
 // nothing is registered for it, as Linux says for a node with no driver.
-ErrnoOr<FileOpsPtr> OpenCharDevice(const Context& ctx,
-                                                        uint64_t rdev,
-                                                        int flags);
+ErrnoOr<FileOpsPtr> OpenCharDevice(const Context& ctx, uint64_t rdev,
+                                   int flags);
 
 // Static registration: `static CharDeviceRegistrar r(1, 3, 3, OpenNull);`.
 struct CharDeviceRegistrar {

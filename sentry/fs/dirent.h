@@ -12,12 +12,12 @@
 // tree is torn down (DetachTree at unmount). A detached Dirent keeps its
 // parent reference, so getcwd and /proc paths of a deleted file still work.
 //
-// Locking: mu_ guards the children (index_, for writers). name_ and parent_ change only
-// in Rename, with RenameMutex() held exclusively; read them with it held shared
-// (or through name() and parent(), which do). A lookup that misses holds the
-// parent's mu_ across the filesystem's Lookup, and creates and removals hold it
-// across the filesystem call, so a create racing a lookup can never leave a
-// stale negative entry. Lock order:
+// Locking: mu_ guards the children (index_, for writers). name_ and parent_
+// change only in Rename, with RenameMutex() held exclusively; read them with it
+// held shared (or through name() and parent(), which do). A lookup that misses
+// holds the parent's mu_ across the filesystem's Lookup, and creates and
+// removals hold it across the filesystem call, so a create racing a lookup can
+// never leave a stale negative entry. Lock order:
 //   MountNamespace::mu_ -> RenameMutex() -> parent Dirent::mu_
 //     -> child Dirent::mu_ -> filesystem (Inode) locks
 // For two directories neither of which is an ancestor of the other, lock

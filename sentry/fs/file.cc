@@ -74,7 +74,9 @@ void FileOpsDeleter::operator()(FileOperations* ops) const {
   if (ops != SharedInodeOps()) delete ops;
 }
 
-FileOpsPtr InodeFileOperations::Shared() { return FileOpsPtr(SharedInodeOps()); }
+FileOpsPtr InodeFileOperations::Shared() {
+  return FileOpsPtr(SharedInodeOps());
+}
 
 File::File(RefPtr<Mount> mount, RefPtr<Dirent> dirent, int flags,
            FileOpsPtr ops)

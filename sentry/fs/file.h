@@ -88,8 +88,7 @@ class File : public base::RefCounted<File> {
  public:
   // flags: the open(2) flags, less O_CREAT/O_EXCL/O_TRUNC/O_NOCTTY. mount
   // and dirent are never null (AnonymousPath gives non-files a Path).
-  File(RefPtr<Mount> mount, RefPtr<Dirent> dirent, int flags,
-       FileOpsPtr ops);
+  File(RefPtr<Mount> mount, RefPtr<Dirent> dirent, int flags, FileOpsPtr ops);
   ~File();
 
   Mount* mount() const { return mount_.get(); }

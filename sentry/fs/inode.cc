@@ -177,8 +177,7 @@ ErrnoOr<linux_abi::Statfs> Inode::StatFS(const Context&) {
   return s;
 }
 
-ErrnoOr<FileOpsPtr> Inode::Open(const Context& ctx,
-                                                     int flags) {
+ErrnoOr<FileOpsPtr> Inode::Open(const Context& ctx, int flags) {
   switch (type()) {
     case InodeType::kRegular:
     case InodeType::kDirectory:

@@ -231,8 +231,7 @@ class Inode : public base::RefCounted<Inode> {
   // description. Default: regular files read/write through ReadAt/WriteAt,
   // directories iterate through IterateDir; ENXIO for sockets; device
   // nodes are resolved by the VFS's device registry.
-  virtual ErrnoOr<FileOpsPtr> Open(const Context& ctx,
-                                                        int flags);
+  virtual ErrnoOr<FileOpsPtr> Open(const Context& ctx, int flags);
 
   void OnLastRef() const { delete this; }
 

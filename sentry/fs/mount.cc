@@ -213,8 +213,7 @@ Dirent* WalkInGuard(const Context& ctx, Dirent* at, Components* comps,
     }
     Dirent* child = at->FindCachedLockFree(name);
     if (child == nullptr || child->negative() || child->mount_count() != 0 ||
-        (child->inode()->IsSymlink() &&
-         !(accept_final_symlink && c.Done()))) {
+        (child->inode()->IsSymlink() && !(accept_final_symlink && c.Done()))) {
       break;
     }
     at = child;
@@ -377,15 +376,15 @@ ErrnoOr<Path> MountNamespace::Resolve(const Context& ctx, const Path& root,
   return ResolveWithBudget(this, ctx, root, start, path, opts, &budget);
 }
 
-Dirent* ResolveInGuard(const Context& ctx, Dirent* start,
-                       std::string_view path, bool follow_final_symlink) {
+Dirent* ResolveInGuard(const Context& ctx, Dirent* start, std::string_view path,
+                       bool follow_final_symlink) {
   if (path.empty() || path.size() >= static_cast<size_t>(linux_abi::kPathMax)) {
     return nullptr;
   }
   const bool trailing_slash = path.back() == '/';
   Components comps(path);
-  Dirent* d = WalkInGuard(ctx, start, &comps,
-                          !follow_final_symlink && !trailing_slash);
+  Dirent* d =
+      WalkInGuard(ctx, start, &comps, !follow_final_symlink && !trailing_slash);
   if (!comps.Done()) return nullptr;
   // "/" (or a start that is itself mounted on) is left to the locked walk,
   // which crosses the mount.

@@ -105,8 +105,8 @@ struct Path {
 // the caller holds (for a relative path) or the root (for an absolute
 // one); the result is valid until the guard ends. The path's mount is
 // start's: the walk never crosses one.
-Dirent* ResolveInGuard(const Context& ctx, Dirent* start,
-                       std::string_view path, bool follow_final_symlink);
+Dirent* ResolveInGuard(const Context& ctx, Dirent* start, std::string_view path,
+                       bool follow_final_symlink);
 
 // How a path resolution treats its last component.
 struct ResolveOptions {

@@ -75,8 +75,7 @@ class PipeFile : public FileOperations {
   const bool r_, w_;
 };
 
-ErrnoOr<FileOpsPtr> Pipe::Open(const Context& ctx,
-                                                    int flags) {
+ErrnoOr<FileOpsPtr> Pipe::Open(const Context& ctx, int flags) {
   const int acc = flags & O_ACCMODE;
   const bool r = acc == O_RDONLY || acc == O_RDWR;
   const bool w = acc == O_WRONLY || acc == O_RDWR;
@@ -104,8 +103,7 @@ ErrnoOr<FileOpsPtr> Pipe::Open(const Context& ctx,
       cv_.wait_for(l, std::chrono::milliseconds(10));
     }
   }
-  return FileOpsPtr(
-      new PipeFile(RefPtr<Pipe>(this), r, w));
+  return FileOpsPtr(new PipeFile(RefPtr<Pipe>(this), r, w));
 }
 
 }  // namespace sentry::fs

@@ -272,9 +272,8 @@ void Task::PublishViewLocked(Path root, Path cwd) {
   const FsView* old = view_.exchange(
       new FsView{std::move(root), std::move(cwd)}, std::memory_order_acq_rel);
   if (old != nullptr) {
-    fs::epoch::Retire(const_cast<FsView*>(old), [](void* v) {
-      delete static_cast<FsView*>(v);
-    });
+    fs::epoch::Retire(const_cast<FsView*>(old),
+                      [](void* v) { delete static_cast<FsView*>(v); });
   }
 }
 
@@ -388,8 +387,7 @@ ErrnoOr<RefPtr<File>> Task::OpenPath(Path p, int flags) {
       (p.mount->flags().no_dev || in->mount_source()->flags().no_dev)) {
     return Errno(EACCES);
   }
-  ASSIGN_OR_RETURN(fs::FileOpsPtr ops,
-                   in->Open(ctx_, flags));
+  ASSIGN_OR_RETURN(fs::FileOpsPtr ops, in->Open(ctx_, flags));
   return base::MakeRef<File>(std::move(p.mount), std::move(p.dirent),
                              flags | kOLargefile, std::move(ops));
 }

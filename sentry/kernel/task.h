@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "base/mutex.h"
-#include "base/spinlock.h"
 #include "base/refcount.h"
+#include "base/spinlock.h"
 #include "sentry/context/context.h"
 #include "sentry/fs/file.h"
 #include "sentry/fs/mount.h"
@@ -56,9 +56,9 @@ class FDTable {
   base::ErrnoOr<base::RefPtr<fs::File>> Get(int fd) const
       ABSL_LOCKS_EXCLUDED(mu_);
   // The file at fd without a reference, or null (fd not open, its file
-  // not borrowable_io(), or its inode ever locked). Only for the caller's epoch::ReadGuard: a close
-  // meanwhile retires the File, so it stays valid (if closed) until the
-  // guard ends.
+  // not borrowable_io(), or its inode ever locked). Only for the caller's
+  // epoch::ReadGuard: a close meanwhile retires the File, so it stays valid (if
+  // closed) until the guard ends.
   fs::File* Borrow(int fd) const;
   base::ErrnoOr<base::RefPtr<fs::File>> Remove(int fd) ABSL_LOCKS_EXCLUDED(mu_);
   base::ErrnoOr<bool> GetCloexec(int fd) const ABSL_LOCKS_EXCLUDED(mu_);
@@ -276,8 +276,7 @@ class Task {
   // stat(2) of path (absolute, or relative to the cwd) walked entirely
   // inside an epoch guard: false, with nothing done, where the lock-free
   // walk cannot finish it (see fs::ResolveInGuard).
-  bool StatInGuard(const char* path, bool follow, struct stat* st,
-                   long* ret);
+  bool StatInGuard(const char* path, bool follow, struct stat* st, long* ret);
 
   mutable base::Mutex fs_mu_;
   std::atomic<const FsView*> view_{nullptr};  // written under fs_mu_

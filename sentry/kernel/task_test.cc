@@ -1864,10 +1864,10 @@ TEST_F(TaskTest, LockFreeStatMatchesLockedWalk) {
   ASSERT_THAT(t()->Mount("none", "/a/mnt", "tmpfs", 0, nullptr), Succeeds());
   ASSERT_THAT(WriteFile(t(), "/a/mnt/m", "m"), Succeeds());
   const std::vector<std::string> paths = {
-      "a",       "a/b",      "a/b/f",     "a/b/f/",   "a/b/",
-      "a/lf",    "a/lf/",    "a/ld",      "a/ld/",    "a/ld/f",
-      "a/dangling", "a/missing", "a/b/f/x", "a/locked", "a/locked/g",
-      "a/mnt",   "a/mnt/m",  "a//b///f",  "a/mnt/",   "a/b/missing/x",
+      "a",          "a/b",       "a/b/f",    "a/b/f/",   "a/b/",
+      "a/lf",       "a/lf/",     "a/ld",     "a/ld/",    "a/ld/f",
+      "a/dangling", "a/missing", "a/b/f/x",  "a/locked", "a/locked/g",
+      "a/mnt",      "a/mnt/m",   "a//b///f", "a/mnt/",   "a/b/missing/x",
   };
   auto check = [&](Task* task, const std::string& prefix,
                    const std::string& detour, const std::string& what) {
@@ -1875,7 +1875,8 @@ TEST_F(TaskTest, LockFreeStatMatchesLockedWalk) {
       const std::string direct = prefix + rel;
       const std::string slow = detour + rel;
       for (int flags : {0, AT_SYMLINK_NOFOLLOW}) {
-        struct stat a {}, b {};
+        struct stat a {
+        }, b{};
         long ra = task->Fstatat(AT_FDCWD, direct.c_str(), &a, flags);
         long rb = task->Fstatat(AT_FDCWD, slow.c_str(), &b, flags);
         SCOPED_TRACE(what + ": " + direct + " vs " + slow +

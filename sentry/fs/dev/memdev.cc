@@ -106,10 +106,10 @@ class MemDeviceFile : public FileOperations {
 };
 
 DeviceOpener OpenerFor(MemKind kind) {
-  return [kind](const Context&, uint32_t, uint32_t,
-                int) -> ErrnoOr<FileOpsPtr> {
-    return FileOpsPtr(new MemDeviceFile(kind));
-  };
+  return
+      [kind](const Context&, uint32_t, uint32_t, int) -> ErrnoOr<FileOpsPtr> {
+        return FileOpsPtr(new MemDeviceFile(kind));
+      };
 }
 
 CharDeviceRegistrar null_registrar(kMemMajor, kNullMinor, kNullMinor,

@@ -347,8 +347,7 @@ class GoferInode final : public Inode {
   ErrnoOr<std::vector<std::string>> ListXattr(const Context& ctx) override;
   Errno RemoveXattr(const Context& ctx, std::string_view name) override;
   ErrnoOr<linux_abi::Statfs> StatFS(const Context& ctx) override;
-  ErrnoOr<FileOpsPtr> Open(const Context& ctx,
-                                                int flags) override;
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx, int flags) override;
 
   // ---- Internals.
   void UpdateAttr(const p9::Attr& a, bool fresh);
@@ -1062,8 +1061,7 @@ ErrnoOr<GoferInode::Handle> GoferInode::WriteHandle() {
   return GetHandle(kOpenWrite, true);
 }
 
-ErrnoOr<FileOpsPtr> GoferInode::Open(const Context& ctx,
-                                                          int flags) {
+ErrnoOr<FileOpsPtr> GoferInode::Open(const Context& ctx, int flags) {
   if (!(flags & O_PATH) && type() == InodeType::kFifo) {
     RefPtr<Pipe> p;
     {

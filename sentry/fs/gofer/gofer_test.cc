@@ -15,8 +15,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -559,16 +559,16 @@ TEST_P(RoundTripTest, ListingRoundTrips) {
   ASSERT_THAT(task_->Mkdirat(AT_FDCWD, "/rd", 0755), Succeeds());
   ASSERT_THAT(task_->Mkdirat(AT_FDCWD, "/big", 0755), Succeeds());
   for (int i = 0; i < 100; ++i) {
-    ASSERT_THAT(WriteFile(task_.get(), ("/rd/f" + std::to_string(i)).c_str(),
-                          ""),
-                Succeeds());
+    ASSERT_THAT(
+        WriteFile(task_.get(), ("/rd/f" + std::to_string(i)).c_str(), ""),
+        Succeeds());
   }
   const std::string pad(200, 'n');
   for (int i = 0; i < 2000; ++i) {
-    ASSERT_THAT(task_->Mkdirat(AT_FDCWD,
-                               ("/big/" + pad + std::to_string(i)).c_str(),
-                               0755),
-                Succeeds());
+    ASSERT_THAT(
+        task_->Mkdirat(AT_FDCWD, ("/big/" + pad + std::to_string(i)).c_str(),
+                       0755),
+        Succeeds());
   }
   MountFresh();
   Reset();

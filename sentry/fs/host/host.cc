@@ -182,8 +182,7 @@ class HostInode : public Inode {
   }
 
   // Another open of the same host object (a reopen through /proc/self/fd).
-  ErrnoOr<FileOpsPtr> Open(const Context& ctx,
-                                                int flags) override;
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx, int flags) override;
 
  private:
   const int fd_;
@@ -404,10 +403,8 @@ class HostFileOperations : public FileOperations {
   const RefPtr<HostInode> inode_;
 };
 
-ErrnoOr<FileOpsPtr> HostInode::Open(const Context& ctx,
-                                                         int flags) {
-  return FileOpsPtr(
-      new HostFileOperations(RefPtr<HostInode>(this)));
+ErrnoOr<FileOpsPtr> HostInode::Open(const Context& ctx, int flags) {
+  return FileOpsPtr(new HostFileOperations(RefPtr<HostInode>(this)));
 }
 
 template <typename T>
@@ -539,9 +536,9 @@ ErrnoOr<RefPtr<File>> ImportFile(const Context& ctx, int host_fd, bool is_tty) {
   // constant is 0 there).
   constexpr int kOLargefile = 0100000;
   const int flags = host_flags & (O_ACCMODE | O_APPEND | O_NONBLOCK);
-  auto file = base::MakeRef<File>(
-      std::move(mount), std::move(dirent), flags | kOLargefile,
-      FileOpsPtr(new HostFileOperations(inode)));
+  auto file = base::MakeRef<File>(std::move(mount), std::move(dirent),
+                                  flags | kOLargefile,
+                                  FileOpsPtr(new HostFileOperations(inode)));
   if (seekable && pos > 0) {
     auto r = file->Seek(ctx, pos, SEEK_SET);
     if (!r.ok()) return r.error();

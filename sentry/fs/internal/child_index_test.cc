@@ -154,8 +154,7 @@ TEST_F(ChildIndexTest, ManyEntriesGrowAndSurviveErasure) {
     ASSERT_EQ(index_.Erase(absl::StrCat("f", i)), ds[i]);
   }
   for (int i = 0; i < kN; ++i) {
-    ASSERT_EQ(FindUnlocked(absl::StrCat("f", i)), i % 2 ? ds[i] : nullptr)
-        << i;
+    ASSERT_EQ(FindUnlocked(absl::StrCat("f", i)), i % 2 ? ds[i] : nullptr) << i;
   }
   // Refill the erased names: tombstones are reused or outgrown.
   for (int i = 0; i < kN; i += 2) ASSERT_EQ(index_.Put(ds[i]), nullptr);

@@ -598,8 +598,7 @@ ErrnoOr<linux_abi::Statfs> OverlayInode::StatFS(const Context& ctx) {
   return s;
 }
 
-ErrnoOr<FileOpsPtr> OverlayInode::Open(const Context& ctx,
-                                                            int flags) {
+ErrnoOr<FileOpsPtr> OverlayInode::Open(const Context& ctx, int flags) {
   if (IsDir()) {
     return FileOpsPtr(new MergedDirFile());
   }

@@ -155,8 +155,7 @@ class OverlayInode : public Inode {
   ErrnoOr<std::vector<std::string>> ListXattr(const Context& ctx) override;
   Errno RemoveXattr(const Context& ctx, std::string_view name) override;
   ErrnoOr<linux_abi::Statfs> StatFS(const Context& ctx) override;
-  ErrnoOr<FileOpsPtr> Open(const Context& ctx,
-                                                int flags) override;
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx, int flags) override;
 
   // One entry of a merged listing.
   struct Entry {

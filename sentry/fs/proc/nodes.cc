@@ -96,14 +96,12 @@ ErrnoOr<size_t> GenFile::WriteAt(const Context&, const IOSequence&, uint64_t,
   return Errno(write_errno_);
 }
 
-ErrnoOr<FileOpsPtr> GenFile::Open(const Context& ctx,
-                                                       int flags) {
+ErrnoOr<FileOpsPtr> GenFile::Open(const Context& ctx, int flags) {
   if ((flags & O_PATH) != 0) {
     return FileOpsPtr(new SnapshotOps("", write_errno_));
   }
   ASSIGN_OR_RETURN(std::string data, gen_(ctx));
-  return FileOpsPtr(
-      new SnapshotOps(std::move(data), write_errno_));
+  return FileOpsPtr(new SnapshotOps(std::move(data), write_errno_));
 }
 
 GenSymlink::GenSymlink(const RefPtr<MountSource>& msrc, Generator target,

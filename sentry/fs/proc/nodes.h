@@ -76,8 +76,7 @@ class GenFile : public SyntheticInode {
   ErrnoOr<size_t> WriteAt(const Context& ctx, const IOSequence& src,
                           uint64_t offset, bool append,
                           uint64_t* offset_out) override;
-  ErrnoOr<FileOpsPtr> Open(const Context& ctx,
-                                                int flags) override;
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx, int flags) override;
   ErrnoOr<std::string> Generate(const Context& ctx) const { return gen_(ctx); }
 
  private:

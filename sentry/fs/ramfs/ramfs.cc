@@ -1,8 +1,8 @@
 #include "sentry/fs/ramfs/ramfs.h"
 
 #include <algorithm>
-#include <cstddef>
 #include <bit>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -732,8 +732,8 @@ RegularFile::PageMap::iterator RegularFile::InsertPageLocked(
                               std::memory_order_relaxed);
     }
     // Pages past the old table (which a sparser file kept off it).
-    for (auto j = D().pages.lower_bound(cap); j != D().pages.end() && j->first < want;
-         ++j) {
+    for (auto j = D().pages.lower_bound(cap);
+         j != D().pages.end() && j->first < want; ++j) {
       fresh->slots()[j->first].store(j->second.get(),
                                      std::memory_order_relaxed);
     }
@@ -939,7 +939,8 @@ ErrnoOr<uint64_t> RegularFile::SeekDataHole(const Context&, uint64_t offset,
   if (!is_data(idx)) return offset;
   uint64_t next = idx;
   for (auto it = CD().pages.find(idx);
-       it != CD().pages.end() && it->first == next && !CD().unwritten.contains(next);
+       it != CD().pages.end() && it->first == next &&
+       !CD().unwritten.contains(next);
        ++it) {
     ++next;
   }
@@ -1027,8 +1028,7 @@ Node::Node(RefPtr<MountSource> msrc, InodeType type, const CreateSpec& spec,
   if (type == InodeType::kFifo) pipe_ = base::MakeRef<Pipe>();
 }
 
-ErrnoOr<FileOpsPtr> Node::Open(const Context& ctx,
-                                                    int flags) {
+ErrnoOr<FileOpsPtr> Node::Open(const Context& ctx, int flags) {
   if (pipe_) return pipe_->Open(ctx, flags);
   return Inode::Open(ctx, flags);
 }

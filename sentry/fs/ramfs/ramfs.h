@@ -277,7 +277,8 @@ class RegularFile : public RamInode {
   // if the file is dense enough.
   PageMap::iterator InsertPageLocked(PageMap::iterator hint, uint64_t idx,
                                      Page p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Removes a page from the page map and the table; a published page is retired.
+  // Removes a page from the page map and the table; a published page is
+  // retired.
   PageMap::iterator ErasePageLocked(PageMap::iterator it)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops pages wholly at or past `from`, zeroes the tail of a partial one.
@@ -321,8 +322,7 @@ class Node : public RamInode {
   Node(RefPtr<MountSource> msrc, InodeType type, const CreateSpec& spec,
        const linux_abi::Timespec& now);
   // A fifo opens an end of its pipe; other nodes say ENXIO.
-  ErrnoOr<FileOpsPtr> Open(const Context& ctx,
-                                                int flags) override;
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx, int flags) override;
 
  private:
   RefPtr<Pipe> pipe_;  // fifos only

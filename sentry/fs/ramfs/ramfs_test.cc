@@ -341,7 +341,8 @@ TEST(DirEntriesTest, ManyEntries) {
   }
   std::vector<std::string> listed = ListFrom(d.get(), 0);
   ASSERT_EQ(listed.size(), size_t{kN / 2});
-  for (int i = 0; i < kN / 2; ++i) EXPECT_EQ(listed[i], "f" + std::to_string(2 * i));
+  for (int i = 0; i < kN / 2; ++i)
+    EXPECT_EQ(listed[i], "f" + std::to_string(2 * i));
   EXPECT_EQ(d->GetAttr(Ctx())->size, (kN / 2 + 2) * Dir::kBogoDirentSize);
   d.reset();
   t.reset();

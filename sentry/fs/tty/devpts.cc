@@ -124,8 +124,7 @@ class ReplicaFile : public FileOperations {
   std::shared_ptr<Terminal> t_;
 };
 
-ErrnoOr<FileOpsPtr> OpenReplicaOf(
-    std::shared_ptr<Terminal> t) {
+ErrnoOr<FileOpsPtr> OpenReplicaOf(std::shared_ptr<Terminal> t) {
   RETURN_IF_ERRNO(t->OpenReplica());
   return FileOpsPtr(new ReplicaFile(std::move(t)));
 }
@@ -282,8 +281,7 @@ class PtmxInode : public AttrInode {
                        linux_abi::MakeDev(kTtyAuxMajor, kPtmxMinor), 1024},
             ua),
         inst_(std::move(inst)) {}
-  ErrnoOr<FileOpsPtr> Open(const Context& ctx,
-                                                int) override {
+  ErrnoOr<FileOpsPtr> Open(const Context& ctx, int) override {
     auto inst = inst_.lock();
     if (!inst) return Errno(ENODEV);
     return inst->OpenMaster(ctx);
@@ -298,11 +296,11 @@ class ReplicaInode : public AttrInode {
   ReplicaInode(RefPtr<MountSource> msrc, uint32_t idx, const UnstableAttr& ua,
                std::weak_ptr<DevptsInstance> inst)
       : AttrInode(msrc,
-                  StableAttr{InodeType::kCharDevice, msrc->device(), idx + 3ull,
-                             // below 2^32: minors stay under 2^20
-                             static_cast<uint32_t>(
-                                 linux_abi::MakeDev(kPtsMajor, idx)),
-                             1024},
+                  StableAttr{
+                      InodeType::kCharDevice, msrc->device(), idx + 3ull,
+                      // below 2^32: minors stay under 2^20
+                      static_cast<uint32_t>(linux_abi::MakeDev(kPtsMajor, idx)),
+                      1024},
                   ua),
         idx_(idx),
         inst_(std::move(inst)) {}
@@ -351,8 +349,7 @@ void DevptsInstance::Init(const Context& ctx) {
       msrc_, NewAttr(ctx, opts_.ptmxmode, 0, 0), weak_from_this()));
 }
 
-ErrnoOr<FileOpsPtr> DevptsInstance::OpenMaster(
-    const Context& ctx) {
+ErrnoOr<FileOpsPtr> DevptsInstance::OpenMaster(const Context& ctx) {
   std::weak_ptr<DevptsInstance> self = weak_from_this();
   std::shared_ptr<Terminal> t;
   {
@@ -435,24 +432,21 @@ Registrar<DevptsFilesystem> devpts_registrar;
 
 // ---- Device numbers.
 
-ErrnoOr<FileOpsPtr> OpenPtmxDevice(const Context& ctx,
-                                                        uint32_t, uint32_t,
-                                                        int) {
+ErrnoOr<FileOpsPtr> OpenPtmxDevice(const Context& ctx, uint32_t, uint32_t,
+                                   int) {
   auto inst = DefaultInstance();
   if (!inst) return Errno(ENODEV);
   return inst->OpenMaster(ctx);
 }
 
-ErrnoOr<FileOpsPtr> OpenPtsDevice(const Context&, uint32_t,
-                                                       uint32_t minor, int) {
+ErrnoOr<FileOpsPtr> OpenPtsDevice(const Context&, uint32_t, uint32_t minor,
+                                  int) {
   auto inst = DefaultInstance();
   if (!inst) return Errno(EIO);
   return inst->OpenReplica(minor);
 }
 
-ErrnoOr<FileOpsPtr> OpenTtyDevice(const Context& ctx,
-                                                       uint32_t, uint32_t,
-                                                       int) {
+ErrnoOr<FileOpsPtr> OpenTtyDevice(const Context& ctx, uint32_t, uint32_t, int) {
   std::shared_ptr<Terminal> t;
   {
     std::lock_guard<std::mutex> l(g_ctty_mu);

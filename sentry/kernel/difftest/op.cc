@@ -30,16 +30,16 @@ const char* ErrnoName(int e) {
     E(EPERM)
     E(ENOENT)
     E(ESRCH)
-    E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC) E(EBADF) E(ECHILD) E(EAGAIN)
-        E(ENOMEM) E(EACCES) E(EFAULT) E(ENOTBLK) E(EBUSY) E(EEXIST) E(EXDEV)
-            E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE)
-                E(ENOTTY) E(ETXTBSY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS)
-                    E(EMLINK) E(EPIPE) E(EDOM) E(ERANGE) E(EDEADLK)
-                        E(ENAMETOOLONG) E(ENOLCK) E(ENOSYS) E(ENOTEMPTY)
-                            E(ELOOP) E(ENODATA) E(EOVERFLOW) E(EOPNOTSUPP)
-                                E(ESTALE) E(EDQUOT)
+    E(EINTR)
+    E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC) E(EBADF) E(ECHILD) E(EAGAIN) E(ENOMEM)
+        E(EACCES) E(EFAULT) E(ENOTBLK) E(EBUSY) E(EEXIST) E(EXDEV) E(ENODEV)
+            E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE) E(ENOTTY)
+                E(ETXTBSY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK)
+                    E(EPIPE) E(EDOM) E(ERANGE) E(EDEADLK) E(ENAMETOOLONG)
+                        E(ENOLCK) E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENODATA)
+                            E(EOVERFLOW) E(EOPNOTSUPP) E(ESTALE) E(EDQUOT)
 #undef E
-                                    default : return nullptr;
+                                default : return nullptr;
   }
 }
 
