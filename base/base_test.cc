@@ -1,3 +1,4 @@
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,6 +101,37 @@ TEST(RefCountTest, LiveCounter) {
     EXPECT_EQ(LiveCounter<Tag>::Live(), 2);
   }
   EXPECT_EQ(LiveCounter<Tag>::Live(), 0);
+}
+
+// Counts are per thread; Live() adds them up, including those of threads
+// that ended and of objects freed on another thread than made them.
+struct ThreadTag {};
+struct PerThread {
+  LiveCounter<ThreadTag> live;
+};
+TEST(RefCountTest, LiveCounterAcrossThreads) {
+  EXPECT_EQ(LiveCounter<ThreadTag>::Live(), 0);
+  std::vector<PerThread*> made;
+  std::thread maker([&] {
+    for (int i = 0; i < 100; ++i) made.push_back(new PerThread());
+  });
+  maker.join();  // its slot is folded into the shared count
+  EXPECT_EQ(LiveCounter<ThreadTag>::Live(), 100);
+  std::thread freer([&] {
+    for (int i = 0; i < 60; ++i) delete made[i];
+    EXPECT_EQ(LiveCounter<ThreadTag>::Live(), 40);
+  });
+  freer.join();
+  EXPECT_EQ(LiveCounter<ThreadTag>::Live(), 40);
+  // Objects freed by a thread_local that outlives the thread's slot (it
+  // was made first, so it is destroyed last) still count down.
+  std::thread late([&] {
+    thread_local std::vector<std::unique_ptr<PerThread>> keep;
+    for (int i = 60; i < 100; ++i) keep.emplace_back(made[i]);
+    EXPECT_EQ(LiveCounter<ThreadTag>::Live(), 40);
+  });
+  late.join();
+  EXPECT_EQ(LiveCounter<ThreadTag>::Live(), 0);
 }
 
 TEST(MutexTest, GuardsACounter) {
