@@ -136,10 +136,18 @@ void FDTable::EnsureLocked(int fd) {
 
 RefPtr<File> FDTable::SetLocked(int fd, RefPtr<File> f) {
   // Published before the old file's reference goes (the caller drops it),
-  // so a File nobody holds is unreachable for Get, as epoch::Retire needs.
-  published_.load(std::memory_order_relaxed)
-      ->files[fd]
-      .store(f.get(), std::memory_order_seq_cst);
+  // so a File nobody holds is unreachable for Get, as epoch::Retire needs:
+  // that store is seq_cst (epoch's pairing with ReadGuard). Filling an
+  // empty slot unlinks nothing and only publishes f (a plain store on x86,
+  // where seq_cst would be a locked exchange on every open).
+  std::atomic<File*>& slot =
+      published_.load(std::memory_order_relaxed)->files[fd];
+  if (slots_[fd].file == nullptr) {
+    slot.store(f.get(), std::memory_order_release);
+    slots_[fd].file = std::move(f);
+    return nullptr;
+  }
+  slot.store(f.get(), std::memory_order_seq_cst);
   return std::exchange(slots_[fd].file, std::move(f));
 }
 
