@@ -259,7 +259,16 @@ try:
 except BlockingIOError:
     pass
 os.close(f1)  # the last close releases it
-fcntl.flock(f2, fcntl.LOCK_EX | fcntl.LOCK_NB)
+# ...once the server has the RELEASE, which FUSE sends after close(2)
+# returns (asynchronously, but for fuseblk), so allow it a moment.
+for i in range(500):
+    try:
+        fcntl.flock(f2, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        break
+    except BlockingIOError:
+        if i == 499:
+            raise AssertionError("flock still held 5 s after the last close")
+        time.sleep(0.01)
 # copy_file_range
 src_fd = os.open(os.path.join(src, "a", "big"), os.O_RDONLY)
 out = os.open(os.path.join(dst, "cfr"), os.O_RDWR | os.O_CREAT, 0o644)
