@@ -28,25 +28,11 @@ Inode::~Inode() {
   }
   delete x->posix_locks.load(std::memory_order_acquire);
   delete x->flock_locks.load(std::memory_order_acquire);
+  delete x->xattrs.load(std::memory_order_acquire);
   delete x;
 }
 
-namespace {
-// Installs a lazily made object once, whichever thread gets there first.
-template <typename T>
-T& LazyInit(std::atomic<T*>& slot) {
-  T* p = slot.load(std::memory_order_acquire);
-  if (p) return *p;
-  T* fresh = new T();
-  if (slot.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) {
-    return *fresh;
-  }
-  delete fresh;
-  return *p;
-}
-}  // namespace
-
-Inode::Extras& Inode::extras() { return LazyInit(extras_); }
+Inode::Extras& Inode::extras() { return LazySlot(extras_); }
 
 Watches& Inode::watches() {
   std::atomic<Watches*>& slot = extras().watches;
@@ -64,10 +50,10 @@ Watches& Inode::watches() {
   return *p;
 }
 lock::PosixLocks& Inode::posix_locks() {
-  return LazyInit(extras().posix_locks);
+  return LazySlot(extras().posix_locks);
 }
 lock::FlockLocks& Inode::flock_locks() {
-  return LazyInit(extras().flock_locks);
+  return LazySlot(extras().flock_locks);
 }
 
 Errno Inode::SetAttr(const Context&, const AttrChange&) { return Errno(EPERM); }

@@ -18,6 +18,7 @@
 #ifndef SENTRY_FS_INODE_H_
 #define SENTRY_FS_INODE_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -113,6 +114,15 @@ class Inode : public base::RefCounted<Inode> {
   Watches* watches_if_any() const {
     const Extras* x = extras_.load(std::memory_order_acquire);
     return x ? x->watches.load(std::memory_order_acquire) : nullptr;
+  }
+  // Extended attributes a filesystem keeps in memory (ramfs's): name to
+  // value, made on first use, guarded by the filesystem's own lock (the
+  // Inode only owns and frees them). Null until then.
+  using XattrMap = std::map<std::string, std::string, std::less<>>;
+  XattrMap& memory_xattrs() { return LazySlot(extras().xattrs); }
+  XattrMap* memory_xattrs_if_any() const {
+    const Extras* x = extras_.load(std::memory_order_acquire);
+    return x ? x->xattrs.load(std::memory_order_acquire) : nullptr;
   }
   // False while no inode anywhere has watches: reads and writes then skip
   // the parent's (which costs the rename lock and a reference).
@@ -243,8 +253,22 @@ class Inode : public base::RefCounted<Inode> {
     std::atomic<lock::PosixLocks*> posix_locks{nullptr};
     std::atomic<lock::FlockLocks*> flock_locks{nullptr};
     std::atomic<Watches*> watches{nullptr};
+    std::atomic<XattrMap*> xattrs{nullptr};
   };
   Extras& extras();
+  // Installs a lazily made T in slot once, whichever thread gets there
+  // first.
+  template <typename T>
+  static T& LazySlot(std::atomic<T*>& slot) {
+    T* p = slot.load(std::memory_order_acquire);
+    if (p) return *p;
+    T* fresh = new T();
+    if (slot.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) {
+      return *fresh;
+    }
+    delete fresh;
+    return *p;
+  }
 
   // Empty: takes no room.
   [[no_unique_address]] base::LiveCounter<Inode> live_;

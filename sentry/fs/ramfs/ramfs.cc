@@ -38,6 +38,14 @@ bool ReserveInodeOf(MountSource* msrc) {
   return r == nullptr || r->ReserveInode();
 }
 
+// Byte accounting against a source's limit, where it has one.
+bool ReserveBytesOf(RamMountSource* r, uint64_t n) {
+  return r == nullptr || r->ReserveBytes(n);
+}
+void ReleaseBytesOf(RamMountSource* r, uint64_t n) {
+  if (r != nullptr) r->ReleaseBytes(n);
+}
+
 }  // namespace
 
 // ---- RamMountSource.
@@ -66,13 +74,13 @@ bool RamMountSource::ReserveInode() {
 
 RamInode::RamInode(RefPtr<MountSource> msrc, InodeType type,
                    const CreateSpec& spec, const linux_abi::Timespec& now)
-    : Inode(msrc, MakeStable(msrc.get(), type, spec.rdev)),
-      counted_(dynamic_cast<RamMountSource*>(msrc.get()) != nullptr) {
+    : Inode(msrc, MakeStable(msrc.get(), type, spec.rdev)) {
   attr_.perms = spec.mode & 07777;
   attr_.uid = spec.uid;
   attr_.gid = spec.gid;
   attr_.nlink = 1;
-  attr_.atime = attr_.mtime = attr_.ctime = now;
+  attr_.Set(Attr::kAtime, now);
+  attr_.SetModified(now);
 }
 
 namespace {
@@ -126,10 +134,12 @@ BASE_NO_SANITIZE_THREAD bool RamInode::CopyAttrLockFree(UnstableAttr* out) const
     out->gid = attr_.gid;
     out->nlink = attr_.nlink;
     out->size = attr_.size;
-    out->usage = attr_.usage;
-    out->atime = attr_.atime;
-    out->mtime = attr_.mtime;
-    out->ctime = attr_.ctime;
+    out->usage = Usage();
+    // The fields themselves, not Attr::Get: a call out of this function
+    // would be in ThreadSanitizer's sight.
+    out->atime = {attr_.sec[Attr::kAtime], attr_.nsec[Attr::kAtime]};
+    out->mtime = {attr_.sec[Attr::kMtime], attr_.nsec[Attr::kMtime]};
+    out->ctime = {attr_.sec[Attr::kCtime], attr_.nsec[Attr::kCtime]};
     if (mu_.ReadValid(begin)) return true;
   }
   return false;
@@ -154,9 +164,9 @@ BASE_NO_SANITIZE_THREAD bool RamInode::CopyTimesLockFree(
   for (int i = 0; i < kLockFreeTries; ++i) {
     const uint32_t begin = mu_.ReadBegin();
     if (begin & 1) return false;
-    *atime = attr_.atime;
-    *mtime = attr_.mtime;
-    *ctime = attr_.ctime;
+    *atime = {attr_.sec[Attr::kAtime], attr_.nsec[Attr::kAtime]};
+    *mtime = {attr_.sec[Attr::kMtime], attr_.nsec[Attr::kMtime]};
+    *ctime = {attr_.sec[Attr::kCtime], attr_.nsec[Attr::kCtime]};
     if (mu_.ReadValid(begin)) return true;
   }
   return false;
@@ -170,22 +180,44 @@ ErrnoOr<AccessAttr> RamInode::GetAccessAttr(const Context&) {
 }
 
 RamInode::~RamInode() {
-  if (counted_) ram_source()->ReleaseInode();
+  if (RamMountSource* r = counter()) r->ReleaseInode();
 }
 
-RamMountSource* RamInode::ram_source() const {
-  return static_cast<RamMountSource*>(mount_source());
+RamMountSource* RamInode::counter() const {
+  return dynamic_cast<RamMountSource*>(mount_source());
+}
+
+BASE_NO_SANITIZE_THREAD int64_t RamInode::Usage() const {
+  // Only RegularFile is of this type here (NewInode).
+  if (!IsRegular()) return 0;
+  return static_cast<int64_t>(
+      static_cast<const RegularFile*>(this)->PageCountRacy() *
+      RegularFile::kPageSize);
+}
+
+void RamInode::CopyAttr(UnstableAttr* out) const {
+  if (CopyAttrLockFree(out)) return;
+  base::SeqReaderMutexLock l(&mu_);
+  out->perms = attr_.perms;
+  out->uid = attr_.uid;
+  out->gid = attr_.gid;
+  out->nlink = attr_.nlink;
+  out->size = attr_.size;
+  out->usage = Usage();
+  out->atime = attr_.Get(Attr::kAtime);
+  out->mtime = attr_.Get(Attr::kMtime);
+  out->ctime = attr_.Get(Attr::kCtime);
 }
 
 ErrnoOr<UnstableAttr> RamInode::GetAttr(const Context&) {
   UnstableAttr a;
-  if (CopyAttrLockFree(&a)) return a;
-  base::SeqReaderMutexLock l(&mu_);
-  return attr_;
+  CopyAttr(&a);
+  return a;
 }
 
-bool RamInode::GetAttrInGuard(const Context& ctx, UnstableAttr* out) {
-  *out = *RamInode::GetAttr(ctx);
+// Straight into *out: no ErrnoOr to fill and copy again.
+bool RamInode::GetAttrInGuard(const Context&, UnstableAttr* out) {
+  CopyAttr(out);
   return true;
 }
 
@@ -203,9 +235,9 @@ Errno RamInode::SetAttr(const Context& ctx, const AttrChange& ch) {
   if (ch.perms) attr_.perms = *ch.perms & 07777;
   if (ch.uid) attr_.uid = *ch.uid;
   if (ch.gid) attr_.gid = *ch.gid;
-  if (ch.atime) attr_.atime = *ch.atime;
-  if (ch.mtime) attr_.mtime = *ch.mtime;
-  attr_.ctime = ch.ctime ? *ch.ctime : now;
+  if (ch.atime) attr_.Set(Attr::kAtime, *ch.atime);
+  if (ch.mtime) attr_.Set(Attr::kMtime, *ch.mtime);
+  attr_.Set(Attr::kCtime, ch.ctime ? *ch.ctime : now);
   return Errno();
 }
 
@@ -230,16 +262,18 @@ void RamInode::TouchAtime(const Context& ctx, bool relatime) {
     if (CopyTimesLockFree(&a, &m, &c) && !AtimeStale(ctx, a, m, c)) return;
   }
   base::SeqMutexLock l(&mu_);
-  if (relatime && !AtimeStale(ctx, attr_.atime, attr_.mtime, attr_.ctime)) {
+  if (relatime &&
+      !AtimeStale(ctx, attr_.Get(Attr::kAtime), attr_.Get(Attr::kMtime),
+                  attr_.Get(Attr::kCtime))) {
     return;
   }
-  attr_.atime = ctx.Now();
+  attr_.Set(Attr::kAtime, ctx.Now());
 }
 
 void RamInode::AdjustLinks(int delta, const linux_abi::Timespec& now) {
   base::SeqMutexLock l(&mu_);
   attr_.nlink += delta;
-  attr_.ctime = now;
+  attr_.Set(Attr::kCtime, now);
 }
 
 uint64_t RamInode::links() const {
@@ -249,52 +283,53 @@ uint64_t RamInode::links() const {
 
 void RamInode::TouchCtime(const linux_abi::Timespec& now) {
   base::SeqMutexLock l(&mu_);
-  attr_.ctime = now;
+  attr_.Set(Attr::kCtime, now);
 }
 
 ErrnoOr<std::string> RamInode::GetXattr(const Context&, std::string_view name) {
   base::SeqReaderMutexLock l(&mu_);
-  if (!xattrs_) return Errno(ENODATA);
-  auto it = xattrs_->find(name);
-  if (it == xattrs_->end()) return Errno(ENODATA);
+  const XattrMap* x = memory_xattrs_if_any();
+  if (x == nullptr) return Errno(ENODATA);
+  auto it = x->find(name);
+  if (it == x->end()) return Errno(ENODATA);
   return it->second;
 }
 
 Errno RamInode::SetXattr(const Context& ctx, std::string_view name,
                          std::string_view value, int flags) {
   base::SeqMutexLock l(&mu_);
-  if (!xattrs_) {
-    xattrs_ =
-        std::make_unique<std::map<std::string, std::string, std::less<>>>();
-  }
-  auto it = xattrs_->find(name);
-  if (it != xattrs_->end() && (flags & XATTR_CREATE)) return Errno(EEXIST);
-  if (it == xattrs_->end() && (flags & XATTR_REPLACE)) return Errno(ENODATA);
-  if (it != xattrs_->end()) {
+  XattrMap* x = memory_xattrs_if_any();
+  if (x == nullptr && (flags & XATTR_REPLACE)) return Errno(ENODATA);
+  if (x == nullptr) x = &memory_xattrs();
+  auto it = x->find(name);
+  if (it != x->end() && (flags & XATTR_CREATE)) return Errno(EEXIST);
+  if (it == x->end() && (flags & XATTR_REPLACE)) return Errno(ENODATA);
+  if (it != x->end()) {
     it->second = std::string(value);
   } else {
-    xattrs_->emplace(std::string(name), std::string(value));
+    x->emplace(std::string(name), std::string(value));
   }
-  attr_.ctime = ctx.Now();
+  attr_.Set(Attr::kCtime, ctx.Now());
   return Errno();
 }
 
 ErrnoOr<std::vector<std::string>> RamInode::ListXattr(const Context&) {
   base::SeqReaderMutexLock l(&mu_);
   std::vector<std::string> out;
-  if (xattrs_) {
-    for (const auto& [k, v] : *xattrs_) out.push_back(k);
+  if (const XattrMap* x = memory_xattrs_if_any()) {
+    for (const auto& [k, v] : *x) out.push_back(k);
   }
   return out;
 }
 
 Errno RamInode::RemoveXattr(const Context& ctx, std::string_view name) {
   base::SeqMutexLock l(&mu_);
-  if (!xattrs_) return Errno(ENODATA);
-  auto it = xattrs_->find(name);
-  if (it == xattrs_->end()) return Errno(ENODATA);
-  xattrs_->erase(it);
-  attr_.ctime = ctx.Now();
+  XattrMap* x = memory_xattrs_if_any();
+  if (x == nullptr) return Errno(ENODATA);
+  auto it = x->find(name);
+  if (it == x->end()) return Errno(ENODATA);
+  x->erase(it);
+  attr_.Set(Attr::kCtime, ctx.Now());
   return Errno();
 }
 
@@ -419,7 +454,7 @@ ErrnoOr<RefPtr<Inode>> Dir::CreateChild(const Context& ctx,
   ASSIGN_OR_RETURN(RefPtr<Inode> child,
                    NewInode(ctx, RefPtr<MountSource>(mount_source()), spec));
   RETURN_IF_ERRNO(InsertLocked(name, child));
-  attr_.mtime = attr_.ctime = ctx.Now();
+  attr_.SetModified(ctx.Now());
   return child;
 }
 
@@ -464,7 +499,7 @@ Errno Dir::Link(const Context& ctx, std::string_view name, Inode* target) {
   linux_abi::Timespec now = ctx.Now();
   RETURN_IF_ERRNO(InsertLocked(name, RefPtr<Inode>(target)));
   t->AdjustLinks(+1, now);
-  attr_.mtime = attr_.ctime = now;
+  attr_.SetModified(now);
   return Errno();
 }
 
@@ -488,7 +523,7 @@ Errno Dir::RemoveChild(const Context& ctx, std::string_view name, bool dir) {
   } else {
     rc->AdjustLinks(-1, now);
   }
-  attr_.mtime = attr_.ctime = now;
+  attr_.SetModified(now);
   return Errno();
 }
 
@@ -564,8 +599,8 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
       }
       static_cast<RamInode*>(in)->TouchCtime(now);
     }
-    attr_.mtime = attr_.ctime = now;
-    np->attr_.mtime = np->attr_.ctime = now;
+    attr_.SetModified(now);
+    np->attr_.SetModified(now);
     unlock();
     return Errno();
   }
@@ -608,8 +643,8 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
   keep_src = EraseLocked(old_name);
   Errno e = np->InsertLocked(new_name, keep_src);
   static_cast<RamInode*>(keep_src.get())->TouchCtime(now);
-  attr_.mtime = attr_.ctime = now;
-  np->attr_.mtime = np->attr_.ctime = now;
+  attr_.SetModified(now);
+  np->attr_.SetModified(now);
   unlock();
   return e;
 }
@@ -655,20 +690,40 @@ RegularFile::RegularFile(RefPtr<MountSource> msrc, const CreateSpec& spec,
     : RamInode(std::move(msrc), InodeType::kRegular, spec, now) {}
 
 RegularFile::Data& RegularFile::D() {
-  if (!data_) data_ = std::make_unique<Data>();
-  return *data_;
+  Data* d = data_.load(std::memory_order_relaxed);
+  if (d == nullptr) {
+    d = new Data();
+    data_.store(d, std::memory_order_release);
+  }
+  return *d;
 }
 
 const RegularFile::Data& RegularFile::CD() const {
   static const Data* const empty = new Data();
-  return data_ ? *data_ : *empty;
+  const Data* d = data_.load(std::memory_order_relaxed);
+  return d ? *d : *empty;
+}
+
+bool RegularFile::TakeLinkable() {
+  base::SeqMutexLock l(&mu_);
+  if (!CD().linkable) return false;
+  D().linkable = false;
+  return true;
+}
+
+void RegularFile::set_linkable(bool l) {
+  base::SeqMutexLock lock(&mu_);
+  if (l || CD().linkable) D().linkable = l;
 }
 
 RegularFile::~RegularFile() {
   base::SeqMutexLock l(&mu_);
-  if (counted_) ram_source()->ReleaseBytes(PageCount() * kPageSize);
+  ReleaseBytesOf(counter(), PageCount() * kPageSize);
   // No reader can be inside ReadAt: each holds a reference on the inode.
-  PageTable::Free(table_.load(std::memory_order_relaxed));
+  if (Data* d = data_.load(std::memory_order_relaxed)) {
+    PageTable::Free(d->table.load(std::memory_order_relaxed));
+    delete d;
+  }
 }
 
 // ---- RegularFile's page table.
@@ -719,7 +774,7 @@ RegularFile::PageMap::iterator RegularFile::InsertPageLocked(
     PageMap::iterator hint, uint64_t idx, Page p) {
   char* raw = p.get();
   auto it = D().pages.emplace_hint(hint, idx, std::move(p));
-  PageTable* t = table_.load(std::memory_order_relaxed);
+  PageTable* t = D().table.load(std::memory_order_relaxed);
   if (t == nullptr || idx >= t->cap) {
     uint64_t cap = t ? t->cap : 0;
     uint64_t want = std::max<uint64_t>(4, std::bit_ceil(idx + 1));
@@ -737,7 +792,7 @@ RegularFile::PageMap::iterator RegularFile::InsertPageLocked(
       fresh->slots()[j->first].store(j->second.get(),
                                      std::memory_order_relaxed);
     }
-    table_.store(fresh, std::memory_order_seq_cst);
+    D().table.store(fresh, std::memory_order_seq_cst);
     if (t) RetireAfterUnlock(t, &PageTable::Free);
     return it;
   }
@@ -750,7 +805,7 @@ RegularFile::PageMap::iterator RegularFile::InsertPageLocked(
 
 RegularFile::PageMap::iterator RegularFile::ErasePageLocked(
     PageMap::iterator it) {
-  PageTable* t = table_.load(std::memory_order_relaxed);
+  PageTable* t = CD().table.load(std::memory_order_relaxed);
   if (t != nullptr && it->first < t->cap) {
     t->slots()[it->first].store(nullptr, std::memory_order_seq_cst);
     RetireAfterUnlock(it->second.release(), &FreePage);
@@ -765,7 +820,7 @@ ErrnoOr<size_t> RegularFile::ReadAt(const Context&, const IOSequence& dst,
 #ifndef BASE_TSAN
   // Under TSan the copy's race with a writer would be reported (it is
   // thrown away, but a memcpy is a memcpy): always lock there.
-  if (std::optional<size_t> n = ReadLockFree(dst, offset)) return *n;
+  if (size_t n = ReadLockFree(dst, offset); n != kReadLocked) return n;
 #endif
   return ReadLocked(dst, offset);
 }
@@ -776,19 +831,19 @@ ErrnoOr<size_t> RegularFile::ReadAt(const Context&, const IOSequence& dst,
 // What it copied on a failed try is overwritten by the next one (the
 // caller's buffer may briefly hold bytes of a write in progress; bytes
 // past the count finally returned keep what a try put there).
-std::optional<size_t> RegularFile::ReadLockFree(
-    const IOSequence& dst, uint64_t offset) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+size_t RegularFile::ReadLockFree(const IOSequence& dst, uint64_t offset)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
   epoch::ReadGuard guard;  // keeps tables and pages we load alive
   for (int i = 0; i < kLockFreeTries; ++i) {
     const uint32_t begin = mu_.ReadBegin();
-    if (begin & 1) return std::nullopt;  // a writer is inside: wait on mu_
-    PageTable* t = table_.load(std::memory_order_acquire);
-    if (t == nullptr) return std::nullopt;
+    if (begin & 1) return kReadLocked;  // a writer is inside: wait on mu_
+    PageTable* t = Table();
+    if (t == nullptr) return kReadLocked;
     const int64_t size = LoadOnce(attr_.size);
     size_t n = 0;
     if (size >= 0 && offset < static_cast<uint64_t>(size)) {
       n = std::min<uint64_t>(dst.size(), size - offset);
-      if (n > 0 && (offset + n - 1) / kPageSize >= t->cap) return std::nullopt;
+      if (n > 0 && (offset + n - 1) / kPageSize >= t->cap) return kReadLocked;
       for (size_t done = 0; done < n;) {
         uint64_t pos = offset + done;
         uint64_t in_page = pos % kPageSize;
@@ -805,7 +860,7 @@ std::optional<size_t> RegularFile::ReadLockFree(
     }
     if (mu_.ReadValid(begin)) return n;
   }
-  return std::nullopt;
+  return kReadLocked;
 }
 
 ErrnoOr<size_t> RegularFile::ReadLocked(const IOSequence& dst,
@@ -855,7 +910,7 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
     uint64_t in_page = pos % kPageSize;
     size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
     if (it == D().pages.end() || it->first != idx) {
-      if (counted_ && !ram_source()->ReserveBytes(kPageSize)) break;
+      if (!ReserveBytesOf(counter(), kPageSize)) break;
       Page p(new char[kPageSize]);
       if (in_page != 0 || k != kPageSize) std::memset(p.get(), 0, kPageSize);
       it = InsertPageLocked(it, idx, std::move(p));
@@ -869,13 +924,12 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
   if (offset + done > static_cast<uint64_t>(attr_.size)) {
     attr_.size = offset + done;
   }
-  attr_.usage = PageCount() * kPageSize;
-  attr_.mtime = attr_.ctime = ctx.Now();
+  attr_.SetModified(ctx.Now());
   return done;
 }
 
 void RegularFile::DropFromLocked(uint64_t from) {
-  if (!data_) return;  // no page at all
+  if (data_.load(std::memory_order_relaxed) == nullptr) return;  // no page
   uint64_t first_whole = (from + kPageSize - 1) / kPageSize;
   if (from % kPageSize) {
     auto it = D().pages.find(from / kPageSize);
@@ -887,7 +941,7 @@ void RegularFile::DropFromLocked(uint64_t from) {
   auto it = D().pages.lower_bound(first_whole);
   size_t dropped = 0;
   // Published pages go to the epoch in one batch, the rest at once.
-  PageTable* t = table_.load(std::memory_order_relaxed);
+  PageTable* t = CD().table.load(std::memory_order_relaxed);
   auto retired = std::make_unique<RetiredPages>();
   while (it != D().pages.end()) {
     D().unwritten.erase(it->first);
@@ -901,7 +955,7 @@ void RegularFile::DropFromLocked(uint64_t from) {
   if (!retired->pages.empty()) {
     RetireAfterUnlock(retired.release(), &RetiredPages::Free);
   }
-  if (counted_) ram_source()->ReleaseBytes(dropped * kPageSize);
+  ReleaseBytesOf(counter(), dropped * kPageSize);
 }
 
 Errno RegularFile::TruncateLocked(const Context& ctx, int64_t size) {
@@ -910,9 +964,8 @@ Errno RegularFile::TruncateLocked(const Context& ctx, int64_t size) {
   if (size < attr_.size) DropFromLocked(size);
   if (size != attr_.size) {
     attr_.size = size;
-    attr_.mtime = ctx.Now();
+    attr_.Set(Attr::kMtime, ctx.Now());
   }
-  attr_.usage = PageCount() * kPageSize;
   return Errno();
 }
 
@@ -970,28 +1023,27 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
         if (k == kPageSize) {
           ErasePageLocked(it);
           D().unwritten.erase(idx);
-          if (counted_) ram_source()->ReleaseBytes(kPageSize);
+          ReleaseBytesOf(counter(), kPageSize);
         } else {
           std::memset(it->second.get() + in_page, 0, k);
         }
       }
       pos += k;
     }
-    attr_.usage = PageCount() * kPageSize;
-    attr_.mtime = attr_.ctime = ctx.Now();
+    attr_.SetModified(ctx.Now());
     return Errno();
   }
   if (end > ctx.file_size_limit()) return Errno(EFBIG);
   std::vector<uint64_t> added;
   for (uint64_t idx = offset / kPageSize; idx * kPageSize < end; ++idx) {
     if (D().pages.contains(idx)) continue;
-    if (counted_ && !ram_source()->ReserveBytes(kPageSize)) {
+    if (!ReserveBytesOf(counter(), kPageSize)) {
       // All or nothing, as shmem_fallocate undoes a failed allocation.
       for (uint64_t a : added) {
         ErasePageLocked(D().pages.find(a));
         D().unwritten.erase(a);
       }
-      if (counted_) ram_source()->ReleaseBytes(added.size() * kPageSize);
+      ReleaseBytesOf(counter(), added.size() * kPageSize);
       return Errno(ENOSPC);
     }
     Page p(new char[kPageSize]);
@@ -1004,8 +1056,7 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
       end > static_cast<uint64_t>(attr_.size)) {
     attr_.size = end;
   }
-  attr_.usage = PageCount() * kPageSize;
-  attr_.ctime = ctx.Now();
+  attr_.Set(Attr::kCtime, ctx.Now());
   return Errno();
 }
 

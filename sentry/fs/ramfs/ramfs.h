@@ -112,15 +112,48 @@ class RamInode : public Inode {
   // Size changes: regular files override. EINVAL elsewhere.
   virtual Errno TruncateLocked(const Context& ctx, int64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  RamMountSource* ram_source() const;
+
+  // UnstableAttr as an inode keeps it: 56 bytes, not 88, so that a
+  // RamInode is 128 (the link count is at most kLinkMax; a time is its
+  // seconds and nanoseconds apart, with no padding; st_blocks is asked of
+  // Usage()). Lossless for everything Linux's tmpfs can hold.
+  struct Attr {
+    enum Time { kAtime, kMtime, kCtime };
+    uint16_t perms = 0;  // mode & 07777
+    uint16_t nlink = 1;
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    uint32_t nsec[3] = {};  // by Time
+    int64_t size = 0;
+    int64_t sec[3] = {};  // by Time
+    linux_abi::Timespec Get(Time t) const { return {sec[t], nsec[t]}; }
+    void Set(Time t, const linux_abi::Timespec& ts) {
+      sec[t] = ts.tv_sec;
+      nsec[t] = static_cast<uint32_t>(ts.tv_nsec);
+    }
+    // mtime and ctime both (a change of contents).
+    void SetModified(const linux_abi::Timespec& ts) {
+      Set(kMtime, ts);
+      Set(kCtime, ts);
+    }
+  };
+  static_assert(sizeof(Attr) == 56);
+  static_assert(linux_abi::kLinkMax <= UINT16_MAX);
+
+  // st_blocks * 512 from what the subclass holds (regular files: their
+  // pages); 0 by default. Called with mu_ held, or inside a lock-free
+  // copy (then a racing result is thrown away with the copy).
+  int64_t Usage() const ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // The source's byte and inode counter, if it has one (a RamMountSource;
+  // ramfs inodes may also serve other mount sources).
+  RamMountSource* counter() const;
 
   mutable base::SeqMutex mu_;
-  UnstableAttr attr_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<std::map<std::string, std::string, std::less<>>> xattrs_
-      ABSL_GUARDED_BY(mu_);
-  const bool counted_;  // holds an inode reservation of its source
+  Attr attr_ ABSL_GUARDED_BY(mu_);
 
  private:
+  // The attributes, lock-free if it can, else under mu_ shared.
+  void CopyAttr(UnstableAttr* out) const ABSL_LOCKS_EXCLUDED(mu_);
   // Copy attr_ (or the fields named) without mu_; false if a writer was
   // in the way (after a few tries), and then *out is garbage.
   bool CopyAttrLockFree(UnstableAttr* out) const;
@@ -242,8 +275,15 @@ class RegularFile : public RamInode {
                                  int whence) override;
   // An O_TMPFILE file that linkat may still give a name (I_LINKABLE).
   // Cleared by the first link, as Linux does.
-  bool TakeLinkable() { return linkable_.exchange(false); }
-  void set_linkable(bool l) { linkable_.store(l); }
+  bool TakeLinkable() ABSL_LOCKS_EXCLUDED(mu_);
+  void set_linkable(bool l) ABSL_LOCKS_EXCLUDED(mu_);
+  // Pages held, read without mu_ by a lock-free attribute copy (which
+  // throws a racing result away).
+  BASE_NO_SANITIZE_THREAD size_t
+  PageCountRacy() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const Data* d = data_.load(std::memory_order_acquire);
+    return d ? d->pages.size() : 0;
+  }
   Errno Allocate(const Context& ctx, int mode, uint64_t offset,
                  uint64_t length) override;
 
@@ -268,9 +308,12 @@ class RegularFile : public RamInode {
     static PageTable* New(uint64_t cap);
     static void Free(void* t);
   };
-  // The lock-free read: nullopt when it must be done under mu_ (a writer
-  // in the way, no table, or pages past the table).
-  std::optional<size_t> ReadLockFree(const IOSequence& dst, uint64_t offset);
+  // The lock-free read: the bytes read, or kReadLocked when it must be
+  // done under mu_ (a writer in the way, no table, or pages past the
+  // table). Not an optional: its flag byte, stored and reloaded as part of
+  // a word across the guard's destructor, stalled store forwarding.
+  static constexpr size_t kReadLocked = ~size_t{0};
+  size_t ReadLockFree(const IOSequence& dst, uint64_t offset);
   ErrnoOr<size_t> ReadLocked(const IOSequence& dst, uint64_t offset)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Adds page idx to the page map (before `hint`) and to the table, growing it
@@ -283,27 +326,41 @@ class RegularFile : public RamInode {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops pages wholly at or past `from`, zeroes the tail of a partial one.
   void DropFromLocked(uint64_t from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The page map and the fallocate set, made on the first write or
-  // fallocate: an empty file holds one null pointer for both.
+  // The page map, the fallocate set and the lock-free readers' table,
+  // made on the first write, fallocate or set_linkable: an empty file
+  // holds one null pointer for all of it. Never freed before the file.
   struct Data {
     PageMap pages;
     // Pages fallocate made that nothing has written yet: they hold zeros
     // and, as in shmem, SEEK_DATA/SEEK_HOLE treat them as holes.
     absl::btree_set<uint64_t> unwritten;
+    // Written under mu_ (exclusive), read by ReadLockFree; null until
+    // the first page (and for files too sparse to be worth a table).
+    std::atomic<PageTable*> table{nullptr};
+    bool linkable = false;  // see TakeLinkable
   };
   // Makes data_ if need be.
   Data& D() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // data_, or an empty Data shared by every file that has none.
   const Data& CD() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   size_t PageCount() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return data_ ? data_->pages.size() : 0;
+    return CD().pages.size();
   }
-  std::unique_ptr<Data> data_ ABSL_GUARDED_BY(mu_);
-  // Written under mu_ (exclusive), read by ReadLockFree; null until the
-  // first page (and for files too sparse to be worth a table).
-  std::atomic<PageTable*> table_{nullptr};
-  std::atomic<bool> linkable_{false};
+  // The table lock-free readers use, or null.
+  PageTable* Table() const {
+    const Data* d = data_.load(std::memory_order_acquire);
+    return d ? d->table.load(std::memory_order_acquire) : nullptr;
+  }
+  // Set once under mu_ (exclusive); its contents are guarded by mu_, but
+  // for the lock-free readers of PageCountRacy and Table.
+  std::atomic<Data*> data_{nullptr};
 };
+// A regular file with no pages is as small as an inode can be here: the
+// VFS's share (Inode), the lock and the attributes, and one pointer
+// (ThreadSanitizer's builds grow the lock).
+#ifndef BASE_TSAN
+static_assert(sizeof(RegularFile) <= 136);
+#endif
 
 class Symlink : public RamInode {
  public:

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <atomic>
 #include <mutex>
@@ -439,6 +440,38 @@ TEST(RegularFileReadTest, SparseAndLargeFilesReadEverything) {
   EXPECT_EQ(Read(big.get(), 19 * mib.size() + 5, 3), "mmm");
   EXPECT_EQ(Read(big.get(), 16 * mib.size() - 2, 4), "mmmm");
   EXPECT_EQ(big->GetAttr(Ctx())->usage, 20 << 20);
+}
+
+// The inode keeps a time as its seconds and nanoseconds apart: every
+// value tmpfs can hold comes back as it was set, before 1970 and far past
+// 2038 (Linux's tmpfs takes any 64-bit seconds).
+TEST(RegularFileAttrTest, TimesComeBackExactly) {
+  RefPtr<RegularFile> f = NewFile();
+  AttrChange ch;
+  ch.atime = linux_abi::Timespec{-2208988800, 999999999};  // 1900
+  ch.mtime = linux_abi::Timespec{32503680000, 1};          // 3000
+  ch.ctime = linux_abi::Timespec{int64_t{1} << 62, 123456789};
+  ASSERT_TRUE(f->SetAttr(Ctx(), ch).ok());
+  UnstableAttr a = *f->GetAttr(Ctx());
+  EXPECT_EQ(a.atime.tv_sec, -2208988800);
+  EXPECT_EQ(a.atime.tv_nsec, 999999999);
+  EXPECT_EQ(a.mtime.tv_sec, 32503680000);
+  EXPECT_EQ(a.mtime.tv_nsec, 1);
+  EXPECT_EQ(a.ctime.tv_sec, int64_t{1} << 62);
+  EXPECT_EQ(a.ctime.tv_nsec, 123456789);
+  // The lock-free path (GetAttrInGuard) reads the same fields.
+  UnstableAttr b;
+  ASSERT_TRUE(f->GetAttrInGuard(Ctx(), &b));
+  EXPECT_EQ(b.mtime.tv_sec, 32503680000);
+  EXPECT_EQ(b.atime.tv_nsec, 999999999);
+  // Extended attributes live in the inode's lazily made extras.
+  EXPECT_EQ(f->GetXattr(Ctx(), "user.a").error().value(), ENODATA);
+  EXPECT_EQ(f->SetXattr(Ctx(), "user.a", "1", XATTR_REPLACE).value(), ENODATA);
+  ASSERT_TRUE(f->SetXattr(Ctx(), "user.a", "1", XATTR_CREATE).ok());
+  EXPECT_EQ(f->SetXattr(Ctx(), "user.a", "2", XATTR_CREATE).value(), EEXIST);
+  EXPECT_EQ(*f->GetXattr(Ctx(), "user.a"), "1");
+  ASSERT_TRUE(f->RemoveXattr(Ctx(), "user.a").ok());
+  EXPECT_EQ(f->ListXattr(Ctx())->size(), 0u);
 }
 
 TEST(RegularFileReadTest, SizeLimitAndFallocateStillCount) {
