@@ -1,9 +1,13 @@
+#include <cstdio>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/errno.h"
+#include "base/hash.h"
 #include "base/mutex.h"
 #include "base/refcount.h"
 #include "gtest/gtest.h"
@@ -148,6 +152,47 @@ TEST(MutexTest, GuardsACounter) {
   }
   for (auto& t : ts) t.join();
   EXPECT_EQ(n, 40000);
+}
+
+TEST(HashNameTest, SameNameSameHashAndLengthMatters) {
+  EXPECT_EQ(HashName("passwd"), HashName(std::string("passwd")));
+  EXPECT_NE(HashName("a"), HashName("b"));
+  EXPECT_NE(HashName(""), HashName(std::string_view("\0", 1)));
+  EXPECT_NE(HashName("abcdefgh"), HashName(std::string_view("abcdefgh\0", 9)));
+  // Names of every length up to NAME_MAX, one byte apart, all differ.
+  std::set<uint64_t> seen;
+  std::string name;
+  for (int len = 0; len <= 255; ++len) {
+    EXPECT_TRUE(seen.insert(HashName(name)).second) << len;
+    name.push_back('x');
+  }
+}
+
+// The names a benchmark or a build makes (f0000001, f0000002...) spread
+// evenly over both the low bits (a table's slot) and the top 16 (the tag
+// ChildIndex keeps), so no probe run grows long.
+TEST(HashNameTest, SequentialNamesSpreadEvenly) {
+  constexpr int kNames = 1 << 16;
+  constexpr int kBuckets = 1 << 10;
+  std::vector<int> low(kBuckets), high(kBuckets);
+  std::set<uint64_t> tags;
+  for (int i = 0; i < kNames; ++i) {
+    char b[16];
+    std::snprintf(b, sizeof(b), "f%07d", i);
+    const uint64_t h = HashName(b);
+    ++low[h % kBuckets];
+    ++high[h >> 54];
+    tags.insert(h >> 48);
+  }
+  // 64 a bucket on average; a uniform hash stays far inside [32, 112].
+  for (int i = 0; i < kBuckets; ++i) {
+    EXPECT_GT(low[i], 32) << i;
+    EXPECT_LT(low[i], 112) << i;
+    EXPECT_GT(high[i], 32) << i;
+    EXPECT_LT(high[i], 112) << i;
+  }
+  // 65536 draws of 16 bits: about 41,400 distinct values if uniform.
+  EXPECT_GT(tags.size(), 39000u);
 }
 
 }  // namespace

@@ -38,11 +38,6 @@ base::Mutex& RenameMutex() {
   return *mu;
 }
 
-namespace internal {
-std::string_view NameOf(const Dirent* d) { return d->NameOf(); }
-bool IsNegative(const Dirent* d) { return d->inode_ == nullptr; }
-}  // namespace internal
-
 Dirent* Dirent::New(RefPtr<Inode> inode, std::string_view name,
                     RefPtr<Dirent> parent) {
   static_assert(sizeof(Dirent) % alignof(Name) == 0);

@@ -230,6 +230,11 @@ class Dirent : public base::RefCounted<Dirent> {
   const bool keep_;  // and its mount source is kKeep: lock-free lookups
 };
 
+namespace internal {
+inline std::string_view NameOf(const Dirent* d) { return d->NameOf(); }
+inline bool IsNegative(const Dirent* d) { return d->inode_ == nullptr; }
+}  // namespace internal
+
 }  // namespace sentry::fs
 
 #endif  // SENTRY_FS_DIRENT_H_

@@ -3,7 +3,8 @@
 #include <cstdlib>
 #include <functional>
 
-#include "absl/hash/hash.h"
+#include "base/hash.h"
+#include "sentry/fs/dirent.h"
 #include "sentry/fs/epoch.h"
 
 namespace sentry::fs::internal {
@@ -34,11 +35,8 @@ struct ChildIndex::Table {
   size_t negative;  // entries that are negative dirents (writers only)
 };
 
-// abseil's hash: seeded per process, so a sandboxed program cannot pick
-// names that all land in one probe run, and cheaper than std::hash's
-// Murmur for short names.
 uint64_t ChildIndex::Hash(std::string_view name) {
-  return absl::Hash<std::string_view>()(name);
+  return base::HashName(name);
 }
 
 void ChildIndex::FreeTable(void* p) {
@@ -59,7 +57,8 @@ std::atomic<uintptr_t>* ChildIndex::SlotOfLocked(const Table* t, uint64_t h,
        i = (i + 1) & t->mask, ++n) {
     const uintptr_t v = t->slots[i].load(std::memory_order_relaxed);
     if (v == kEmpty) return nullptr;
-    if (v != kTomb && (v >> kTagShift) == tag && NameOf(Unpack(v)) == name) {
+    if (v != kTomb && (v >> kTagShift) == tag &&
+        base::SameName(NameOf(Unpack(v)), name)) {
       return &t->slots[i];
     }
   }
@@ -77,7 +76,7 @@ Dirent* ChildIndex::Find(std::string_view name) const {
     if (v == kEmpty) return nullptr;
     if (v == kTomb || (v >> kTagShift) != tag) continue;
     Dirent* d = Unpack(v);
-    if (NameOf(d) != name) continue;
+    if (!base::SameName(NameOf(d), name)) continue;
     // A writer takes a Dirent out of the table before renaming it: if the
     // slot still holds it and the table is still the current one (a
     // retired table is no longer updated), the name read was its name in

@@ -39,9 +39,10 @@ class Dirent;
 namespace sentry::fs::internal {
 
 // d's name, readable without a lock inside an epoch::ReadGuard, and
-// whether d is negative (fixed for its life); defined with Dirent.
-std::string_view NameOf(const Dirent* d);
-bool IsNegative(const Dirent* d);
+// whether d is negative (fixed for its life); defined inline with Dirent
+// (dirent.h), as every probe calls them.
+inline std::string_view NameOf(const Dirent* d);
+inline bool IsNegative(const Dirent* d);
 
 class ChildIndex {
  public:
@@ -75,9 +76,12 @@ class ChildIndex {
   // Entries that are negative dirents.
   size_t negative() const;
 
+  // The hash a name is filed under (its top 16 bits are the slot's tag):
+  // base::HashName, seeded per process. Public for tests.
+  static uint64_t Hash(std::string_view name);
+
  private:
   struct Table;
-  static uint64_t Hash(std::string_view name);
   static void FreeTable(void* p);
   // The slot holding name, or null, as writers see the table.
   std::atomic<uintptr_t>* SlotOfLocked(const Table* t, uint64_t h,

@@ -107,7 +107,7 @@ TEST_F(ChildIndexTest, NamesWithTheSameTagAreTellApartByName) {
   std::string first, second;
   for (int i = 0; second.empty(); ++i) {
     std::string n = absl::StrCat("n", i);
-    uint64_t tag = std::hash<std::string_view>()(n) >> 48;
+    uint64_t tag = ChildIndex::Hash(n) >> 48;
     auto [it, fresh] = by_tag.emplace(tag, n);
     if (!fresh) {
       first = it->second;

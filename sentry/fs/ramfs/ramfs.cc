@@ -7,7 +7,7 @@
 #include <limits>
 #include <new>
 
-#include "absl/hash/hash.h"
+#include "base/hash.h"
 #include "sentry/fs/epoch.h"
 #include "sentry/fs/filesystem.h"
 
@@ -371,9 +371,7 @@ Dir::~Dir() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   entries_.clear();
 }
 
-size_t Dir::ByName::Hash(std::string_view n) {
-  return absl::Hash<absl::string_view>()(AbslKey(n));
-}
+size_t Dir::ByName::Hash(std::string_view n) { return base::HashName(n); }
 
 Dir::Entry* Dir::NewEntry(uint64_t serial, std::string_view name,
                           RefPtr<Inode> inode) {
@@ -774,6 +772,7 @@ RegularFile::PageMap::iterator RegularFile::InsertPageLocked(
     PageMap::iterator hint, uint64_t idx, Page p) {
   char* raw = p.get();
   auto it = D().pages.emplace_hint(hint, idx, std::move(p));
+  D().pages_held.store(D().pages.size(), std::memory_order_relaxed);
   PageTable* t = D().table.load(std::memory_order_relaxed);
   if (t == nullptr || idx >= t->cap) {
     uint64_t cap = t ? t->cap : 0;
@@ -810,7 +809,9 @@ RegularFile::PageMap::iterator RegularFile::ErasePageLocked(
     t->slots()[it->first].store(nullptr, std::memory_order_seq_cst);
     RetireAfterUnlock(it->second.release(), &FreePage);
   }
-  return D().pages.erase(it);
+  auto next = D().pages.erase(it);
+  D().pages_held.store(D().pages.size(), std::memory_order_relaxed);
+  return next;
 }
 
 // ---- RegularFile reads and writes.
@@ -950,6 +951,7 @@ void RegularFile::DropFromLocked(uint64_t from) {
       retired->pages.push_back(it->second.release());
     }
     it = D().pages.erase(it);
+    D().pages_held.store(D().pages.size(), std::memory_order_relaxed);
     ++dropped;
   }
   if (!retired->pages.empty()) {

@@ -278,11 +278,10 @@ class RegularFile : public RamInode {
   bool TakeLinkable() ABSL_LOCKS_EXCLUDED(mu_);
   void set_linkable(bool l) ABSL_LOCKS_EXCLUDED(mu_);
   // Pages held, read without mu_ by a lock-free attribute copy (which
-  // throws a racing result away).
-  BASE_NO_SANITIZE_THREAD size_t
-  PageCountRacy() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  // throws a result that raced a writer away).
+  size_t PageCountRacy() const {
     const Data* d = data_.load(std::memory_order_acquire);
-    return d ? d->pages.size() : 0;
+    return d ? d->pages_held.load(std::memory_order_relaxed) : 0;
   }
   Errno Allocate(const Context& ctx, int mode, uint64_t offset,
                  uint64_t length) override;
@@ -337,6 +336,9 @@ class RegularFile : public RamInode {
     // Written under mu_ (exclusive), read by ReadLockFree; null until
     // the first page (and for files too sparse to be worth a table).
     std::atomic<PageTable*> table{nullptr};
+    // pages.size(), for lock-free attribute copies (a btree's own count
+    // is no atomic); stored under mu_ wherever a page comes or goes.
+    std::atomic<uint64_t> pages_held{0};
     bool linkable = false;  // see TakeLinkable
   };
   // Makes data_ if need be.
