@@ -1,7 +1,10 @@
 #include "sentry/fs/internal/child_index.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <functional>
+#include <new>
 
 #include "base/hash.h"
 #include "sentry/fs/dirent.h"
@@ -10,10 +13,41 @@
 namespace sentry::fs::internal {
 
 namespace {
-constexpr uintptr_t kEmpty = 0;
-constexpr uintptr_t kTomb = 1;  // a removed entry: probes continue past it
+constexpr uintptr_t kEmpty = 0;  // what fresh anonymous memory holds
+constexpr uintptr_t kTomb = 1;   // a removed entry: probes continue past it
 constexpr int kTagShift = 48;
 constexpr uintptr_t kPtrMask = (uintptr_t{1} << kTagShift) - 1;
+
+// Slot arrays of a big directory (2 MiB and more: 256Ki slots) get pages of
+// their own, asked to be transparent huge pages: a walk probes such a table
+// at random, and with 4 KiB pages nearly every probe of a directory of a
+// million names also missed the TLB. Smaller ones come from the heap.
+constexpr size_t kHugeTableBytes = size_t{2} << 20;
+
+std::atomic<uintptr_t>* AllocSlots(size_t cap) {
+  const size_t bytes = cap * sizeof(std::atomic<uintptr_t>);
+  if (bytes >= kHugeTableBytes) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();     // as new[] would
+    madvise(p, bytes, MADV_HUGEPAGE);                // a hint: fine if refused
+    return static_cast<std::atomic<uintptr_t>*>(p);  // zeroed: kEmpty
+  }
+  auto* slots = new std::atomic<uintptr_t>[cap];
+  for (size_t i = 0; i < cap; ++i) {
+    slots[i].store(kEmpty, std::memory_order_relaxed);
+  }
+  return slots;
+}
+
+void FreeSlots(std::atomic<uintptr_t>* slots, size_t cap) {
+  const size_t bytes = cap * sizeof(std::atomic<uintptr_t>);
+  if (bytes >= kHugeTableBytes) {
+    munmap(slots, bytes);
+    return;
+  }
+  delete[] slots;
+}
 
 uintptr_t TagOf(uint64_t h) { return static_cast<uintptr_t>(h >> kTagShift); }
 
@@ -41,7 +75,7 @@ uint64_t ChildIndex::Hash(std::string_view name) {
 
 void ChildIndex::FreeTable(void* p) {
   Table* t = static_cast<Table*>(p);
-  delete[] t->slots;
+  FreeSlots(t->slots, t->mask + 1);
   delete t;
 }
 
@@ -97,11 +131,8 @@ void ChildIndex::Grow() {
   // to 21 bytes of slots per name (linear probing stays short there).
   size_t cap = 8;
   while (cap < 2 * (live + 1)) cap *= 2;
-  Table* t = new Table{cap - 1, new std::atomic<uintptr_t>[cap], live, live,
+  Table* t = new Table{cap - 1, AllocSlots(cap), live, live,
                        old != nullptr ? old->negative : 0};
-  for (size_t i = 0; i < cap; ++i) {
-    t->slots[i].store(kEmpty, std::memory_order_relaxed);
-  }
   if (old != nullptr) {
     for (size_t i = 0; i <= old->mask; ++i) {
       const uintptr_t v = old->slots[i].load(std::memory_order_relaxed);

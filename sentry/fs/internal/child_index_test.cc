@@ -172,6 +172,28 @@ TEST_F(ChildIndexTest, ManyEntriesGrowAndSurviveErasure) {
   EXPECT_EQ(index_.size(), size_t{kN});
 }
 
+// Past 128Ki names the table (256Ki slots, 2 MiB) is mapped memory of its
+// own (asked for huge pages), and so are the tables it outgrows into; the
+// entries move across both kinds intact.
+TEST_F(ChildIndexTest, BigTablesAreMappedAndKeepEveryEntry) {
+  constexpr int kN = 200000;
+  std::vector<Dirent*> ds;
+  ds.reserve(kN);
+  for (int i = 0; i < kN; ++i) {
+    ds.push_back(Make(absl::StrCat("big", i)));
+    ASSERT_EQ(index_.Put(ds.back()), nullptr);
+  }
+  for (int i = 0; i < kN; i += 997) {
+    ASSERT_EQ(FindUnlocked(absl::StrCat("big", i)), ds[i]) << i;
+  }
+  for (int i = 0; i < kN; i += 2) {
+    ASSERT_EQ(index_.Erase(absl::StrCat("big", i)), ds[i]);
+  }
+  EXPECT_EQ(index_.size(), size_t{kN / 2});
+  EXPECT_EQ(FindUnlocked("big0"), nullptr);
+  EXPECT_EQ(FindUnlocked("big1"), ds[1]);
+}
+
 TEST_F(ChildIndexTest, ForEachEraseIfAndClearSeeEveryEntryOnce) {
   std::set<Dirent*> all;
   for (int i = 0; i < 100; ++i) {
