@@ -19,7 +19,9 @@
 
 namespace base {
 
-template <typename T>
+// Count is the counter's type: 64 bits unless T has reason to pack it
+// (Dirent keeps a 32-bit one beside another 32-bit field).
+template <typename T, typename Count = int64_t>
 class RefCounted {
  public:
   RefCounted(const RefCounted&) = delete;
@@ -29,7 +31,7 @@ class RefCounted {
 
   // Takes a reference unless the count already reached zero.
   bool TryIncRef() const {
-    int64_t n = refs_.load(std::memory_order_relaxed);
+    Count n = refs_.load(std::memory_order_relaxed);
     while (n > 0) {
       if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_acquire,
                                       std::memory_order_relaxed)) {
@@ -58,7 +60,7 @@ class RefCounted {
   void OnLastRef() const { delete static_cast<const T*>(this); }
 
  private:
-  mutable std::atomic<int64_t> refs_{1};
+  mutable std::atomic<Count> refs_{1};
 };
 
 template <typename T>

@@ -40,10 +40,17 @@ base::Mutex& RenameMutex() {
 
 Dirent* Dirent::New(RefPtr<Inode> inode, std::string_view name,
                     RefPtr<Dirent> parent) {
+  // The name's length word is inline_name_, the struct's last member.
   static_assert(sizeof(Dirent) % alignof(Name) == 0);
-  void* mem =
-      ::operator new(sizeof(Dirent) + offsetof(Name, s) + name.size() + 1);
-  return new (mem) Dirent(std::move(inode), name, std::move(parent));
+  constexpr size_t kNameAt = sizeof(Dirent) - offsetof(Name, s);
+  void* mem = ::operator new(
+      std::max(kNameAt + offsetof(Name, s) + name.size(), sizeof(Dirent)));
+  Dirent* d = new (mem) Dirent(std::move(inode), name, std::move(parent));
+  if (reinterpret_cast<char*>(d->inline_name_) !=
+      static_cast<char*>(mem) + kNameAt) {
+    std::abort();  // a layout this code does not expect
+  }
+  return d;
 }
 
 void Dirent::Destroy(Dirent* d) {
@@ -52,35 +59,37 @@ void Dirent::Destroy(Dirent* d) {
 }
 
 Dirent::Name* Dirent::InlineName() const {
-  return reinterpret_cast<Name*>(
-      reinterpret_cast<char*>(const_cast<Dirent*>(this)) + sizeof(Dirent));
+  return reinterpret_cast<Name*>(const_cast<char*>(inline_name_));
 }
 
 Dirent::Dirent(RefPtr<Inode> inode, std::string_view name,
                RefPtr<Dirent> parent)
     : inode_(std::move(inode)),
       parent_(std::move(parent)),
-      dir_(inode_ && inode_->IsDir()),
+      kids_(inode_ && inode_->IsDir() ? new Children() : nullptr),
+      dir_(kids_ != nullptr),
       keep_(dir_ &&
             inode_->mount_source()->cache_policy() == CachePolicy::kKeep) {
-  Name* n = new (InlineName()) Name;
+  // Only the length and the bytes are written: a short name's allocation
+  // ends before a whole Name would.
+  Name* n = InlineName();
   n->len = static_cast<uint32_t>(name.size());
   std::memcpy(n->s, name.data(), name.size());
-  n->s[name.size()] = '\0';
   name_.store(n, std::memory_order_relaxed);
 }
 
 Dirent::~Dirent() {
   const Name* n = name_.load(std::memory_order_relaxed);
   if (n != InlineName()) ::operator delete(const_cast<Name*>(n));
+  delete kids_;
 }
 
 void Dirent::SetNameLocked(std::string_view name) {
-  void* mem = ::operator new(offsetof(Name, s) + name.size() + 1);
-  Name* n = new (mem) Name;
+  void* mem =
+      ::operator new(std::max(offsetof(Name, s) + name.size(), sizeof(Name)));
+  Name* n = static_cast<Name*>(mem);
   n->len = static_cast<uint32_t>(name.size());
   std::memcpy(n->s, name.data(), name.size());
-  n->s[name.size()] = '\0';
   const Name* old = name_.exchange(n, std::memory_order_acq_rel);
   // Lock-free readers may still be comparing the old name.
   if (old != InlineName()) {
@@ -144,7 +153,7 @@ void Dirent::MarkUnlinked(Dirent* child) {
     if (!d->dir_) continue;
     std::vector<RefPtr<Dirent>> kids;
     {
-      base::MutexLock l(&d->mu_);
+      base::MutexLock l(&d->kids_->mu);
       kids = d->TakeChildrenLocked();
     }
     for (RefPtr<Dirent>& k : kids) {
@@ -156,7 +165,7 @@ void Dirent::MarkUnlinked(Dirent* child) {
 
 std::vector<RefPtr<Dirent>> Dirent::TakeChildrenLocked() {
   std::vector<Dirent*> raw;
-  index_.Clear(&raw);
+  kids_->index.Clear(&raw);
   std::vector<RefPtr<Dirent>> out;
   out.reserve(raw.size());
   for (Dirent* k : raw) out.push_back(base::AdoptRef(k));
@@ -167,21 +176,21 @@ RefPtr<Dirent> Dirent::ReplaceChildLocked(std::string_view name,
                                           RefPtr<Dirent> d) {
   // Only directories have children; callers have checked. The index keys
   // d by its own name, which callers gave it (or renamed it to) first.
-  if (!d) return base::AdoptRef(index_.Erase(name));
+  if (!d) return base::AdoptRef(kids_->index.Erase(name));
   if (d->NameOf() != name) std::abort();
-  return base::AdoptRef(index_.Put(d.release()));
+  return base::AdoptRef(kids_->index.Put(d.release()));
 }
 
 ErrnoOr<RefPtr<Dirent>> Dirent::Walk(const Context& ctx,
                                      std::string_view name) {
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
   if (keep_) {
-    base::ReaderMutexLock l(&mu_);
+    base::ReaderMutexLock l(&kids_->mu);
     Dirent* c = FindChildLocked(name);
     if (c != nullptr && Trusted(*c)) return RefPtr<Dirent>(c);
   }
   std::vector<RefPtr<Dirent>> evicted;
-  base::MutexLock l(&mu_);
+  base::MutexLock l(&kids_->mu);
   auto r = WalkLocked(ctx, name);
   TrimLocked(&evicted);
   return r;
@@ -192,15 +201,16 @@ void Dirent::TrimLocked(std::vector<RefPtr<Dirent>>* evicted) {
   // (kKeep), only negative entries can go; elsewhere any entry nobody
   // uses, with no cached children and no mounts, can be looked up again.
   const bool keep = keep_;
-  if (index_.negative() > kMaxNegativePerDir ||
-      (!keep && index_.size() > kMaxCachedPerDir)) {
+  if (kids_->index.negative() > kMaxNegativePerDir ||
+      (!keep && kids_->index.size() > kMaxCachedPerDir)) {
     std::vector<Dirent*> gone;
-    index_.EraseIf(
+    kids_->index.EraseIf(
         [keep](Dirent* c) {
           if (c->ReadRefs() != 1 || c->mount_count() != 0) return false;
           if (c->negative()) return true;
           if (keep) return false;
-          base::ReaderMutexLock cl(&c->mu_);
+          if (c->kids_ == nullptr) return true;  // no children: a file's
+          base::ReaderMutexLock cl(&c->kids_->mu);
           return !c->HasChildrenLocked();
         },
         &gone);
@@ -283,7 +293,7 @@ RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name, RefPtr<Inode> inode,
   std::vector<RefPtr<Dirent>> evicted;  // released after the unlock
   // Not a directory: the chain went past a file; the careful walk says so.
   if (!dir_) return nullptr;
-  base::MutexLock l(&mu_);
+  base::MutexLock l(&kids_->mu);
   if (unlinked()) return nullptr;
   if (token && !inode_->mount_source()->NamespaceUnchangedSince(*token)) {
     return nullptr;
@@ -303,7 +313,7 @@ RefPtr<Dirent> Dirent::AdoptFetched(std::string_view name, RefPtr<Inode> inode,
 
 RefPtr<Dirent> Dirent::CachedChild(std::string_view name) {
   if (!dir_) return nullptr;
-  base::ReaderMutexLock l(&mu_);
+  base::ReaderMutexLock l(&kids_->mu);
   Dirent* c = FindChildLocked(name);
   if (c == nullptr || !Trusted(*c)) return nullptr;
   return RefPtr<Dirent>(c);
@@ -318,7 +328,7 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Create(const Context& ctx,
                                        const CreateSpec& spec) {
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
   RefPtr<Dirent> old;
-  base::MutexLock l(&mu_);
+  base::MutexLock l(&kids_->mu);
   if (unlinked()) return Errno(ENOENT);  // nothing is made in a dead dir
   NamespaceChange change(inode_->mount_source());
   Dirent* cached = FindChildLocked(name);
@@ -335,7 +345,7 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Link(const Context& ctx, std::string_view name,
                                      Inode* target) {
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
   RefPtr<Dirent> old;
-  base::MutexLock l(&mu_);
+  base::MutexLock l(&kids_->mu);
   if (unlinked()) return Errno(ENOENT);
   NamespaceChange change(inode_->mount_source());
   Dirent* cached = FindChildLocked(name);
@@ -352,7 +362,7 @@ ErrnoOr<RefPtr<Dirent>> Dirent::Link(const Context& ctx, std::string_view name,
 Errno Dirent::Remove(const Context& ctx, std::string_view name, bool dir) {
   if (!inode_ || !inode_->IsDir()) return Errno(ENOTDIR);
   RefPtr<Dirent> old;
-  base::MutexLock l(&mu_);
+  base::MutexLock l(&kids_->mu);
   NamespaceChange change(inode_->mount_source());
   RETURN_IF_ERRNO(inode_->RemoveChild(ctx, name, dir));
   old = ReplaceChildLocked(name, nullptr);
@@ -384,11 +394,11 @@ Errno Dirent::Rename(const Context& ctx, Dirent* old_parent,
       std::swap(first, second);
     }
   }
-  first->mu_.Lock();
-  if (second != first) second->mu_.Lock();
+  first->kids_->mu.Lock();
+  if (second != first) second->kids_->mu.Lock();
   auto unlock = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    if (second != first) second->mu_.Unlock();
-    first->mu_.Unlock();
+    if (second != first) second->kids_->mu.Unlock();
+    first->kids_->mu.Unlock();
   };
 
   // A removed directory takes no renames in or out (IS_DEADDIR): its
@@ -488,7 +498,7 @@ void Dirent::DetachTree() {
   if (!dir_) return;
   std::vector<RefPtr<Dirent>> kids;
   {
-    base::MutexLock l(&mu_);
+    base::MutexLock l(&kids_->mu);
     kids = TakeChildrenLocked();
   }
   for (RefPtr<Dirent>& child : kids) child->DetachTree();
@@ -498,17 +508,19 @@ void Dirent::PruneUnused() {
   if (!dir_) return;
   std::vector<RefPtr<Dirent>> keep, drop;
   {
-    base::MutexLock l(&mu_);
-    index_.ForEach([&keep](Dirent* c) { keep.push_back(RefPtr<Dirent>(c)); });
+    base::MutexLock l(&kids_->mu);
+    kids_->index.ForEach(
+        [&keep](Dirent* c) { keep.push_back(RefPtr<Dirent>(c)); });
   }
   for (auto& c : keep) c->PruneUnused();
   std::vector<Dirent*> gone;
-  base::MutexLock l(&mu_);
-  index_.EraseIf(
+  base::MutexLock l(&kids_->mu);
+  kids_->index.EraseIf(
       [](Dirent* c) {
         // Ours and the `keep` vector's are the only references.
         if (c->ReadRefs() != 2) return false;
-        base::ReaderMutexLock cl(&c->mu_);
+        if (c->kids_ == nullptr) return true;  // no children: a file's
+        base::ReaderMutexLock cl(&c->kids_->mu);
         return !c->HasChildrenLocked();
       },
       &gone);
@@ -517,10 +529,12 @@ void Dirent::PruneUnused() {
 
 size_t Dirent::CachedChildrenForTest() const {
   if (!dir_) return 0;
-  base::ReaderMutexLock l(&mu_);
-  return index_.size();
+  base::ReaderMutexLock l(&kids_->mu);
+  return kids_->index.size();
 }
 
-bool Dirent::HasChildrenLocked() const { return dir_ && index_.size() != 0; }
+bool Dirent::HasChildrenLocked() const {
+  return kids_ != nullptr && kids_->index.size() != 0;
+}
 
 }  // namespace sentry::fs

@@ -51,7 +51,11 @@ namespace sentry::fs {
 // by rename, shared by nothing on the hot path.
 base::Mutex& RenameMutex();
 
-class Dirent : public base::RefCounted<Dirent> {
+// A 32-bit count (as Linux's dentry's), so that it shares a word with the
+// mount count and a file's dirent with an 8-byte name fits a 64-byte malloc
+// chunk: 2^31 references to one dirent would take more memory than any
+// sandbox has.
+class Dirent : public base::RefCounted<Dirent, int32_t> {
  public:
   // A root (no parent) for inode.
   static RefPtr<Dirent> NewRoot(RefPtr<Inode> inode, std::string name = "/");
@@ -69,8 +73,8 @@ class Dirent : public base::RefCounted<Dirent> {
   const RefPtr<Inode>& inode_ref() const { return inode_; }
   bool negative() const { return inode_ == nullptr; }
 
-  std::string name() const ABSL_LOCKS_EXCLUDED(mu_);
-  RefPtr<Dirent> parent() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::string name() const ABSL_LOCKS_EXCLUDED(kids_->mu);
+  RefPtr<Dirent> parent() const ABSL_LOCKS_EXCLUDED(kids_->mu);
   bool IsRoot() const;
   // Whether this name was removed (unlink, rename over it).
   bool unlinked() const { return unlinked_.load(std::memory_order_acquire); }
@@ -79,7 +83,7 @@ class Dirent : public base::RefCounted<Dirent> {
   // A negative Dirent if the filesystem said ENOENT; other errors as the
   // filesystem gives them. ENOTDIR if this is not a directory.
   ErrnoOr<RefPtr<Dirent>> Walk(const Context& ctx, std::string_view name)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(kids_->mu);
 
   // Walks names[0], names[0]/names[1], ... with one Inode::LookupChain
   // (one round trip on a remote filesystem), caching what it finds.
@@ -92,24 +96,25 @@ class Dirent : public base::RefCounted<Dirent> {
   // alone, under the directory's lock.
   ErrnoOr<std::vector<RefPtr<Dirent>>> WalkChain(
       const Context& ctx, const std::vector<std::string_view>& names)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(kids_->mu);
   // The cached child called name, if any, without asking the filesystem
   // (what Walk returns at once where the cache is kept: kKeep).
-  RefPtr<Dirent> CachedChild(std::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
+  RefPtr<Dirent> CachedChild(std::string_view name)
+      ABSL_LOCKS_EXCLUDED(kids_->mu);
 
   // Creates name through the filesystem and caches the result. EEXIST if
   // it exists (negative or absent entries are replaced).
   ErrnoOr<RefPtr<Dirent>> Create(const Context& ctx, std::string_view name,
                                  const CreateSpec& spec)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(kids_->mu);
   // Adds name as a hard link to target's inode.
   ErrnoOr<RefPtr<Dirent>> Link(const Context& ctx, std::string_view name,
-                               Inode* target) ABSL_LOCKS_EXCLUDED(mu_);
+                               Inode* target) ABSL_LOCKS_EXCLUDED(kids_->mu);
   // Removes name (unlink or rmdir) through the filesystem and drops it
   // from the cache; the removed Dirent is marked unlinked. The caller has
   // checked permissions and that the victim is no mount point (EBUSY).
   Errno Remove(const Context& ctx, std::string_view name, bool dir)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(kids_->mu);
 
   // renameat2 between two directories of the same MountSource. Takes
   // RenameMutex() and both parents' locks; EINVAL if the destination is
@@ -130,9 +135,9 @@ class Dirent : public base::RefCounted<Dirent> {
   // Drops every cached child below this directory (recursively), breaking
   // the parent/child cycles so the tree can be freed. Children still
   // referenced elsewhere survive, detached.
-  void DetachTree() ABSL_LOCKS_EXCLUDED(mu_);
+  void DetachTree() ABSL_LOCKS_EXCLUDED(kids_->mu);
   // Drops cached children nobody else references (a cache flush).
-  void PruneUnused() ABSL_LOCKS_EXCLUDED(mu_);
+  void PruneUnused() ABSL_LOCKS_EXCLUDED(kids_->mu);
 
   // How many mounts have this dirent as their mount point (any namespace).
   int mount_count() const { return mounts_.load(std::memory_order_acquire); }
@@ -140,14 +145,14 @@ class Dirent : public base::RefCounted<Dirent> {
   void DecMountCount() { mounts_.fetch_sub(1, std::memory_order_acq_rel); }
 
   // For tests: number of cached children (positive and negative).
-  size_t CachedChildrenForTest() const ABSL_LOCKS_EXCLUDED(mu_);
+  size_t CachedChildrenForTest() const ABSL_LOCKS_EXCLUDED(kids_->mu);
 
   // The cached child called name, without a lock or a reference, for path
   // walks of kKeep trees (null in others, or if name is not cached).
   // Precondition: inside an epoch::ReadGuard, which keeps the result's
   // memory valid; TryIncRef it to keep it beyond the guard.
   Dirent* FindCachedLockFree(std::string_view name) const {
-    return keep_ ? index_.Find(name) : nullptr;
+    return keep_ ? kids_->index.Find(name) : nullptr;
   }
 
   // Frees through epoch::Retire (see "Lock-free lookups").
@@ -161,7 +166,7 @@ class Dirent : public base::RefCounted<Dirent> {
   // old through epoch::Retire (lock-free readers may still compare it).
   struct Name {
     uint32_t len;
-    char s[1];  // len bytes, then a NUL
+    char s[1];  // len bytes (no NUL)
   };
   // Allocates a Dirent with room for name after it (see Name).
   static Dirent* New(RefPtr<Inode> inode, std::string_view name,
@@ -179,14 +184,14 @@ class Dirent : public base::RefCounted<Dirent> {
 
   // Looks name up with mu_ held: the cache, else the filesystem.
   ErrnoOr<RefPtr<Dirent>> WalkLocked(const Context& ctx, std::string_view name)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(kids_->mu);
   // Caches what a chain walk fetched for name (inode null: absent) and
   // returns its dirent. With a token (kKeep), the cached entry if there is
   // one, and null if this directory is gone or the mount source's
   // namespace changed since the token (MountSource::QuiescentToken).
   RefPtr<Dirent> AdoptFetched(std::string_view name, RefPtr<Inode> inode,
                               std::optional<uint64_t> token)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(kids_->mu);
   // Whether a cached child may answer for itself without asking the
   // filesystem: a negative one only where the mount source trusts those
   // (MountSource::TrustsNegativeEntries).
@@ -194,41 +199,54 @@ class Dirent : public base::RefCounted<Dirent> {
   // Drops unused entries past the cache's bounds into *evicted (released
   // by the caller once mu_ is unlocked).
   void TrimLocked(std::vector<RefPtr<Dirent>>* evicted)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(kids_->mu);
   // Replaces the cache entry for name with d (null: drop it; else d's
   // name is name). Returns the previous entry so the caller can release it
   // after unlocking.
   RefPtr<Dirent> ReplaceChildLocked(std::string_view name, RefPtr<Dirent> d)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(kids_->mu);
   // The cached child called name (null if none), borrowed.
   Dirent* FindChildLocked(std::string_view name) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return index_.FindLocked(name);
+      ABSL_SHARED_LOCKS_REQUIRED(kids_->mu) {
+    return kids_->index.FindLocked(name);
   }
   // Takes every cached child out (their references move to the result).
   std::vector<RefPtr<Dirent>> TakeChildrenLocked()
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(kids_->mu);
   // Marks a removed child detached.
   static void MarkUnlinked(Dirent* child);
 
   // Whether any child is cached (never, for a non-directory).
-  bool HasChildrenLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool HasChildrenLocked() const ABSL_SHARED_LOCKS_REQUIRED(kids_->mu);
+
+  // A directory's: its lock and its cached children (positive and
+  // negative), each holding one reference; the index is written under mu,
+  // read without it by FindCachedLockFree.
+  struct Children {
+    mutable base::Mutex mu;
+    internal::ChildIndex index;
+  };
 
   // Empty: takes no room.
   [[no_unique_address]] base::LiveCounter<Dirent> live_;
+  // Beside RefCounted's 32-bit count, in one word.
+  std::atomic<int32_t> mounts_{0};
   const RefPtr<Inode> inode_;
-  mutable base::Mutex mu_;
   std::atomic<const Name*> name_;  // see "Locking" above
   RefPtr<Dirent> parent_;          // see "Locking" above
-  // The cached children (positive and negative), each holding one
-  // reference; written under mu_, read without it by FindCachedLockFree.
-  // Empty (one null pointer) but for directories.
-  internal::ChildIndex index_;
-  std::atomic<int> mounts_{0};
+  // Made with a directory's Dirent, null for any other: only directories
+  // have children, and most dirents are files'.
+  Children* const kids_;
   std::atomic<bool> unlinked_{false};
-  const bool dir_;   // inode_ is a directory: it may have children
+  const bool dir_;   // inode_ is a directory: it has kids_
   const bool keep_;  // and its mount source is kKeep: lock-free lookups
+  // Where the first name starts (see Name): the allocation runs on past
+  // the struct for the name's bytes.
+  alignas(Name) char inline_name_[offsetof(Name, s)];
 };
+
+// With an 8-byte name, a file's Dirent is 56 bytes: a 64-byte malloc chunk.
+static_assert(sizeof(Dirent) == 48);
 
 namespace internal {
 inline std::string_view NameOf(const Dirent* d) { return d->NameOf(); }

@@ -255,6 +255,24 @@ TEST_P(DirentTest, ChainRacingANamespaceChangeIsNotCachedWhenKept) {
   dir_->entries.clear();
 }
 
+// A dirent's name lives in its own allocation, just past the struct:
+// every length, from empty to longer than NAME_MAX (a root may be named
+// after a host path), comes back whole, for files (no children block) and
+// directories alike (renames, which publish a name of their own, are in
+// the kernel's and the difftests' renames).
+TEST_P(DirentTest, NamesOfEveryLengthComeBackWhole) {
+  std::string name;
+  for (int len = 0; len <= 300; ++len) {
+    SCOPED_TRACE(len);
+    RefPtr<Dirent> f = Dirent::NewDetached(NewFile(), name, root_);
+    EXPECT_EQ(f->name(), name);
+    EXPECT_EQ(f->CachedChildrenForTest(), 0u);
+    RefPtr<Dirent> d = Dirent::NewRoot(dir_, name);
+    EXPECT_EQ(d->name(), name);
+    name.push_back(static_cast<char>('a' + len % 26));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Policies, DirentTest,
                          ::testing::Values(CachePolicy::kKeep,
                                            CachePolicy::kRevalidate,

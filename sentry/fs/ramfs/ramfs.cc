@@ -15,10 +15,6 @@ namespace sentry::fs::ramfs {
 
 namespace {
 
-absl::string_view AbslKey(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
-
 bool Before(const linux_abi::Timespec& a, const linux_abi::Timespec& b) {
   return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
 }
