@@ -239,7 +239,9 @@ void RunMany(bool unprivileged, int count) {
     std::printf("known host-kernel difference x%d: %s\n", n, what.c_str());
   }
   // The known differences must not swallow the run.
-  if (seeds.size() > 1) EXPECT_GE(agreed * 3, static_cast<int>(seeds.size()));
+  if (seeds.size() > 1) {
+    EXPECT_GE(agreed * 3, static_cast<int>(seeds.size()));
+  }
   for (const auto& [sig, ss] : by_signature) {
     ADD_FAILURE() << sig << " x" << ss.size() << " (first seed " << ss[0]
                   << ")";

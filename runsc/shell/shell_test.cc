@@ -244,7 +244,9 @@ class ShellDiffTest : public ::testing::Test {
     }
     EXPECT_EQ(s.out, h.out);
     EXPECT_EQ(s.err, h.err);
-    if (compare_status) EXPECT_EQ(s.status, h.status);
+    if (compare_status) {
+      EXPECT_EQ(s.status, h.status);
+    }
   }
 
   std::string base_;

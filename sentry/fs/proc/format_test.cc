@@ -177,7 +177,9 @@ TEST_F(FormatTest, ProcStat) {
       EXPECT_EQ(v.size(), host->at("cpu").size()) << k;
     } else {
       ASSERT_TRUE(host->count(k)) << k;
-      if (k != "intr") EXPECT_EQ(v.size(), host->at(k).size()) << k;
+      if (k != "intr") {
+        EXPECT_EQ(v.size(), host->at(k).size()) << k;
+      }
     }
   }
   EXPECT_EQ(host_text.substr(0, 5), "cpu  ");

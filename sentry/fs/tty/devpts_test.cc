@@ -164,7 +164,7 @@ TEST(DevptsTest, MasterCloseHangsUpReplica) {
   EXPECT_THAT(t->Ioctl(p.s, TCGETS, A(&kt)), IsErrno(EIO));
   // The index stays taken while the replica is open.
   int m = t->Open("/dev/pts/ptmx", O_RDWR);
-  unsigned n;
+  unsigned n = ~0u;  // the ioctl writes it
   ASSERT_THAT(t->Ioctl(m, TIOCGPTN, A(&n)), Succeeds());
   EXPECT_EQ(n, 1u);
   EXPECT_THAT(t->Close(m), Succeeds());
@@ -348,7 +348,7 @@ TEST(PtyIoctlTest, QueuesAndMisc) {
   EXPECT_THAT(t->Ioctl(p.s, TCSBRK, 1), Succeeds());
 
   // Master-only ioctls, and unknown ones.
-  unsigned n;
+  unsigned n = 0;
   EXPECT_THAT(t->Ioctl(p.s, TIOCGPTN, A(&n)), IsErrno(ENOTTY));
   int zero = 0;
   EXPECT_THAT(t->Ioctl(p.s, TIOCSPTLCK, A(&zero)), IsErrno(ENOTTY));

@@ -30,11 +30,18 @@ using testutil::Succeeds;
 using testutil::TmpfsTask;
 
 struct Case {
+  Case(const char* name, std::function<void(KernelTermios&)> set,
+       std::string input, std::string replica_write = "", size_t read_size = 64)
+      : name(name),
+        set(std::move(set)),
+        input(std::move(input)),
+        replica_write(std::move(replica_write)),
+        read_size(read_size) {}
   const char* name;
   std::function<void(KernelTermios&)> set;
   std::string input;          // fed to the master byte by byte
   std::string replica_write;  // then written by the replica in one write
-  size_t read_size = 64;
+  size_t read_size;
 };
 
 void RawNoEcho(KernelTermios& k) { k.c_lflag &= ~(ICANON | ECHO); }

@@ -211,8 +211,9 @@ void RunMany(bool unprivileged, int count, const std::string& cache,
     std::printf("known difference x%d: %s\n", n, what.c_str());
   }
   // The known differences must not swallow the run.
-  if (seeds.size() > 1)
+  if (seeds.size() > 1) {
     EXPECT_GE(agreed * 4, static_cast<int>(seeds.size() * 3));
+  }
   for (const auto& [sig, ss] : by_signature) {
     ADD_FAILURE() << sig << " x" << ss.size() << " (first seed " << ss[0]
                   << ")";
