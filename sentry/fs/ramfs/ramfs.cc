@@ -901,13 +901,24 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
   // One descent of the page map for the whole write: the pages are
   // visited (and new ones inserted) in order, each at the iterator.
   auto it = D().pages.lower_bound(offset / kPageSize);
+  // The source is looked up (a dynamic_cast) once, and only if a page is
+  // added: an overwrite, the common pwrite, needs none.
+  RamMountSource* ctr = nullptr;
+  bool ctr_known = false;
+  auto source = [&] {
+    if (!ctr_known) {
+      ctr = counter();
+      ctr_known = true;
+    }
+    return ctr;
+  };
   while (done < n) {
     uint64_t pos = offset + done;
     uint64_t idx = pos / kPageSize;
     uint64_t in_page = pos % kPageSize;
     size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
     if (it == D().pages.end() || it->first != idx) {
-      if (!ReserveBytesOf(counter(), kPageSize)) break;
+      if (!ReserveBytesOf(source(), kPageSize)) break;
       Page p(new char[kPageSize]);
       if (in_page != 0 || k != kPageSize) std::memset(p.get(), 0, kPageSize);
       it = InsertPageLocked(it, idx, std::move(p));
@@ -1005,6 +1016,7 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
   }
   RetireOnExit retire;  // punched pages
   base::SeqMutexLock l(&mu_);
+  RamMountSource* const ctr = counter();  // once, not per page
   uint64_t end;
   if (__builtin_add_overflow(offset, length, &end) ||
       end > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
@@ -1021,7 +1033,7 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
         if (k == kPageSize) {
           ErasePageLocked(it);
           D().unwritten.erase(idx);
-          ReleaseBytesOf(counter(), kPageSize);
+          ReleaseBytesOf(ctr, kPageSize);
         } else {
           std::memset(it->second.get() + in_page, 0, k);
         }
@@ -1035,13 +1047,13 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
   std::vector<uint64_t> added;
   for (uint64_t idx = offset / kPageSize; idx * kPageSize < end; ++idx) {
     if (D().pages.contains(idx)) continue;
-    if (!ReserveBytesOf(counter(), kPageSize)) {
+    if (!ReserveBytesOf(ctr, kPageSize)) {
       // All or nothing, as shmem_fallocate undoes a failed allocation.
       for (uint64_t a : added) {
         ErasePageLocked(D().pages.find(a));
         D().unwritten.erase(a);
       }
-      ReleaseBytesOf(counter(), added.size() * kPageSize);
+      ReleaseBytesOf(ctr, added.size() * kPageSize);
       return Errno(ENOSPC);
     }
     Page p(new char[kPageSize]);
