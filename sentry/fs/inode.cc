@@ -124,6 +124,16 @@ ErrnoOr<size_t> Inode::WriteAt(const Context&, const IOSequence&, uint64_t,
   return Errno(IsDir() ? EISDIR : EINVAL);
 }
 
+ErrnoOr<size_t> Inode::CopyRangeFrom(const Context& ctx, Inode* src,
+                                     uint64_t offset, size_t n) {
+  std::unique_ptr<char[]> buf(new char[n]);
+  ASSIGN_OR_RETURN(size_t got,
+                   src->ReadAt(ctx, IOSequence(buf.get(), n), offset));
+  if (got == 0) return size_t{0};
+  uint64_t at;
+  return WriteAt(ctx, IOSequence(buf.get(), got), offset, false, &at);
+}
+
 ErrnoOr<uint64_t> Inode::SeekDataHole(const Context& ctx, uint64_t offset,
                                       int whence) {
   // Without hole tracking the whole file is data, as generic_file_llseek.

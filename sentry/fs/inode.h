@@ -209,6 +209,15 @@ class Inode : public base::RefCounted<Inode> {
   virtual ErrnoOr<size_t> WriteAt(const Context& ctx, const IOSequence& src,
                                   uint64_t offset, bool append,
                                   uint64_t* offset_out);
+  // Copies up to n bytes of src (a regular file, possibly of another
+  // filesystem) from offset into this file at the same offset, as a
+  // copy-up does; the number copied (short at src's end), or src's or
+  // this file's error. Default: ReadAt into a buffer, then WriteAt; a
+  // filesystem that can read src straight into its own storage saves the
+  // second copy. Precondition: nobody else can reach this file yet (the
+  // copy may hold its lock across src's reads).
+  virtual ErrnoOr<size_t> CopyRangeFrom(const Context& ctx, Inode* src,
+                                        uint64_t offset, size_t n);
   // Whether ReadAt and WriteAt finish without waiting on anything but the
   // inode's own short locks (memory-backed files), so that they may run
   // inside an epoch guard (see FileOperations::BorrowableIO).

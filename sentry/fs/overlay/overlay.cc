@@ -284,9 +284,10 @@ Errno OverlayInode::CopyUpLocked(const Context& ctx, bool with_data) {
     }
     Errno e;
     if (with_data && la.size > 0) {
-      // Copy the data regions only, so sparse files stay sparse.
+      // Copy the data regions only, so sparse files stay sparse; the
+      // upper reads the lower straight into its pages where it can
+      // (Inode::CopyRangeFrom).
       constexpr size_t kChunk = 1 << 16;
-      std::unique_ptr<char[]> buf(new char[kChunk]);
       uint64_t pos = 0;
       const uint64_t size = la.size;
       context::Context unlimited(ctx.creds());
@@ -297,16 +298,12 @@ Errno OverlayInode::CopyUpLocked(const Context& ctx, bool with_data) {
         uint64_t end = hole.ok() ? *hole : size;
         for (pos = *data; pos < end && e.ok();) {
           size_t want = std::min<uint64_t>(kChunk, end - pos);
-          auto n = lower_->ReadAt(ctx, IOSequence(buf.get(), want), pos);
+          auto n = t->CopyRangeFrom(unlimited, lower_.get(), pos, want);
           if (!n.ok()) {
             e = n.error();
             break;
           }
           if (*n == 0) break;
-          uint64_t at;
-          auto w =
-              t->WriteAt(unlimited, IOSequence(buf.get(), *n), pos, false, &at);
-          if (!w.ok()) e = w.error();
           pos += *n;
         }
         pos = end;

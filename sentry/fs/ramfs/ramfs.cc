@@ -884,6 +884,15 @@ ErrnoOr<size_t> RegularFile::ReadLocked(const IOSequence& dst,
   return n;
 }
 
+// The page after it, for a loop over consecutive pages. Past the last
+// page (appending) that is end(): known without asking the b-tree, whose
+// step off its last entry climbs to the root (and its iterator copy stalls
+// store forwarding), once per page of a growing file.
+RegularFile::PageMap::iterator RegularFile::NextPage(PageMap::iterator it,
+                                                     bool appending) {
+  return appending ? D().pages.end() : std::next(it);
+}
+
 ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
                                      uint64_t offset, bool append,
                                      uint64_t* offset_out) {
@@ -905,6 +914,7 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
   // added: an overwrite, the common pwrite, needs none.
   RamMountSource* ctr = nullptr;
   bool ctr_known = false;
+  bool appending = false;  // pages are being added past the last
   auto source = [&] {
     if (!ctr_known) {
       ctr = counter();
@@ -921,14 +931,78 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
       if (!ReserveBytesOf(source(), kPageSize)) break;
       Page p(new char[kPageSize]);
       if (in_page != 0 || k != kPageSize) std::memset(p.get(), 0, kPageSize);
+      appending = it == D().pages.end();
       it = InsertPageLocked(it, idx, std::move(p));
     }
     src.CopyIn(done, it->second.get() + in_page, k);
     if (!D().unwritten.empty()) D().unwritten.erase(idx);
-    ++it;
+    it = NextPage(it, appending);
     done += k;
   }
   if (done == 0) return Errno(ENOSPC);
+  if (offset + done > static_cast<uint64_t>(attr_.size)) {
+    attr_.size = offset + done;
+  }
+  attr_.SetModified(ctx.Now());
+  return done;
+}
+
+ErrnoOr<size_t> RegularFile::CopyRangeFrom(const Context& ctx, Inode* src,
+                                           uint64_t offset, size_t n) {
+  RetireOnExit retire;  // a table outgrown
+  base::SeqMutexLock l(&mu_);
+  uint64_t limit = std::min<uint64_t>(ctx.file_size_limit(),
+                                      std::numeric_limits<int64_t>::max());
+  if (n == 0) return size_t{0};
+  if (offset >= limit) return Errno(EFBIG);
+  n = std::min<uint64_t>(n, limit - offset);
+  RamMountSource* const ctr = counter();
+  size_t done = 0;
+  Errno err;
+  bool full = false;
+  bool appending = false;  // pages are being added past the last
+  auto it = D().pages.lower_bound(offset / kPageSize);
+  while (done < n) {
+    const uint64_t pos = offset + done;
+    const uint64_t idx = pos / kPageSize;
+    const uint64_t in_page = pos % kPageSize;
+    const size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
+    bool fresh = false;  // a page made for this read
+    if (it == D().pages.end() || it->first != idx) {
+      if (!ReserveBytesOf(ctr, kPageSize)) {
+        full = true;
+        break;
+      }
+      fresh = true;
+      Page p(new char[kPageSize]);
+      if (in_page != 0 || k != kPageSize) std::memset(p.get(), 0, kPageSize);
+      appending = it == D().pages.end();
+      it = InsertPageLocked(it, idx, std::move(p));
+    }
+    char* at = it->second.get() + in_page;
+    auto got = src->ReadAt(ctx, IOSequence(at, k), pos);
+    if (!got.ok() || (*got == 0 && fresh)) {
+      // Nothing came for a page made for it: take the page back.
+      if (fresh) {
+        ErasePageLocked(it);
+        ReleaseBytesOf(ctr, kPageSize);
+      }
+      if (!got.ok()) err = got.error();
+      break;
+    }
+    // What src did not fill (it ended) must read as zeros, as a page that
+    // was never written does.
+    if (*got < k) std::memset(at + *got, 0, k - *got);
+    if (*got > 0 && !D().unwritten.empty()) D().unwritten.erase(idx);
+    done += *got;
+    if (*got < k) break;
+    it = NextPage(it, appending);
+  }
+  if (done == 0) {
+    if (!err.ok()) return err;
+    if (full) return Errno(ENOSPC);
+    return size_t{0};
+  }
   if (offset + done > static_cast<uint64_t>(attr_.size)) {
     attr_.size = offset + done;
   }

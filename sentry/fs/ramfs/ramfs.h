@@ -271,6 +271,10 @@ class RegularFile : public RamInode {
                           uint64_t offset, bool append,
                           uint64_t* offset_out) override;
   bool NonBlockingIO() const override { return true; }
+  // Reads src straight into this file's pages (one copy, not two), under
+  // mu_ across src's reads: see Inode::CopyRangeFrom's precondition.
+  ErrnoOr<size_t> CopyRangeFrom(const Context& ctx, Inode* src, uint64_t offset,
+                                size_t n) override ABSL_LOCKS_EXCLUDED(mu_);
   ErrnoOr<uint64_t> SeekDataHole(const Context& ctx, uint64_t offset,
                                  int whence) override;
   // An O_TMPFILE file that linkat may still give a name (I_LINKABLE).
@@ -319,6 +323,9 @@ class RegularFile : public RamInode {
   // if the file is dense enough.
   PageMap::iterator InsertPageLocked(PageMap::iterator hint, uint64_t idx,
                                      Page p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The page after it (end() at once when appending).
+  PageMap::iterator NextPage(PageMap::iterator it, bool appending)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes a page from the page map and the table; a published page is
   // retired.
   PageMap::iterator ErasePageLocked(PageMap::iterator it)

@@ -474,6 +474,37 @@ TEST(RegularFileAttrTest, TimesComeBackExactly) {
   EXPECT_EQ(f->ListXattr(Ctx())->size(), 0u);
 }
 
+// A copy-up's read of the lower file straight into the upper's pages:
+// data, holes and a short tail come out as the source has them, the
+// pages counted once, and nothing is left past the source's end.
+TEST(RegularFileReadTest, CopyRangeFromReadsIntoThePages) {
+  RefPtr<RegularFile> src = NewFile();
+  Write(src.get(), 0, std::string(kPage + 100, 'a'));
+  Write(src.get(), 5 * kPage, "tail");  // pages 2 to 4 are a hole
+  const uint64_t size = 5 * kPage + 4;
+  RefPtr<RegularFile> dst = NewFile();
+  // The data regions only, as the overlay copies them.
+  EXPECT_EQ(*dst->CopyRangeFrom(Ctx(), src.get(), 0, 2 * kPage), 2 * kPage);
+  // Asked past the source's end: as much as there is.
+  EXPECT_EQ(*dst->CopyRangeFrom(Ctx(), src.get(), 5 * kPage, kPage), 4u);
+  EXPECT_EQ(*dst->CopyRangeFrom(Ctx(), src.get(), size, kPage), 0u);
+  EXPECT_EQ(Read(dst.get(), 0, 10 * kPage), Read(src.get(), 0, 10 * kPage));
+  UnstableAttr a = *dst->GetAttr(Ctx());
+  EXPECT_EQ(a.size, static_cast<int64_t>(size));
+  // Pages 0, 1 and 5; none made for the read that found nothing.
+  EXPECT_EQ(a.usage, static_cast<int64_t>(3 * kPage));
+  EXPECT_EQ(*dst->SeekDataHole(Ctx(), 2 * kPage, SEEK_DATA), 5 * kPage);
+  // Growing the file shows zeros past the old end, not stale bytes.
+  ASSERT_TRUE(Truncate(dst.get(), 6 * kPage).ok());
+  EXPECT_EQ(Read(dst.get(), size, 16), std::string(16, '\0'));
+  // A full source (tmpfs size=): ENOSPC once nothing fits.
+  RefPtr<RegularFile> small = NewFile(/*max_bytes=*/kPage);
+  EXPECT_EQ(*small->CopyRangeFrom(Ctx(), src.get(), 0, 2 * kPage), kPage);
+  EXPECT_EQ(
+      small->CopyRangeFrom(Ctx(), src.get(), kPage, kPage).error().value(),
+      ENOSPC);
+}
+
 TEST(RegularFileReadTest, SizeLimitAndFallocateStillCount) {
   RefPtr<RegularFile> f = NewFile(/*max_bytes=*/4 * kPage);
   EXPECT_EQ(Write(f.get(), 0, std::string(3 * kPage, 'x')), 3 * kPage);
