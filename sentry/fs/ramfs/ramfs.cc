@@ -119,23 +119,28 @@ constexpr int kLockFreeTries = 4;
 }  // namespace
 
 // Field by field, so no memcpy call (which TSan intercepts whatever the
-// attribute says) copies racing bytes; what races is thrown away.
+// attribute says) copies racing bytes, and the fields themselves rather
+// than Attr::Get (an instrumented call, under TSan): the lock-free copy
+// calls this, and what races there is thrown away.
+BASE_NO_SANITIZE_THREAD void RamInode::UnpackAttr(UnstableAttr* out) const
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  out->perms = attr_.perms;
+  out->uid = attr_.uid;
+  out->gid = attr_.gid;
+  out->nlink = attr_.nlink;
+  out->size = attr_.size;
+  out->usage = Usage();
+  out->atime = {attr_.sec[Attr::kAtime], attr_.nsec[Attr::kAtime]};
+  out->mtime = {attr_.sec[Attr::kMtime], attr_.nsec[Attr::kMtime]};
+  out->ctime = {attr_.sec[Attr::kCtime], attr_.nsec[Attr::kCtime]};
+}
+
 BASE_NO_SANITIZE_THREAD bool RamInode::CopyAttrLockFree(UnstableAttr* out) const
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
   for (int i = 0; i < kLockFreeTries; ++i) {
     const uint32_t begin = mu_.ReadBegin();
     if (begin & 1) return false;  // a writer is inside: wait on the lock
-    out->perms = attr_.perms;
-    out->uid = attr_.uid;
-    out->gid = attr_.gid;
-    out->nlink = attr_.nlink;
-    out->size = attr_.size;
-    out->usage = Usage();
-    // The fields themselves, not Attr::Get: a call out of this function
-    // would be in ThreadSanitizer's sight.
-    out->atime = {attr_.sec[Attr::kAtime], attr_.nsec[Attr::kAtime]};
-    out->mtime = {attr_.sec[Attr::kMtime], attr_.nsec[Attr::kMtime]};
-    out->ctime = {attr_.sec[Attr::kCtime], attr_.nsec[Attr::kCtime]};
+    UnpackAttr(out);
     if (mu_.ReadValid(begin)) return true;
   }
   return false;
@@ -194,15 +199,7 @@ BASE_NO_SANITIZE_THREAD int64_t RamInode::Usage() const {
 void RamInode::CopyAttr(UnstableAttr* out) const {
   if (CopyAttrLockFree(out)) return;
   base::SeqReaderMutexLock l(&mu_);
-  out->perms = attr_.perms;
-  out->uid = attr_.uid;
-  out->gid = attr_.gid;
-  out->nlink = attr_.nlink;
-  out->size = attr_.size;
-  out->usage = Usage();
-  out->atime = attr_.Get(Attr::kAtime);
-  out->mtime = attr_.Get(Attr::kMtime);
-  out->ctime = attr_.Get(Attr::kCtime);
+  UnpackAttr(out);
 }
 
 ErrnoOr<UnstableAttr> RamInode::GetAttr(const Context&) {

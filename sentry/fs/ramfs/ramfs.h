@@ -154,6 +154,8 @@ class RamInode : public Inode {
  private:
   // The attributes, lock-free if it can, else under mu_ shared.
   void CopyAttr(UnstableAttr* out) const ABSL_LOCKS_EXCLUDED(mu_);
+  // attr_ as an UnstableAttr: under mu_, or inside a lock-free copy.
+  void UnpackAttr(UnstableAttr* out) const;
   // Copy attr_ (or the fields named) without mu_; false if a writer was
   // in the way (after a few tries), and then *out is garbage.
   bool CopyAttrLockFree(UnstableAttr* out) const;
