@@ -620,28 +620,34 @@ long PwriteFile(const context::Context& ctx, File& f, const void* buf,
 // before the close, so it is what a reference would have shown, except
 // that inotify would order IN_CLOSE before IN_ACCESS/IN_MODIFY: so only
 // while no inode anywhere is watched.
-long Task::Pread64(int fd, void* buf, size_t count, off_t offset) {
-  if (offset < 0) return -EINVAL;  // ksys_pread64 checks before the fd
+namespace {
+// Runs io on fd's file, borrowed where the comment above allows, else
+// under a reference (pread and pwrite alike).
+template <typename IO>
+long WithFile(const FDTable& fds, int fd, IO io) {
   {
     fs::epoch::ReadGuard guard;
-    if (File* f = fds_.Borrow(fd); f != nullptr && !Inode::AnyWatched()) {
-      return PreadFile(ctx_, *f, buf, count, offset);
+    if (File* f = fds.Borrow(fd); f != nullptr && !Inode::AnyWatched()) {
+      return io(*f);
     }
   }
-  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
-  return PreadFile(ctx_, *f, buf, count, offset);
+  SYS_ASSIGN(RefPtr<File> f, fds.Get(fd));
+  return io(*f);
+}
+}  // namespace
+
+long Task::Pread64(int fd, void* buf, size_t count, off_t offset) {
+  if (offset < 0) return -EINVAL;  // ksys_pread64 checks before the fd
+  return WithFile(fds_, fd, [&](File& f) {
+    return PreadFile(ctx_, f, buf, count, offset);
+  });
 }
 
 long Task::Pwrite64(int fd, const void* buf, size_t count, off_t offset) {
   if (offset < 0) return -EINVAL;  // ksys_pwrite64 checks before the fd
-  {
-    fs::epoch::ReadGuard guard;
-    if (File* f = fds_.Borrow(fd); f != nullptr && !Inode::AnyWatched()) {
-      return PwriteFile(ctx_, *f, buf, count, offset);
-    }
-  }
-  SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
-  return PwriteFile(ctx_, *f, buf, count, offset);
+  return WithFile(fds_, fd, [&](File& f) {
+    return PwriteFile(ctx_, f, buf, count, offset);
+  });
 }
 
 long Task::Readv(int fd, const struct iovec* iov, int iovcnt) {
