@@ -17,32 +17,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/errno.h"
 
 namespace difftest {
 
 namespace {
-
-const char* ErrnoName(int e) {
-  switch (e) {
-#define E(x) \
-  case x:    \
-    return #x;
-    E(EPERM)
-    E(ENOENT)
-    E(ESRCH)
-    E(EINTR)
-    E(EIO)
-    E(ENXIO) E(E2BIG) E(ENOEXEC) E(EBADF) E(ECHILD) E(EAGAIN) E(ENOMEM)
-        E(EACCES) E(EFAULT) E(ENOTBLK) E(EBUSY) E(EEXIST) E(EXDEV) E(ENODEV)
-            E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE) E(ENOTTY)
-                E(ETXTBSY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK)
-                    E(EPIPE) E(EDOM) E(ERANGE) E(EDEADLK) E(ENAMETOOLONG)
-                        E(ENOLCK) E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENODATA)
-                            E(EOVERFLOW) E(EOPNOTSUPP) E(ESTALE) E(EDQUOT)
-#undef E
-                                default : return nullptr;
-  }
-}
 
 struct Flag {
   int bit;
@@ -256,8 +235,10 @@ long ReadAllDents(Sys* sys, int fd, size_t bufsize,
 
 std::string ErrnoString(long ret) {
   if (ret >= 0) return absl::StrCat(ret);
-  const char* n = ErrnoName(static_cast<int>(-ret));
-  return n ? absl::StrCat("-", n) : absl::StrCat(ret);
+  // base's table of names; a number for one it does not know.
+  const std::string_view n = base::ErrnoName(static_cast<int>(-ret));
+  if (n == "E?") return absl::StrCat(ret);
+  return absl::StrCat("-", absl::string_view(n.data(), n.size()));
 }
 
 std::string OpenFlagsToString(int flags) {
