@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "base/copy.h"
 
 namespace sentry::fs {
 
@@ -68,10 +69,14 @@ inline size_t IOSequence::Transfer(size_t pos, void* mem, size_t n,
     }
     size_t k = std::min(s.iov_len - pos, n - done);
     char* seg = static_cast<char*>(s.iov_base) + pos;
-    if (out) {
-      std::memcpy(seg, m + done, k);
+    void* to = out ? static_cast<void*>(seg) : m + done;
+    const void* from = out ? static_cast<const void*>(m + done) : seg;
+    // A whole transfer that stays in the caches goes through base's block
+    // loop; a bigger one streams better through memcpy (see base/copy.h).
+    if (total_ <= base::kCopyBytesMax) {
+      base::CopyBytes(to, from, k);
     } else {
-      std::memcpy(m + done, seg, k);
+      std::memcpy(to, from, k);
     }
     done += k;
     pos = 0;
