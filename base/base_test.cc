@@ -154,7 +154,7 @@ TEST(CopyBytesTest, EverySizeAndAlignmentCopiesExactly) {
   std::vector<unsigned char> dst(src.size());
   for (size_t n : sizes) {
     for (size_t so : {0, 1, 16, 33, 63}) {
-      for (size_t d_off : {0, 7, 16, 48, 64}) {
+      for (size_t d_off : {0, 1, 7, 16, 33, 48, 63, 64}) {
         std::fill(dst.begin(), dst.end(), 0xEE);
         CopyBytes(dst.data() + kPad + d_off, src.data() + so, n);
         for (size_t i = 0; i < dst.size(); ++i) {
