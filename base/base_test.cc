@@ -216,12 +216,16 @@ TEST(HashNameTest, SequentialNamesSpreadEvenly) {
     ++high[h >> 54];
     tags.insert(h >> 48);
   }
-  // 64 a bucket on average; a uniform hash stays far inside [32, 112].
+  // 64 a bucket on average (Poisson). With a fresh random seed each run,
+  // bounds must hold for a uniform hash in all but a vanishing share of
+  // runs: some bucket of the 2,048 falls to 32 or below in 1.5% of them
+  // (the bounds this test first had), to 16 or below, or reaches 128, in
+  // about 4 in a billion.
   for (int i = 0; i < kBuckets; ++i) {
-    EXPECT_GT(low[i], 32) << i;
-    EXPECT_LT(low[i], 112) << i;
-    EXPECT_GT(high[i], 32) << i;
-    EXPECT_LT(high[i], 112) << i;
+    EXPECT_GT(low[i], 16) << i;
+    EXPECT_LT(low[i], 128) << i;
+    EXPECT_GT(high[i], 16) << i;
+    EXPECT_LT(high[i], 128) << i;
   }
   // 65536 draws of 16 bits: about 41,400 distinct values if uniform.
   EXPECT_GT(tags.size(), 39000u);
