@@ -57,7 +57,6 @@ Record* Acquire() {
 // The calling thread's record, given back when the thread ends.
 struct ThreadState {
   Record* rec = nullptr;
-  int depth = 0;
   ~ThreadState() {
     if (rec) rec->in_use.store(false, std::memory_order_release);
   }
@@ -109,21 +108,24 @@ void RunAll(const std::vector<Retired>& v) {
 
 }  // namespace
 
-ReadGuard::ReadGuard() {
-  ThreadState& t = t_state;
-  if (t.depth++ > 0) return;
-  if (t.rec == nullptr) t.rec = Acquire();
+namespace internal {
+
+__thread int t_guard_depth = 0;
+__thread std::atomic<uint64_t>* t_guard_epoch = nullptr;
+
+void Enter() {
+  if (t_guard_epoch == nullptr) {
+    ThreadState& t = t_state;
+    t.rec = Acquire();
+    t_guard_epoch = &t.rec->epoch;
+  }
   // seq_cst: ordered before this reader's loads of the structures, and
   // against a retirer's scan of the records (a Dekker-style pairing).
-  t.rec->epoch.exchange(g_epoch.load(std::memory_order_seq_cst),
-                        std::memory_order_seq_cst);
+  t_guard_epoch->exchange(g_epoch.load(std::memory_order_seq_cst),
+                          std::memory_order_seq_cst);
 }
 
-ReadGuard::~ReadGuard() {
-  ThreadState& t = t_state;
-  if (--t.depth > 0) return;
-  t.rec->epoch.store(0, std::memory_order_release);
-}
+}  // namespace internal
 
 void Retire(void* p, void (*free_fn)(void*)) {
   uint64_t e = g_epoch.load(std::memory_order_seq_cst);

@@ -15,12 +15,30 @@
 #ifndef SENTRY_FS_EPOCH_H_
 #define SENTRY_FS_EPOCH_H_
 
+#include <atomic>
+#include <cstdint>
+
 namespace sentry::fs::epoch {
+namespace internal {
+// This thread's guard depth, and its record's epoch word once it has a
+// record (epoch.cc). Plain __thread (no TLS wrapper call), so that a
+// nested guard costs an increment and a decrement inline.
+extern __thread int t_guard_depth;
+extern __thread std::atomic<uint64_t>* t_guard_epoch;
+// Enters the outermost guard: publishes the epoch this reader reads in.
+void Enter();
+}  // namespace internal
 
 class ReadGuard {
  public:
-  ReadGuard();
-  ~ReadGuard();
+  ReadGuard() {
+    if (internal::t_guard_depth++ == 0) internal::Enter();
+  }
+  ~ReadGuard() {
+    if (--internal::t_guard_depth == 0) {
+      internal::t_guard_epoch->store(0, std::memory_order_release);
+    }
+  }
   ReadGuard(const ReadGuard&) = delete;
   ReadGuard& operator=(const ReadGuard&) = delete;
 };
