@@ -85,6 +85,7 @@ File::File(RefPtr<Mount> mount, RefPtr<Dirent> dirent, int flags,
       flags_(flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)),
       ops_(std::move(ops)) {
   borrowable_io_ = dirent_ && dirent_->inode() && ops_->BorrowableIO(*this);
+  seekable_ = ops_->Seekable();
 }
 
 File::~File() = default;
@@ -160,7 +161,7 @@ void File::AfterWrite(const Context& ctx) { NotifyIfWatched(IN_MODIFY); }
 
 ErrnoOr<size_t> File::Read(const Context& ctx, const IOSequence& dst) {
   if (!readable()) return Errno(EBADF);
-  if (!ops_->Seekable()) {
+  if (!seekable_) {
     ASSIGN_OR_RETURN(size_t n, ops_->Read(ctx, *this, dst, 0));
     AfterRead(ctx, n > 0);
     return n;
@@ -178,9 +179,13 @@ ErrnoOr<size_t> File::Read(const Context& ctx, const IOSequence& dst) {
 ErrnoOr<size_t> File::Pread(const Context& ctx, const IOSequence& dst,
                             int64_t offset) {
   if (!readable()) return Errno(EBADF);
-  if (!ops_->Seekable()) return Errno(ESPIPE);
+  if (!seekable_) return Errno(ESPIPE);
   if (offset < 0) return Errno(EINVAL);
-  ASSIGN_OR_RETURN(size_t n, ops_->Read(ctx, *this, dst, offset));
+  // A borrowable file's Read is its inode's ReadAt (see BorrowableIO):
+  // called directly, one virtual call fewer on the hottest read.
+  ASSIGN_OR_RETURN(size_t n, borrowable_io_
+                                 ? inode()->ReadAt(ctx, dst, offset)
+                                 : ops_->Read(ctx, *this, dst, offset));
   AfterRead(ctx, n > 0);
   return n;
 }
@@ -212,7 +217,7 @@ ErrnoOr<size_t> File::WriteLocked(const Context& ctx, const IOSequence& src,
 ErrnoOr<size_t> File::Write(const Context& ctx, const IOSequence& src) {
   if (!writable()) return Errno(EBADF);
   size_t n;
-  if (!ops_->Seekable()) {
+  if (!seekable_) {
     uint64_t ignored;
     ASSIGN_OR_RETURN(n, ops_->Write(ctx, *this, src, 0, false, &ignored));
   } else {
@@ -226,7 +231,7 @@ ErrnoOr<size_t> File::Write(const Context& ctx, const IOSequence& src) {
 ErrnoOr<size_t> File::Pwrite(const Context& ctx, const IOSequence& src,
                              int64_t offset) {
   if (!writable()) return Errno(EBADF);
-  if (!ops_->Seekable()) return Errno(ESPIPE);
+  if (!seekable_) return Errno(ESPIPE);
   if (offset < 0) return Errno(EINVAL);
   size_t n;
   {
@@ -240,7 +245,7 @@ ErrnoOr<size_t> File::Pwrite(const Context& ctx, const IOSequence& src,
 
 ErrnoOr<int64_t> File::Seek(const Context& ctx, int64_t offset, int whence) {
   if (is_path()) return Errno(EBADF);
-  if (!ops_->Seekable()) return Errno(ESPIPE);
+  if (!seekable_) return Errno(ESPIPE);
   base::MutexLock l(&pos_mu_);
   if (auto own = ops_->Seek(ctx, *this, offset, whence)) {
     if (own->ok()) offset_ = **own;

@@ -63,6 +63,8 @@ class FileOperations {
   // epoch guard (FDTable::Borrow): f's Read/Write never wait long (the
   // guard holds back all deferred freeing meanwhile) and its Release does
   // nothing, so a close racing the I/O changes nothing the I/O can see.
+  // Only for ops whose Read is the inode's ReadAt (File::Pread calls that
+  // directly for such a file).
   virtual bool BorrowableIO(const File& f) const { return false; }
 };
 
@@ -104,6 +106,8 @@ class File : public base::RefCounted<File> {
   bool readable() const;
   bool writable() const;
   bool is_path() const { return flags() & O_PATH; }
+  // ops().Seekable(), asked once at open.
+  bool seekable() const { return seekable_; }
 
   // read/write at and advancing the offset; EBADF if not open for it.
   ErrnoOr<size_t> Read(const Context& ctx, const IOSequence& dst);
@@ -139,7 +143,9 @@ class File : public base::RefCounted<File> {
   const RefPtr<Mount> mount_;
   const RefPtr<Dirent> dirent_;
   std::atomic<int> flags_;
-  bool borrowable_io_ = false;  // set in the constructor; padding after flags_
+  // Set in the constructor; in the padding after flags_.
+  bool borrowable_io_ = false;
+  bool seekable_ = true;
   const FileOpsPtr ops_;
   mutable base::Mutex pos_mu_;
   int64_t offset_ ABSL_GUARDED_BY(pos_mu_) = 0;

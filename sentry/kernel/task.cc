@@ -592,7 +592,7 @@ long PreadFile(const context::Context& ctx, File& f, void* buf, size_t count,
                off_t offset) {
   // ksys_pread64: an unseekable file is ESPIPE before the access check.
   if (f.is_path()) return -EBADF;
-  if (!f.ops().Seekable()) return -ESPIPE;
+  if (!f.seekable()) return -ESPIPE;
   if (!f.readable()) return -EBADF;
   auto n =
       f.Pread(ctx, fs::IOSequence(buf, std::min(count, kMaxRwCount)), offset);
@@ -602,7 +602,7 @@ long PreadFile(const context::Context& ctx, File& f, void* buf, size_t count,
 long PwriteFile(const context::Context& ctx, File& f, const void* buf,
                 size_t count, off_t offset) {
   if (f.is_path()) return -EBADF;
-  if (!f.ops().Seekable()) return -ESPIPE;
+  if (!f.seekable()) return -ESPIPE;
   if (!f.writable()) return -EBADF;
   auto n = f.Pwrite(
       ctx, fs::IOSequence::FromConst(buf, std::min(count, kMaxRwCount)),
