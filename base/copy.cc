@@ -24,16 +24,8 @@ void CopyLibc(void* dst, const void* src, size_t n) {
 
 #if defined(__x86_64__) && !defined(BASE_COPY_SANITIZED)
 
-// Both loops copy one vector unaligned, then go on from the first
-// destination address aligned to a vector (stores that split cache lines
-// cost more than loads that do: 20 against 24 ns a page, averaged over
-// relative alignments), in whole steps, then one last step ending at the
-// last byte, overlapping the one before it (which is why the ranges must
-// not overlap each other). So n must be at least a vector plus a step;
-// kCopyBlockMin is more.
-
 // 256 bytes in four 64-byte vectors.
-__attribute__((target("avx512f"), always_inline)) inline void Step512(
+__attribute__((target("avx512f"), always_inline)) inline void Step(
     char* to, const char* from) {
   __m512i a = _mm512_loadu_si512(from);
   __m512i b = _mm512_loadu_si512(from + 64);
@@ -45,52 +37,55 @@ __attribute__((target("avx512f"), always_inline)) inline void Step512(
   _mm512_storeu_si512(to + 192, e);
 }
 
-// 128 bytes in four 32-byte vectors.
-__attribute__((target("avx2"), always_inline)) inline void Step256(
-    char* to, const char* from) {
-  auto* f = reinterpret_cast<const __m256i*>(from);
-  auto* t = reinterpret_cast<__m256i*>(to);
-  __m256i a = _mm256_loadu_si256(f);
-  __m256i b = _mm256_loadu_si256(f + 1);
-  __m256i c = _mm256_loadu_si256(f + 2);
-  __m256i e = _mm256_loadu_si256(f + 3);
-  _mm256_storeu_si256(t, a);
-  _mm256_storeu_si256(t + 1, b);
-  _mm256_storeu_si256(t + 2, c);
-  _mm256_storeu_si256(t + 3, e);
-}
+constexpr size_t kVec = 64;
+constexpr size_t kStep = 256;
+static_assert(kCopyBlockMin >= kVec + kStep, "a head vector and one step");
 
-static_assert(kCopyBlockMin >= 64 + 256, "Copy512's head and one step");
-
-__attribute__((target("avx512f"))) void Copy512(void* dst, const void* src,
+// The loop stores to aligned destination lines (stores that split lines
+// cost more than loads that do: 20 against 24 ns a page, averaged over
+// relative alignments), after one unaligned vector at the start (or the
+// end); the last step overlaps the one before it, which is why the ranges
+// must not overlap each other.
+//
+// And it runs in the direction that keeps its loads from aliasing its
+// own recent stores modulo 4 KiB (a load whose low 12 address bits match
+// a store still in flight waits for it): forward when the destination
+// lies more than half a page behind the source modulo 4 KiB, backward
+// otherwise. Measured over every relative offset of two pages, 16 bytes
+// apart: 16.5 to 20 ns a page (glibc's memcpy: 30 to 42; forward only: up
+// to 29).
+__attribute__((target("avx512f"))) void Forward(char* d, const char* s,
                                                 size_t n) {
-  char* d = static_cast<char*>(dst);
-  const char* s = static_cast<const char*>(src);
-  constexpr size_t kStep = 256;
   _mm512_storeu_si512(d, _mm512_loadu_si512(s));
-  const size_t head = 64 - (reinterpret_cast<uintptr_t>(d) & 63);
+  const size_t head = kVec - (reinterpret_cast<uintptr_t>(d) & (kVec - 1));
   d += head;
   s += head;
   n -= head;
   size_t i = 0;
-  for (; i + kStep <= n; i += kStep) Step512(d + i, s + i);
-  if (i < n) Step512(d + n - kStep, s + n - kStep);
+  for (; i + kStep <= n; i += kStep) Step(d + i, s + i);
+  if (i < n) Step(d + n - kStep, s + n - kStep);
 }
 
-__attribute__((target("avx2"))) void Copy256(void* dst, const void* src,
-                                             size_t n) {
+__attribute__((target("avx512f"))) void Backward(char* d, const char* s,
+                                                 size_t n) {
+  _mm512_storeu_si512(d + n - kVec, _mm512_loadu_si512(s + n - kVec));
+  // Down to the last aligned destination address (all of it if the end
+  // is aligned: that vector is then copied twice).
+  size_t i = n - (reinterpret_cast<uintptr_t>(d + n) & (kVec - 1));
+  for (; i >= kStep; i -= kStep) Step(d + i - kStep, s + i - kStep);
+  if (i > 0) Step(d, s);
+}
+
+void Copy512(void* dst, const void* src, size_t n) {
   char* d = static_cast<char*>(dst);
   const char* s = static_cast<const char*>(src);
-  constexpr size_t kStep = 128;
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(d),
-                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
-  const size_t head = 32 - (reinterpret_cast<uintptr_t>(d) & 31);
-  d += head;
-  s += head;
-  n -= head;
-  size_t i = 0;
-  for (; i + kStep <= n; i += kStep) Step256(d + i, s + i);
-  if (i < n) Step256(d + n - kStep, s + n - kStep);
+  const uintptr_t rel =
+      (reinterpret_cast<uintptr_t>(d) - reinterpret_cast<uintptr_t>(s)) & 4095;
+  if (rel < 2048) {
+    Backward(d, s, n);
+  } else {
+    Forward(d, s, n);
+  }
 }
 
 CopyFn Pick() {
@@ -98,7 +93,6 @@ CopyFn Pick() {
   if (__builtin_cpu_is("amd") && __builtin_cpu_supports("avx512f")) {
     return Copy512;
   }
-  if (__builtin_cpu_supports("avx2")) return Copy256;
   return CopyLibc;
 }
 
@@ -127,7 +121,6 @@ const char* CopyBlockKind() {
   internal::CopyFn f = internal::Pick();
 #if defined(__x86_64__) && !defined(BASE_COPY_SANITIZED)
   if (f == internal::Copy512) return "avx512";
-  if (f == internal::Copy256) return "avx2";
 #endif
   (void)f;
   return "memcpy";

@@ -29,11 +29,13 @@ class RefCounted {
 
   void IncRef() const { refs_.fetch_add(1, std::memory_order_relaxed); }
 
-  // Takes a reference unless the count already reached zero.
+  // Takes a reference unless the count already reached zero. seq_cst,
+  // for DecRefUnreachable's pairing (a locked instruction on x86 either
+  // way).
   bool TryIncRef() const {
     Count n = refs_.load(std::memory_order_relaxed);
     while (n > 0) {
-      if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_acquire,
+      if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_seq_cst,
                                       std::memory_order_relaxed)) {
         return true;
       }
@@ -45,6 +47,22 @@ class RefCounted {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       static_cast<const T*>(this)->OnLastRef();
     }
+  }
+
+  // Drops a reference that is likely the last without an atomic
+  // read-modify-write when it is. Only for an object that the caller has
+  // just made unreachable with a seq_cst store, and whose TryIncRef
+  // callers all check, with a seq_cst load after it, that the object is
+  // still where they found it, dropping it if not: then a count of 1 seen
+  // here is the caller's alone (a racing TryIncRef's reference is given
+  // back, and the last one of those to go runs OnLastRef if the count got
+  // past 1 first).
+  void DecRefUnreachable() const {
+    if (refs_.load(std::memory_order_seq_cst) == 1) {
+      static_cast<const T*>(this)->OnLastRef();
+      return;
+    }
+    DecRef();
   }
 
   int64_t ReadRefs() const { return refs_.load(std::memory_order_relaxed); }

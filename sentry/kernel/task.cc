@@ -186,9 +186,11 @@ ErrnoOr<RefPtr<File>> FDTable::Get(int fd) const {
     // The guard keeps f's memory; a count of zero means it was closed as
     // we looked, and a changed slot that it was replaced: look again, so
     // the file returned was at fd at one instant after the call began.
+    // seq_cst: the re-check pairs with Task::ReleaseFile's
+    // DecRefUnreachable after a removal's seq_cst store.
     if (!f->TryIncRef()) continue;
-    if (published_.load(std::memory_order_acquire) == t &&
-        t->files[fd].load(std::memory_order_acquire) == f) {
+    if (published_.load(std::memory_order_seq_cst) == t &&
+        t->files[fd].load(std::memory_order_seq_cst) == f) {
       return RefPtr<File>::Adopt(f);
     }
     f->DecRef();
@@ -317,6 +319,8 @@ uint32_t Task::umask() const {
   return umask_;
 }
 
+// f: a file just removed from a descriptor table (or the table's last
+// reference otherwise), whose count is then usually 1.
 void Task::ReleaseFile(RefPtr<File> f) {
   if (!f) return;
   // Closing any descriptor of a file drops the process's record locks.
@@ -329,7 +333,10 @@ void Task::ReleaseFile(RefPtr<File> f) {
       }
     }
   }
-  f.reset();
+  // The table's slot no longer holds f (its removal was a seq_cst store)
+  // and FDTable::Get, File's only TryIncRef, re-checks the slot after it:
+  // so the common last reference goes without a locked decrement.
+  f.release()->DecRefUnreachable();
 }
 
 ErrnoOr<Path> Task::ResolveAt(int dirfd, const char* path, bool follow,
