@@ -934,14 +934,19 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
     uint64_t idx = pos / kPageSize;
     uint64_t in_page = pos % kPageSize;
     size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
+    bool fresh = false;  // a new page this copy fills whole
     if (it == D().pages.end() || it->first != idx) {
       if (!ReserveBytesOf(source(), kPageSize)) break;
       Page p(new char[kPageSize]);
-      if (in_page != 0 || k != kPageSize) std::memset(p.get(), 0, kPageSize);
+      if (in_page != 0 || k != kPageSize) {
+        std::memset(p.get(), 0, kPageSize);
+      } else {
+        fresh = true;
+      }
       appending = it == D().pages.end();
       it = InsertPageLocked(it, idx, std::move(p));
     }
-    src.CopyIn(done, it->second.get() + in_page, k);
+    src.CopyIn(done, it->second.get() + in_page, k, fresh);
     if (!D().unwritten.empty()) D().unwritten.erase(idx);
     it = NextPage(it, appending);
     done += k;
@@ -987,7 +992,10 @@ ErrnoOr<size_t> RegularFile::CopyRangeFrom(const Context& ctx, Inode* src,
       it = InsertPageLocked(it, idx, std::move(p));
     }
     char* at = it->second.get() + in_page;
-    auto got = src->ReadAt(ctx, IOSequence(at, k), pos);
+    const bool whole_fresh = fresh && in_page == 0 && k == kPageSize;
+    auto got = src->ReadAt(
+        ctx, whole_fresh ? IOSequence::IntoFresh(at, k) : IOSequence(at, k),
+        pos);
     if (!got.ok() || (*got == 0 && fresh)) {
       // Nothing came for a page made for it: take the page back.
       if (fresh) {
