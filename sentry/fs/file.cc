@@ -145,11 +145,8 @@ void File::AfterRead(const Context& ctx, bool notify) {
   if (notify) NotifyIfWatched(IN_ACCESS);
 }
 
-void File::NotifyIfWatched(uint32_t event) const {
+void File::NotifyWatchers(uint32_t event) const {
   Inode* in = inode();
-  // Inode::AnyWatched() first: the parent costs the rename lock and a
-  // reference, and almost always has no watches.
-  if (!in->watches_if_any() && !Inode::AnyWatched()) return;
   RefPtr<Dirent> p = dirent_->parent();  // null at a root
   Inode* pin = p ? p->inode() : nullptr;
   if (in->watches_if_any() || (pin && pin->watches_if_any())) {

@@ -137,7 +137,12 @@ class File : public base::RefCounted<File> {
   void AfterRead(const Context& ctx, bool notify);
   void AfterWrite(const Context& ctx);
   // Sends event to watches on the inode or its parent directory, if any.
-  void NotifyIfWatched(uint32_t event) const;
+  // Inline, as every read and write asks: an inode with watches makes
+  // Inode::AnyWatched() true, so it alone says "none" for the common case.
+  void NotifyIfWatched(uint32_t event) const {
+    if (Inode::AnyWatched()) NotifyWatchers(event);
+  }
+  void NotifyWatchers(uint32_t event) const;
 
   base::LiveCounter<File> live_;
   const RefPtr<Mount> mount_;

@@ -9,22 +9,12 @@ namespace sentry::fs {
 Inode::Inode(RefPtr<MountSource> msrc, const StableAttr& sattr)
     : msrc_(std::move(msrc)), sattr_(sattr) {}
 
-namespace {
-// Inodes whose Watches exist, over every filesystem: while it is zero, no
-// read or write has a parent's watches to look for.
-std::atomic<int64_t> watched_inodes{0};
-}  // namespace
-
-bool Inode::AnyWatched() {
-  return watched_inodes.load(std::memory_order_acquire) != 0;
-}
-
 Inode::~Inode() {
   Extras* x = extras_.load(std::memory_order_acquire);
   if (x == nullptr) return;
   if (Watches* w = x->watches.load(std::memory_order_acquire)) {
     delete w;
-    watched_inodes.fetch_sub(1, std::memory_order_release);
+    watched_inodes_.fetch_sub(1, std::memory_order_release);
   }
   delete x->posix_locks.load(std::memory_order_acquire);
   delete x->flock_locks.load(std::memory_order_acquire);
@@ -40,13 +30,13 @@ Watches& Inode::watches() {
   if (p) return *p;
   // Counted before it can be seen, so whoever finds the watches also finds
   // AnyWatched() true.
-  watched_inodes.fetch_add(1, std::memory_order_seq_cst);
+  watched_inodes_.fetch_add(1, std::memory_order_seq_cst);
   auto* fresh = new Watches();
   if (slot.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) {
     return *fresh;
   }
   delete fresh;
-  watched_inodes.fetch_sub(1, std::memory_order_relaxed);
+  watched_inodes_.fetch_sub(1, std::memory_order_relaxed);
   return *p;
 }
 lock::PosixLocks& Inode::posix_locks() {

@@ -126,7 +126,9 @@ class Inode : public base::RefCounted<Inode> {
   }
   // False while no inode anywhere has watches: reads and writes then skip
   // the parent's (which costs the rename lock and a reference).
-  static bool AnyWatched();
+  static bool AnyWatched() {
+    return watched_inodes_.load(std::memory_order_acquire) != 0;
+  }
 
   // ---- Attributes.
   virtual ErrnoOr<UnstableAttr> GetAttr(const Context& ctx) = 0;
@@ -284,6 +286,9 @@ class Inode : public base::RefCounted<Inode> {
   const RefPtr<MountSource> msrc_;
   const StableAttr sattr_;
   std::atomic<Extras*> extras_{nullptr};
+  // Inodes whose Watches exist, over every filesystem: while it is zero,
+  // no read or write has a parent's watches to look for.
+  static inline std::atomic<int64_t> watched_inodes_{0};
 };
 
 }  // namespace sentry::fs

@@ -52,10 +52,6 @@ bool Mount::ReadOnly() const {
   return read_only_.load(std::memory_order_relaxed) || source()->read_only();
 }
 
-bool Mount::NoAtime() const {
-  return no_atime_.load(std::memory_order_relaxed);
-}
-
 // ---- MountNamespace.
 
 MountNamespace::MountNamespace(RefPtr<Dirent> root, MountFlags flags) {

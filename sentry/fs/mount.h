@@ -57,7 +57,7 @@ class Mount : public base::RefCounted<Mount> {
   // its source is read-only.
   bool ReadOnly() const;
   // Without mu_: every read asks.
-  bool NoAtime() const;
+  bool NoAtime() const { return no_atime_.load(std::memory_order_relaxed); }
   // Null for the namespace root or a detached mount.
   Mount* parent() const { return parent_; }
   Dirent* mount_point() const { return mount_point_.get(); }

@@ -52,7 +52,7 @@ class PipeFile : public FileOperations {
       }
       size_t k = std::min(room, src.size() - done);
       for (size_t i = 0; i < k; ++i) {
-        char c;
+        char c = 0;  // CopyIn fills it (the sequence holds done + k bytes)
         src.CopyIn(done + i, &c, 1);
         p_->buf_.push_back(c);
       }
