@@ -468,7 +468,7 @@ Errno OverlayInode::Rename(const Context& ctx, std::string_view old_name,
   if (np == nullptr || np->mount_source() != mount_source()) {
     return Errno(EXDEV);
   }
-  if (flags & ~RENAME_NOREPLACE) return Errno(EINVAL);
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return Errno(EINVAL);
   ASSIGN_OR_RETURN(Found src, Find(ctx, old_name));
   if (!src.upper && !src.lower) return Errno(ENOENT);
   ASSIGN_OR_RETURN(Found dst, np->Find(ctx, new_name));
@@ -476,6 +476,10 @@ Errno OverlayInode::Rename(const Context& ctx, std::string_view old_name,
   if ((flags & RENAME_NOREPLACE) && dst_exists) return Errno(EEXIST);
   Inode* s = src.upper ? src.upper.get() : src.lower.get();
   ASSIGN_OR_RETURN(RefPtr<Inode> src_in, Instantiate(src, old_name));
+  if (flags & RENAME_EXCHANGE) {
+    return np->ExchangeWith(ctx, this, old_name, src, std::move(src_in),
+                            new_name, dst);
+  }
   if (dst_exists) {
     Inode* d = dst.upper ? dst.upper.get() : dst.lower.get();
     ASSIGN_OR_RETURN(RefPtr<Inode> dst_in, np->Instantiate(dst, new_name));
@@ -516,6 +520,46 @@ Errno OverlayInode::Rename(const Context& ctx, std::string_view old_name,
   }
   so->parent_ = RefPtr<OverlayInode>(np);
   so->name_ = std::string(new_name);
+  return Errno();
+}
+
+// renameat2's RENAME_EXCHANGE, as Linux's overlayfs does it without
+// redirect_dir: both entries copied up and exchanged in the upper layer.
+// Each name keeps an upper entry, so no whiteout is made or dropped; a
+// directory with a lower part cannot move (EXDEV), and one that lands on
+// a name with a lower part is made opaque, so it does not merge with it.
+// this is the new parent; old_parent holds old_name.
+Errno OverlayInode::ExchangeWith(const Context& ctx, OverlayInode* old_parent,
+                                 std::string_view old_name, const Found& src,
+                                 RefPtr<Inode> src_in,
+                                 std::string_view new_name, const Found& dst) {
+  if (!dst.upper && !dst.lower) return Errno(ENOENT);
+  ASSIGN_OR_RETURN(RefPtr<Inode> dst_in, Instantiate(dst, new_name));
+  if (src_in.get() == dst_in.get()) return Errno();  // one file, two names
+  const bool src_dir = src_in->IsDir();
+  const bool dst_dir = dst_in->IsDir();
+  if ((src_dir && src.lower) || (dst_dir && dst.lower)) return Errno(EXDEV);
+  auto* so = static_cast<OverlayInode*>(src_in.get());
+  auto* dO = static_cast<OverlayInode*>(dst_in.get());
+  base::MutexLock l(&omsrc()->copy_mu_);
+  RETURN_IF_ERRNO(old_parent->CopyUpLocked(ctx, true));
+  RETURN_IF_ERRNO(CopyUpLocked(ctx, true));
+  RETURN_IF_ERRNO(so->CopyUpLocked(ctx, true));
+  RETURN_IF_ERRNO(dO->CopyUpLocked(ctx, true));
+  RefPtr<Inode> up_old = old_parent->upper();
+  RefPtr<Inode> up_new = upper();
+  RETURN_IF_ERRNO(
+      up_old->Rename(ctx, old_name, up_new.get(), new_name, RENAME_EXCHANGE));
+  if (src_dir && dst.lower) {
+    RETURN_IF_ERRNO(so->upper()->SetXattr(ctx, kOpaqueXattr, "y", 0));
+  }
+  if (dst_dir && src.lower) {
+    RETURN_IF_ERRNO(dO->upper()->SetXattr(ctx, kOpaqueXattr, "y", 0));
+  }
+  so->parent_ = RefPtr<OverlayInode>(this);
+  so->name_ = std::string(new_name);
+  dO->parent_ = RefPtr<OverlayInode>(old_parent);
+  dO->name_ = std::string(old_name);
   return Errno();
 }
 

@@ -177,6 +177,11 @@ class OverlayInode : public Inode {
   };
   ErrnoOr<Found> Find(const Context& ctx, std::string_view name);
   ErrnoOr<RefPtr<Inode>> Instantiate(Found f, std::string_view name);
+  // Rename's RENAME_EXCHANGE (this is the new parent).
+  Errno ExchangeWith(const Context& ctx, OverlayInode* old_parent,
+                     std::string_view old_name, const Found& src,
+                     RefPtr<Inode> src_in, std::string_view new_name,
+                     const Found& dst);
   // Precondition: omsrc()->copy_mu_ is held (checked at run time: the
   // analysis cannot see that every entry of a mount shares it).
   Errno CopyUpLocked(const Context& ctx, bool with_data);
