@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "abi/linux/linux.h"
@@ -681,8 +682,23 @@ long Task::Lseek(int fd, off_t offset, int whence) {
 }
 
 namespace {
+// Zeroes *st in 16-byte pieces, each its own fixed-size memset (a couple
+// of vector stores). GCC turns one memset of the whole 144-byte struct
+// into `rep stosq`, whose start-up cost was a quarter of a lock-free stat
+// on this AMD CPU (about 10 ns); separate pieces, with no loop to
+// recognize as a memset, it does not merge back.
+template <size_t... I>
+void ZeroInPieces(char* p, std::index_sequence<I...>) {
+  ((void)std::memset(p + I * 16, 0, 16), ...);
+}
+void ZeroStat(struct stat* st) {
+  static_assert(sizeof(struct stat) % 16 == 0);
+  ZeroInPieces(reinterpret_cast<char*>(st),
+               std::make_index_sequence<sizeof(struct stat) / 16>());
+}
+
 void FillStat(Inode* in, const UnstableAttr& a, struct stat* st) {
-  std::memset(st, 0, sizeof(*st));
+  ZeroStat(st);
   const fs::StableAttr& s = in->stable_attr();
   st->st_dev = s.dev;
   st->st_ino = s.ino;
@@ -716,9 +732,14 @@ bool Task::StatInGuard(const char* path, bool follow, struct stat* st,
     const Path& start = path[0] == '/' ? v->root : v->cwd;
     Dirent* d = fs::ResolveInGuard(ctx_, start.dirent.get(), path, follow);
     if (d == nullptr) return false;
-    UnstableAttr a;
-    if (d->inode()->GetAttrInGuard(ctx_, &a)) {
-      FillStat(d->inode(), a, st);
+    // Storage GetAttrInGuard fills whole, left unconstructed (UnstableAttr
+    // is an implicit-lifetime aggregate): its member initializers would
+    // first zero all 88 bytes, which GCC does with `rep stosq`, a third
+    // of a lock-free stat, for values overwritten at once.
+    alignas(UnstableAttr) unsigned char raw[sizeof(UnstableAttr)];
+    auto* a = std::launder(reinterpret_cast<UnstableAttr*>(raw));
+    if (d->inode()->GetAttrInGuard(ctx_, a)) {
+      FillStat(d->inode(), *a, st);
       *ret = 0;
       return true;
     }

@@ -123,6 +123,9 @@ constexpr int kLockFreeTries = 4;
 // attribute says) copies racing bytes, and the fields themselves rather
 // than Attr::Get (an instrumented call, under TSan): the lock-free copy
 // calls this, and what races there is thrown away.
+// Writes every field of *out (GetAttrInGuard's contract): the size check
+// below fails if UnstableAttr gains one this does not write.
+static_assert(sizeof(UnstableAttr) == 88, "UnpackAttr writes every field");
 BASE_NO_SANITIZE_THREAD void RamInode::UnpackAttr(UnstableAttr* out) const
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
   out->perms = attr_.perms;
