@@ -411,6 +411,22 @@ ErrnoOr<RefPtr<Inode>> OverlayInode::CreateChild(const Context& ctx,
   return Instantiate(std::move(nf), name);
 }
 
+// A lower hard link's file is one overlay inode (Instantiate), copied up
+// once, under the name it was reached by first. Another of its lower
+// names then has no upper entry: an operation on the upper at that name
+// (a rename) first links the copy there. f: what Find gave for name.
+Errno OverlayInode::LinkCopiedUpLocked(const Context& ctx,
+                                       std::string_view name, const Found& f,
+                                       OverlayInode* child) {
+  omsrc()->copy_mu_.AssertHeld();
+  if (f.upper) return Errno();  // the name has its own upper entry
+  RefPtr<Inode> up_dir = upper();
+  auto have = up_dir->Lookup(ctx, name);
+  if (have.ok()) return Errno();  // made by child's own copy-up
+  if (have.error() != Errno(ENOENT)) return have.error();
+  return up_dir->Link(ctx, name, child->upper().get());
+}
+
 Errno OverlayInode::Link(const Context& ctx, std::string_view name,
                          Inode* target) {
   auto* t = dynamic_cast<OverlayInode*>(target);
@@ -498,6 +514,7 @@ Errno OverlayInode::Rename(const Context& ctx, std::string_view old_name,
   RETURN_IF_ERRNO(CopyUpLocked(ctx, true));
   RETURN_IF_ERRNO(np->CopyUpLocked(ctx, true));
   RETURN_IF_ERRNO(so->CopyUpLocked(ctx, true));
+  RETURN_IF_ERRNO(LinkCopiedUpLocked(ctx, old_name, src, so));
   RefPtr<Inode> up_old = upper();
   RefPtr<Inode> up_new = np->upper();
   if (dst.upper && dst.upper->IsDir()) {
@@ -546,6 +563,8 @@ Errno OverlayInode::ExchangeWith(const Context& ctx, OverlayInode* old_parent,
   RETURN_IF_ERRNO(CopyUpLocked(ctx, true));
   RETURN_IF_ERRNO(so->CopyUpLocked(ctx, true));
   RETURN_IF_ERRNO(dO->CopyUpLocked(ctx, true));
+  RETURN_IF_ERRNO(old_parent->LinkCopiedUpLocked(ctx, old_name, src, so));
+  RETURN_IF_ERRNO(LinkCopiedUpLocked(ctx, new_name, dst, dO));
   RefPtr<Inode> up_old = old_parent->upper();
   RefPtr<Inode> up_new = upper();
   RETURN_IF_ERRNO(

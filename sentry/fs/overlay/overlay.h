@@ -177,6 +177,10 @@ class OverlayInode : public Inode {
   };
   ErrnoOr<Found> Find(const Context& ctx, std::string_view name);
   ErrnoOr<RefPtr<Inode>> Instantiate(Found f, std::string_view name);
+  // Links child's upper copy at name in this directory's upper, where
+  // name (found as f) has no upper entry yet: see overlay.cc.
+  Errno LinkCopiedUpLocked(const Context& ctx, std::string_view name,
+                           const Found& f, OverlayInode* child);
   // Rename's RENAME_EXCHANGE (this is the new parent).
   Errno ExchangeWith(const Context& ctx, OverlayInode* old_parent,
                      std::string_view old_name, const Found& src,

@@ -160,6 +160,33 @@ TEST_F(OverlayTest, LowerHardLinksStayOneFileAcrossCopyUp) {
   EXPECT_EQ(Stat("/h1").st_ino, Stat("/h2").st_ino);
 }
 
+// The second lower name of a file copied up through the first has no
+// upper entry; renaming it still works (it failed with ENOENT), and the
+// two names stay one file.
+TEST_F(OverlayTest, LowerHardLinksCanEachBeRenamedAfterCopyUp) {
+  ASSERT_THAT(task_->Renameat2(AT_FDCWD, "/h1", AT_FDCWD, "/x", 0), Succeeds());
+  ASSERT_THAT(task_->Renameat2(AT_FDCWD, "/h2", AT_FDCWD, "/y", 0), Succeeds());
+  EXPECT_EQ(ReadFile(task_.get(), "/y"), "linked");
+  EXPECT_EQ(Stat("/x").st_ino, Stat("/y").st_ino);
+  EXPECT_EQ(Stat("/x").st_nlink, 2u);
+  struct stat st;
+  EXPECT_THAT(task_->Fstatat(AT_FDCWD, "/h1", &st, 0), IsErrno(ENOENT));
+  EXPECT_THAT(task_->Fstatat(AT_FDCWD, "/h2", &st, 0), IsErrno(ENOENT));
+  ASSERT_THAT(task_->Unlinkat(AT_FDCWD, "/x", 0), Succeeds());
+  EXPECT_EQ(Stat("/y").st_nlink, 1u);
+  EXPECT_EQ(UpperFile("/y"), "linked");
+}
+
+TEST_F(OverlayTest, LowerHardLinkExchangedAfterCopyUp) {
+  ASSERT_THAT(task_->Renameat2(AT_FDCWD, "/h1", AT_FDCWD, "/x", 0), Succeeds());
+  ASSERT_THAT(
+      task_->Renameat2(AT_FDCWD, "/h2", AT_FDCWD, "/d/f", RENAME_EXCHANGE),
+      Succeeds());
+  EXPECT_EQ(ReadFile(task_.get(), "/d/f"), "linked");
+  EXPECT_EQ(ReadFile(task_.get(), "/h2"), "lower");
+  EXPECT_EQ(Stat("/x").st_ino, Stat("/d/f").st_ino);
+}
+
 TEST_F(OverlayTest, WhiteoutsAndOpaqueDirectoriesAreStoredAsLinuxDoes) {
   ASSERT_THAT(task_->Unlinkat(AT_FDCWD, "/d/f", 0), Succeeds());
   ASSERT_THAT(task_->Unlinkat(AT_FDCWD, "/d", AT_REMOVEDIR), Succeeds());
