@@ -83,6 +83,20 @@ TEST(RefCountTest, TryIncRefFailsAtZero) {
   EXPECT_EQ(deleted, 1);
 }
 
+TEST(RefCountTest, DecRefUnreachableDeletesOnlyTheLastReference) {
+  int deleted = 0;
+  Counted* sole = new Counted(&deleted);
+  sole->DecRefUnreachable();  // the only reference: deleted, no decrement
+  EXPECT_EQ(deleted, 1);
+  RefPtr<Counted> kept = MakeRef<Counted>(&deleted);
+  kept->IncRef();
+  kept->DecRefUnreachable();  // another reference remains: a decrement
+  EXPECT_EQ(deleted, 1);
+  EXPECT_EQ(kept->ReadRefs(), 1);
+  kept.reset();
+  EXPECT_EQ(deleted, 2);
+}
+
 TEST(RefCountTest, ConcurrentIncDec) {
   int deleted = 0;
   RefPtr<Counted> p = MakeRef<Counted>(&deleted);

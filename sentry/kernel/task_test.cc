@@ -1819,6 +1819,43 @@ TEST_F(TaskTest, PreadPwriteRacingFdReplacementSeeOneWholeFile) {
   EXPECT_THAT(t()->Close(fd), Succeeds());
 }
 
+// close drops the table's last File reference without a decrement when
+// the count is 1 (DecRefUnreachable). Lookups racing it (fstat and lseek
+// take a reference through FDTable::Get) must see the file whole or
+// EBADF, and every File must be freed exactly once (ASan catches a second
+// free, the fixture's leak check a File never freed).
+TEST_F(TaskTest, DescriptorLookupsRacingCloseOfTheSameNumber) {
+  ASSERT_THAT(WriteFile(t(), "/f", "data", 0644), Succeeds());
+  const long fd = t()->Openat(AT_FDCWD, "/f", O_RDONLY);
+  ASSERT_THAT(fd, Succeeds());
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, seen{0};
+  std::thread looker([&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      struct stat st;
+      long r = t()->Fstat(fd, &st);
+      if (r == 0) {
+        seen.fetch_add(1, std::memory_order_relaxed);
+        if (st.st_size != 4) bad.fetch_add(1);
+      } else if (r != -EBADF) {
+        bad.fetch_add(1);
+      }
+      r = t()->Lseek(fd, 0, SEEK_CUR);
+      if (r != 0 && r != -EBADF) bad.fetch_add(1);
+    }
+  });
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_THAT(t()->Close(fd), Succeeds());
+    // The lowest free number, so fd again (the looker installs nothing).
+    ASSERT_EQ(t()->Openat(AT_FDCWD, "/f", O_RDONLY), fd);
+  }
+  stop.store(true);
+  looker.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(seen.load(), 0);
+  EXPECT_THAT(t()->Close(fd), Succeeds());
+}
+
 // With a watch anywhere, pread takes a reference as before, so a close
 // racing it can never report IN_CLOSE before the read's IN_ACCESS.
 TEST_F(TaskTest, PreadOnWatchedFileStillNotifiesAccessThenClose) {
