@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -172,6 +173,7 @@ std::vector<std::string> SpreadNames(const std::string& dir, size_t n) {
   for (size_t i = 0; i < kSample; ++i) {
     names.push_back(dir + "/" + EntryName(i * n / kSample));
   }
+  std::shuffle(names.begin(), names.end(), std::mt19937(42));
   return names;
 }
 
