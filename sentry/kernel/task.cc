@@ -716,8 +716,7 @@ void FillStat(Inode* in, const UnstableAttr& a, struct stat* st) {
 }
 }  // namespace
 
-long Task::DoStat(const Path& p, struct stat* st) {
-  Inode* in = p.inode();
+long Task::DoStat(Inode* in, struct stat* st) {
   SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
   FillStat(in, a, st);
   return 0;
@@ -758,7 +757,7 @@ bool Task::StatInGuard(const char* path, bool follow, struct stat* st,
 
 long Task::Fstat(int fd, struct stat* st) {
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
-  return DoStat(Path{f->mount_ref(), f->dirent_ref()}, st);
+  return DoStat(f->inode(), st);
 }
 
 long Task::Fstatat(int dirfd, const char* path, struct stat* st, int flags) {
@@ -773,7 +772,7 @@ long Task::Fstatat(int dirfd, const char* path, struct stat* st, int flags) {
   }
   SYS_ASSIGN(Path p, ResolveAt(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW),
                                flags & AT_EMPTY_PATH));
-  return DoStat(p, st);
+  return DoStat(p.inode(), st);
 }
 
 namespace {

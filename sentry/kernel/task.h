@@ -244,7 +244,7 @@ class Task {
   // mkdir, mknod and symlink: mode is the type and final permission bits.
   long CreateAt(int dirfd, const char* path, uint32_t mode, uint64_t rdev,
                 const char* symlink_target);
-  long DoStat(const fs::Path& p, struct stat* st);
+  long DoStat(fs::Inode* in, struct stat* st);
   long DoSetAttr(const fs::Path& p, const fs::AttrChange& ch);
   long DoChmod(const fs::Path& p, mode_t mode);
   long DoChown(const fs::Path& p, uid_t uid, gid_t gid);
