@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -62,10 +63,8 @@ class DiodTest : public ::testing::Test {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
-    if (!dir_.empty()) {
-      std::string cmd = "rm -rf '" + dir_ + "'";
-      (void)std::system(cmd.c_str());
-    }
+    std::error_code ec;  // best effort, as rm -rf
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
 
   // Starts diod on one end of a socketpair and connects a client to the

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -82,7 +83,10 @@ class BootTest : public ::testing::Test {
                          .c_str()),
               0);
   }
-  void TearDown() override { system(("rm -rf " + rootfs_).c_str()); }
+  void TearDown() override {
+    std::error_code ec;  // best effort, as rm -rf
+    std::filesystem::remove_all(rootfs_, ec);
+  }
   std::string Mountinfo(Task* t) {
     std::string s;
     for (const auto& m : t->mount_namespace()->Mounts(t->root())) {
@@ -129,7 +133,8 @@ TEST_F(BootTest, MountsTheSpecInOrderOverAGoferRoot) {
     warned |= w.find("weird") != std::string::npos;
   EXPECT_TRUE(warned);
   ns->reset();
-  system(("rm -rf " + data).c_str());
+  std::error_code ec;  // best effort, as rm -rf
+  std::filesystem::remove_all(data, ec);
 }
 
 // Shared file access: what others do on the host shows in the sandbox,
@@ -215,7 +220,8 @@ TEST_F(BootTest, OverlayPutsATmpfsOverTheRootAndWritableBinds) {
   // The host saw none of it.
   EXPECT_EQ(system(("grep -qx img " + rootfs_ + "/etc/f").c_str()), 0);
   EXPECT_NE(access((data + "/new").c_str(), F_OK), 0);
-  system(("rm -rf " + data).c_str());
+  std::error_code ec;  // best effort, as rm -rf
+  std::filesystem::remove_all(data, ec);
 }
 
 TEST_F(BootTest, ChildContainersMountUnderTheirId) {
@@ -256,7 +262,8 @@ TEST_F(BootTest, ChildContainersMountUnderTheirId) {
           .ok());
   croot = absl::StatusOr<sentry::fs::Path>(absl::UnknownError("done"));
   ns->reset();
-  system(("rm -rf " + child_root).c_str());
+  std::error_code ec;  // best effort, as rm -rf
+  std::filesystem::remove_all(child_root, ec);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -652,7 +653,8 @@ TEST_F(GoferBinaryTest, AnOrdinaryUsersGoferInItsOwnUserNamespace) {
   std::string err;
   EXPECT_EQ(FinishChild(g, &err), 0);
   EXPECT_EQ(err, "");
-  (void)std::system(("rm -rf " + top).c_str());
+  std::error_code ec;  // best effort, as rm -rf
+  std::filesystem::remove_all(top, ec);
 }
 
 TEST_F(GoferBinaryTest, HelpAndVersion) {

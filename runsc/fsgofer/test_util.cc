@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -21,8 +22,8 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
-  std::string cmd = "rm -rf '" + path_ + "'";
-  (void)std::system(cmd.c_str());
+  std::error_code ec;  // best effort, as rm -rf
+  std::filesystem::remove_all(path_, ec);
 }
 
 void WriteHostFile(const std::string& path, const std::string& content) {

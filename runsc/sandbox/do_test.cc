@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -254,7 +255,17 @@ class RunscDoTest : public ::testing::Test {
         0);
   }
   void TearDown() override {
-    if (!rootfs_.empty()) system(("rm -rf " + rootfs_ + "*").c_str());
+    if (rootfs_.empty()) return;
+    // The rootfs and every sibling a test named after it (rootfs_ + "_bin",
+    // "_bundle", "_diod.sock", ...); best effort, as rm -rf.
+    namespace stdfs = std::filesystem;
+    std::error_code ec;
+    std::vector<stdfs::path> doomed;
+    for (const auto& e :
+         stdfs::directory_iterator(stdfs::path(rootfs_).parent_path(), ec)) {
+      if (e.path().native().rfind(rootfs_, 0) == 0) doomed.push_back(e.path());
+    }
+    for (const stdfs::path& p : doomed) stdfs::remove_all(p, ec);
   }
   // A copy of runsc an ordinary user may run, a rootfs it may read (with
   // one file of its own) and no access to anything else of ours.
@@ -321,7 +332,8 @@ TEST_F(RunscDoTest, BindMountsEachGetTheirGofer) {
   EXPECT_EQ(r.status, 1) << r.err;  // the read-only bind refuses the write
   EXPECT_EQ(r.out, "bound\n700\n");
   EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
-  system(("rm -rf " + src).c_str());
+  std::error_code ec;  // best effort, as rm -rf
+  std::filesystem::remove_all(src, ec);
 }
 
 // config.json as a protobuf Struct (protobuf's JSON parser).
@@ -483,7 +495,8 @@ TEST_F(RunscDoTest, ErrorsAreOneLineWithTheRightStatus) {
     EXPECT_NE(r.err.find(c.want), std::string::npos) << r.err;
     EXPECT_LE(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
-  system(("rm -rf " + bundle).c_str());
+  std::error_code ec;  // best effort, as rm -rf
+  std::filesystem::remove_all(bundle, ec);
 }
 
 TEST_F(RunscDoTest, TheHostRootByDefaultIsReadOnlyUnderAnOverlay) {
@@ -736,7 +749,8 @@ TEST_F(RunscDoTest, LogFormatJsonIsOneObjectPerLine) {
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("--log-format must be text or json"),
             std::string::npos);
-  system(("rm -rf " + Quote(src)).c_str());
+  std::error_code ec;  // best effort, as rm -rf
+  std::filesystem::remove_all(src, ec);
 }
 
 // A free loopback port: bound to port 0 and released (the caller retries

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -39,7 +40,8 @@ TEST(ParseSpecTest, RuncSpecParses) {
       EXPECT_EQ(spec->linux().uidmappings(0).size(), 1u);
     }
   }
-  system(absl::StrCat("rm -rf ", dir).c_str());
+  std::error_code ec;  // best effort, as rm -rf
+  std::filesystem::remove_all(dir, ec);
 }
 
 TEST(ParseSpecTest, DockerStyleSpecWithUnknownFieldsParses) {
