@@ -62,6 +62,7 @@ HostDir::~HostDir() {
 long LinuxFs::Stat(const char* p, struct stat* st) {
   return Sys(::fstatat(dir_, p, st, 0));
 }
+long LinuxFs::Fstat(int fd, struct stat* st) { return Sys(::fstat(fd, st)); }
 long LinuxFs::Open(const char* p, int flags, mode_t mode) {
   return Sys(::openat(dir_, p, flags | O_CLOEXEC, mode));
 }

@@ -51,6 +51,7 @@ class LinuxFs {
   static constexpr const char* kName = "linux";
   explicit LinuxFs(int dirfd) : dir_(dirfd) {}
   long Stat(const char* p, struct stat* st);
+  long Fstat(int fd, struct stat* st);
   long Open(const char* p, int flags, mode_t mode = 0);
   long Close(int fd);
   long Pread(int fd, void* buf, size_t n, off_t off);
@@ -75,6 +76,7 @@ class OursFs {
     return t_->Openat(AT_FDCWD, p, flags, mode);
   }
   long Close(int fd) { return t_->Close(fd); }
+  long Fstat(int fd, struct stat* st) { return t_->Fstat(fd, st); }
   long Pread(int fd, void* buf, size_t n, off_t off) {
     return t_->Pread64(fd, buf, n, off);
   }

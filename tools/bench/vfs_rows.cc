@@ -153,6 +153,20 @@ void Pread(benchmark::State& s, Env<Fs>& env, size_t size) {
   s.SetBytesProcessed(s.iterations() * static_cast<int64_t>(size));
 }
 
+// fstat of an open file (not one of issue #8's rows): the attribute
+// path without a walk.
+template <typename Fs>
+void Fstat(benchmark::State& s, Env<Fs>& env) {
+  const std::string name = EnsureData(env, 4096);
+  int fd = static_cast<int>(Check(env.fs.Open(name.c_str(), O_RDONLY), name));
+  struct stat st;
+  for (auto _ : s) {
+    Check(env.fs.Fstat(fd, &st), "fstat");
+  }
+  env.fs.Close(fd);
+  s.SetItemsProcessed(s.iterations());
+}
+
 template <typename Fs>
 void Pwrite(benchmark::State& s, Env<Fs>& env, size_t size) {
   const std::string name = EnsureData(env, size);
@@ -486,6 +500,7 @@ void RegisterVfsRows() {
     both(absl::StrCat("pwrite/bytes:", size),
          [size](benchmark::State& s, auto& env) { Pwrite(s, env, size); });
   }
+  both("fstat", [](benchmark::State& s, auto& env) { Fstat(s, env); });
   Register(absl::StrCat("memcpy/bytes:", kMiB, "/host"),
            [](benchmark::State& s) { Memcpy(s, kMiB); });
   for (size_t n : {o.small_dir, o.big_dir}) {
