@@ -198,12 +198,16 @@ ErrnoOr<RefPtr<File>> FDTable::Get(int fd) const {
   }
 }
 
-File* FDTable::Borrow(int fd) const {
+File* FDTable::Peek(int fd) const {
   const Published* t = published_.load(std::memory_order_acquire);
   if (fd < 0 || t == nullptr || static_cast<size_t>(fd) >= t->size) {
     return nullptr;
   }
-  File* f = t->files[fd].load(std::memory_order_acquire);
+  return t->files[fd].load(std::memory_order_acquire);
+}
+
+File* FDTable::Borrow(int fd) const {
+  File* f = Peek(fd);
   if (f == nullptr || !f->borrowable_io()) return nullptr;
   // A close racing the I/O runs the last reference's work at once, not
   // after the I/O as on Linux (which holds a reference across it). That
@@ -714,6 +718,19 @@ void FillStat(Inode* in, const UnstableAttr& a, struct stat* st) {
   st->st_mtim = {a.mtime.tv_sec, a.mtime.tv_nsec};
   st->st_ctim = {a.ctime.tv_sec, a.ctime.tv_nsec};
 }
+// stat(2)'s result from in's attributes where GetAttrInGuard has them;
+// false where GetAttr must be called outside the caller's guard.
+bool StatInodeInGuard(const context::Context& ctx, Inode* in, struct stat* st) {
+  // Storage GetAttrInGuard fills whole, left unconstructed (UnstableAttr
+  // is an implicit-lifetime aggregate): its member initializers would
+  // first zero all 88 bytes, which GCC does with `rep stosq`, a third
+  // of a lock-free stat, for values overwritten at once.
+  alignas(UnstableAttr) unsigned char raw[sizeof(UnstableAttr)];
+  auto* a = std::launder(reinterpret_cast<UnstableAttr*>(raw));
+  if (!in->GetAttrInGuard(ctx, a)) return false;
+  FillStat(in, *a, st);
+  return true;
+}
 }  // namespace
 
 long Task::DoStat(Inode* in, struct stat* st) {
@@ -731,14 +748,7 @@ bool Task::StatInGuard(const char* path, bool follow, struct stat* st,
     const Path& start = path[0] == '/' ? v->root : v->cwd;
     Dirent* d = fs::ResolveInGuard(ctx_, start.dirent.get(), path, follow);
     if (d == nullptr) return false;
-    // Storage GetAttrInGuard fills whole, left unconstructed (UnstableAttr
-    // is an implicit-lifetime aggregate): its member initializers would
-    // first zero all 88 bytes, which GCC does with `rep stosq`, a third
-    // of a lock-free stat, for values overwritten at once.
-    alignas(UnstableAttr) unsigned char raw[sizeof(UnstableAttr)];
-    auto* a = std::launder(reinterpret_cast<UnstableAttr*>(raw));
-    if (d->inode()->GetAttrInGuard(ctx_, a)) {
-      FillStat(d->inode(), *a, st);
+    if (StatInodeInGuard(ctx_, d->inode(), st)) {
       *ret = 0;
       return true;
     }
@@ -756,6 +766,16 @@ bool Task::StatInGuard(const char* path, bool follow, struct stat* st,
 }
 
 long Task::Fstat(int fd, struct stat* st) {
+  {
+    // No reference: a close meanwhile retires the File, which keeps its
+    // dirent and inode until the guard ends, and the stat is ordered
+    // before that close.
+    fs::epoch::ReadGuard guard;
+    if (File* f = fds_.Peek(fd);
+        f != nullptr && StatInodeInGuard(ctx_, f->inode(), st)) {
+      return 0;
+    }
+  }
   SYS_ASSIGN(RefPtr<File> f, fds_.Get(fd));
   return DoStat(f->inode(), st);
 }

@@ -60,6 +60,10 @@ class FDTable {
   // epoch::ReadGuard: a close meanwhile retires the File, so it stays valid (if
   // closed) until the guard ends.
   fs::File* Borrow(int fd) const;
+  // The file at fd without a reference, or null if fd is not open; for
+  // reads of what the File holds (its inode's attributes) inside the
+  // caller's epoch::ReadGuard, as Borrow.
+  fs::File* Peek(int fd) const;
   base::ErrnoOr<base::RefPtr<fs::File>> Remove(int fd) ABSL_LOCKS_EXCLUDED(mu_);
   base::ErrnoOr<bool> GetCloexec(int fd) const ABSL_LOCKS_EXCLUDED(mu_);
   base::Errno SetCloexec(int fd, bool cloexec) ABSL_LOCKS_EXCLUDED(mu_);

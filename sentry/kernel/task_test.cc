@@ -1856,6 +1856,44 @@ TEST_F(TaskTest, DescriptorLookupsRacingCloseOfTheSameNumber) {
   EXPECT_THAT(t()->Close(fd), Succeeds());
 }
 
+// fstat reads the file's inode without a reference; here the closing
+// descriptor holds an unlinked file's last reference, so the close
+// releases the File, its dirent and the inode, all of which must outlast
+// the looker's guard (ASan and TSan runs check the accesses). The number
+// is reused by the next round's file (nlink 1), which the looker may see.
+TEST_F(TaskTest, FstatRacingTheCloseThatFreesAnUnlinkedFile) {
+  std::atomic<long> fd{-1};
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, seen{0};
+  std::thread looker([&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      long n = fd.load(std::memory_order_relaxed);
+      if (n < 0) continue;
+      struct stat st;
+      long r = t()->Fstat(static_cast<int>(n), &st);
+      if (r == 0 && st.st_nlink == 0) {
+        seen.fetch_add(1, std::memory_order_relaxed);
+        if (st.st_size != 4) bad.fetch_add(1);
+      } else if (r != 0 && r != -EBADF) {
+        bad.fetch_add(1);
+      }
+    }
+  });
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_THAT(WriteFile(t(), "/u", "data", 0644), Succeeds());
+    long n = t()->Openat(AT_FDCWD, "/u", O_RDONLY);
+    ASSERT_THAT(n, Succeeds());
+    ASSERT_THAT(t()->Unlinkat(AT_FDCWD, "/u", 0), Succeeds());
+    fd.store(n, std::memory_order_relaxed);
+    for (int spin = 0; spin < 50; ++spin) asm volatile("" ::: "memory");
+    ASSERT_THAT(t()->Close(static_cast<int>(n)), Succeeds());
+  }
+  stop.store(true);
+  looker.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(seen.load(), 0);
+}
+
 // With a watch anywhere, pread takes a reference as before, so a close
 // racing it can never report IN_CLOSE before the read's IN_ACCESS.
 TEST_F(TaskTest, PreadOnWatchedFileStillNotifiesAccessThenClose) {
