@@ -133,11 +133,11 @@ class Inode : public base::RefCounted<Inode> {
   // ---- Attributes.
   virtual ErrnoOr<UnstableAttr> GetAttr(const Context& ctx) = 0;
   // GetAttr for a caller inside an epoch::ReadGuard (a lock-free stat):
-  // true with every field of *out written (callers may pass storage with
-  // no UnstableAttr constructed in it) where the attributes are in memory
-  // and reading them neither blocks nor sleeps (no I/O, no lock a writer
-  // holds for long); false where the caller must call GetAttr outside the
-  // guard. Default: false.
+  // true with every field of *out written (callers may pass an
+  // UnfilledAttr, with no UnstableAttr constructed in it) where the
+  // attributes are in memory and reading them neither blocks nor sleeps
+  // (no I/O, no lock a writer holds for long); false where the caller
+  // must call GetAttr outside the guard. Default: false.
   virtual bool GetAttrInGuard(const Context& ctx, UnstableAttr* out) {
     return false;
   }

@@ -721,12 +721,8 @@ void FillStat(Inode* in, const UnstableAttr& a, struct stat* st) {
 // stat(2)'s result from in's attributes where GetAttrInGuard has them;
 // false where GetAttr must be called outside the caller's guard.
 bool StatInodeInGuard(const context::Context& ctx, Inode* in, struct stat* st) {
-  // Storage GetAttrInGuard fills whole, left unconstructed (UnstableAttr
-  // is an implicit-lifetime aggregate): its member initializers would
-  // first zero all 88 bytes, which GCC does with `rep stosq`, a third
-  // of a lock-free stat, for values overwritten at once.
-  alignas(UnstableAttr) unsigned char raw[sizeof(UnstableAttr)];
-  auto* a = std::launder(reinterpret_cast<UnstableAttr*>(raw));
+  fs::UnfilledAttr storage;
+  UnstableAttr* a = storage.get();
   if (!in->GetAttrInGuard(ctx, a)) return false;
   FillStat(in, *a, st);
   return true;

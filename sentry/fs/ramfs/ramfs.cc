@@ -216,13 +216,9 @@ void RamInode::CopyAttr(UnstableAttr* out) const {
 }
 
 ErrnoOr<UnstableAttr> RamInode::GetAttr(const Context&) {
-  // CopyAttr writes every field (see UnpackAttr): unconstructed storage,
-  // not a value-initialized UnstableAttr, whose 88 bytes of zeros GCC
-  // writes with `rep stosq` before they are overwritten.
-  alignas(UnstableAttr) unsigned char raw[sizeof(UnstableAttr)];
-  auto* a = std::launder(reinterpret_cast<UnstableAttr*>(raw));
-  CopyAttr(a);
-  return *a;
+  UnfilledAttr storage;  // CopyAttr writes every field (see UnpackAttr)
+  CopyAttr(storage.get());
+  return *storage.get();
 }
 
 // Straight into *out: no ErrnoOr to fill and copy again.
