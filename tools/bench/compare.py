@@ -157,6 +157,17 @@ def rows_for(res):
             lambda v: v <= 1.5)
     else:
         add("stat in a directory of 1000000 files", "<= 1.5 x in 1000", None, None)
+    # For reference, no target: 4,096 distinct names of the largest
+    # directory, a working set larger than L2 (the vfs_rows.cc comment).
+    wide = [r for r in res.rows if r.startswith("stat_in_dir_wide/files:") and "/ours" in r]
+    if wide and len(sizes) >= 1:
+        large = int(wide[0].split("files:")[1].split("/")[0])
+        w = {b: ratio(res.ns("stat_in_dir_wide/files:%d/%s" % (large, b)),
+                      res.ns("stat_in_dir/files:%d/%s" % (sizes[0], b))) for b in ("ours", "linux", "llvm")}
+        if w["ours"] is not None:
+            out.append(("stat in %d files, 4096 distinct names" % large, "(reference) x in %d" % sizes[0],
+                        "%.3f (Linux %s, LLVM %s)" % (w["ours"], fmt_opt(w["linux"], "%.3f"),
+                                                     fmt_opt(w["llvm"], "%.3f")), "info"))
     t1 = res.counter("stat_parallel/ours/threads:1", "items_per_second")
     t2 = res.counter("stat_parallel/ours/threads:2", "items_per_second")
     add("two threads statting", "throughput >= 1.7 x one thread", ratio(t2, t1), lambda v: v >= 1.7,
@@ -216,8 +227,9 @@ def print_table(res, rows):
     print("| %s | %s | %s | --- |" % ("-" * w0, "-" * w1, "-" * w2))
     for r in rows:
         print("| %-*s | %-*s | %-*s | %s |" % (w0, r[0], w1, r[1], w2, r[2], r[3]))
-    miss = sum(1 for r in rows if r[3] != "pass")
-    print("\n%d rows: %d pass, %d miss" % (len(rows), len(rows) - miss, miss))
+    judged = [r for r in rows if r[3] != "info"]
+    miss = sum(1 for r in judged if r[3] != "pass")
+    print("\n%d rows with a target: %d pass, %d miss" % (len(judged), len(judged) - miss, miss))
     return miss
 
 

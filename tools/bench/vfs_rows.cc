@@ -179,21 +179,29 @@ void Pwrite(benchmark::State& s, Env<Fs>& env, size_t size) {
   s.SetBytesProcessed(s.iterations() * static_cast<int64_t>(size));
 }
 
-// Stats of names spread evenly over a directory of n files, so a large
+// Names spread evenly over a directory of n files, so a large
 // directory's hash table is probed all over, not at one hot entry.
-std::vector<std::string> SpreadNames(const std::string& dir, size_t n) {
-  constexpr size_t kSample = 4096;
+// stat_in_dir visits the same number of distinct names at every size,
+// kSameSample (all of the smallest directory's), so that its rows differ
+// only in the directory's size. stat_in_dir_wide visits kWideSample at
+// the largest size only: a working set larger than this CPU's L2, so its
+// figure is what the caches hold, for reference (see the README).
+constexpr size_t kSameSample = 1000;
+constexpr size_t kWideSample = 4096;
+std::vector<std::string> SpreadNames(const std::string& dir, size_t n,
+                                     size_t sample) {
   std::vector<std::string> names;
-  for (size_t i = 0; i < kSample; ++i) {
-    names.push_back(dir + "/" + EntryName(i * n / kSample));
+  for (size_t i = 0; i < sample; ++i) {
+    names.push_back(dir + "/" + EntryName(i * n / sample));
   }
   std::shuffle(names.begin(), names.end(), std::mt19937(42));
   return names;
 }
 
 template <typename Fs>
-void StatInDir(benchmark::State& s, Env<Fs>& env, size_t n) {
-  const std::vector<std::string> names = SpreadNames(EnsureDirOf(env, n), n);
+void StatInDir(benchmark::State& s, Env<Fs>& env, size_t n, size_t sample) {
+  const std::vector<std::string> names =
+      SpreadNames(EnsureDirOf(env, n), n, sample);
   struct stat st;
   size_t i = 0;
   for (auto _ : s) {
@@ -360,8 +368,9 @@ void LlvmPread(benchmark::State& s, size_t size) {
   s.SetBytesProcessed(s.iterations() * static_cast<int64_t>(size));
 }
 
-void LlvmStatInDir(benchmark::State& s, size_t n) {
-  const std::vector<std::string> names = SpreadNames(EnsureLlvmDirOf(n), n);
+void LlvmStatInDir(benchmark::State& s, size_t n, size_t sample) {
+  const std::vector<std::string> names =
+      SpreadNames(EnsureLlvmDirOf(n), n, sample);
   uint64_t size;
   size_t i = 0;
   for (auto _ : s) {
@@ -505,10 +514,20 @@ void RegisterVfsRows() {
            [](benchmark::State& s) { Memcpy(s, kMiB); });
   for (size_t n : {o.small_dir, o.big_dir}) {
     both(absl::StrCat("stat_in_dir/files:", n),
-         [n](benchmark::State& s, auto& env) { StatInDir(s, env, n); });
+         [n](benchmark::State& s, auto& env) {
+           StatInDir(s, env, n, kSameSample);
+         });
     Register(absl::StrCat("stat_in_dir/files:", n, "/llvm"),
-             [n](benchmark::State& s) { LlvmStatInDir(s, n); });
+             [n](benchmark::State& s) { LlvmStatInDir(s, n, kSameSample); });
   }
+  both(absl::StrCat("stat_in_dir_wide/files:", o.big_dir),
+       [n = o.big_dir](benchmark::State& s, auto& env) {
+         StatInDir(s, env, n, kWideSample);
+       });
+  Register(absl::StrCat("stat_in_dir_wide/files:", o.big_dir, "/llvm"),
+           [n = o.big_dir](benchmark::State& s) {
+             LlvmStatInDir(s, n, kWideSample);
+           });
   for (int threads : {1, 2}) {
     Register("stat_parallel/linux", [](benchmark::State& s) {
       StatParallel(s, LinuxEnv());
