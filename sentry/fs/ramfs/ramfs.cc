@@ -916,10 +916,31 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
                                       std::numeric_limits<int64_t>::max());
   if (offset >= limit) return Errno(EFBIG);
   n = std::min<uint64_t>(n, limit - offset);
+  Data& d = D();
+  // Pages the write overwrites, from the start, straight from the
+  // lock-free readers' table (which holds every page below its cap, and
+  // is exact under mu_): no b-tree step per page. The first page the
+  // table does not have (a hole, or past its cap) ends this, and the
+  // loop below, which can add pages, does the rest.
   size_t done = 0;
-  // One descent of the page map for the whole write: the pages are
-  // visited (and new ones inserted) in order, each at the iterator.
-  auto it = D().pages.lower_bound(offset / kPageSize);
+  if (PageTable* t = d.table.load(std::memory_order_relaxed)) {
+    const bool any_unwritten = !d.unwritten.empty();
+    while (done < n) {
+      const uint64_t pos = offset + done;
+      const uint64_t idx = pos / kPageSize;
+      if (idx >= t->cap) break;
+      char* page = t->slots()[idx].load(std::memory_order_relaxed);
+      if (page == nullptr) break;
+      const uint64_t in_page = pos % kPageSize;
+      const size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
+      src.CopyIn(done, page + in_page, k);
+      if (any_unwritten) d.unwritten.erase(idx);
+      done += k;
+    }
+  }
+  // One descent of the page map for the rest: the pages are visited (and
+  // new ones inserted) in order, each at the iterator.
+  auto it = d.pages.lower_bound((offset + done) / kPageSize);
   // The source is looked up (a dynamic_cast) once, and only if a page is
   // added: an overwrite, the common pwrite, needs none.
   RamMountSource* ctr = nullptr;
@@ -938,7 +959,7 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
     uint64_t in_page = pos % kPageSize;
     size_t k = std::min<uint64_t>(kPageSize - in_page, n - done);
     bool fresh = false;  // a new page this copy fills whole
-    if (it == D().pages.end() || it->first != idx) {
+    if (it == d.pages.end() || it->first != idx) {
       if (!ReserveBytesOf(source(), kPageSize)) break;
       Page p(new char[kPageSize]);
       if (in_page != 0 || k != kPageSize) {
@@ -946,11 +967,11 @@ ErrnoOr<size_t> RegularFile::WriteAt(const Context& ctx, const IOSequence& src,
       } else {
         fresh = true;
       }
-      appending = it == D().pages.end();
+      appending = it == d.pages.end();
       it = InsertPageLocked(it, idx, std::move(p));
     }
     src.CopyIn(done, it->second.get() + in_page, k, fresh);
-    if (!D().unwritten.empty()) D().unwritten.erase(idx);
+    if (!d.unwritten.empty()) d.unwritten.erase(idx);
     it = NextPage(it, appending);
     done += k;
   }

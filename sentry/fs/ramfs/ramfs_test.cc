@@ -442,6 +442,45 @@ TEST(RegularFileReadTest, SparseAndLargeFilesReadEverything) {
   EXPECT_EQ(big->GetAttr(Ctx())->usage, 20 << 20);
 }
 
+// A write over pages the lock-free table has takes them from the table
+// until the first it lacks (a hole, or a page past the table's end); the
+// rest of the write fills holes and adds pages as before. Every byte
+// lands, the usage counts each page once, and fallocate's unwritten
+// pages stop being holes once written.
+TEST(RegularFileReadTest, OverwritesAcrossHolesUnwrittenAndTheTableEnd) {
+  RefPtr<RegularFile> f = NewFile();
+  for (uint64_t i = 0; i < 6; ++i) {
+    Write(f.get(), i * kPage, std::string(kPage, static_cast<char>('a' + i)));
+  }
+  // Page 1 becomes an unwritten (fallocated) page, page 3 a hole.
+  for (uint64_t i : {1, 3}) {
+    ASSERT_TRUE(f->Allocate(Ctx(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                            i * kPage, kPage)
+                    .ok());
+  }
+  ASSERT_TRUE(f->Allocate(Ctx(), 0, kPage, kPage).ok());
+  EXPECT_EQ(f->GetAttr(Ctx())->usage, 5 * kPage);
+  EXPECT_EQ(*f->SeekDataHole(Ctx(), 0, SEEK_HOLE), kPage);
+  // From the middle of page 1 to past the end: table pages (the
+  // unwritten one among them), the hole, and pages past the table's 8.
+  const uint64_t start = kPage + 100;
+  const std::string data(9 * kPage - 100, 'W');
+  Write(f.get(), start, data);
+  std::string want(kPage, 'a');
+  want += std::string(100, '\0');
+  want += data;
+  EXPECT_EQ(Read(f.get(), 0, 20 * kPage), want);
+  EXPECT_EQ(f->GetAttr(Ctx())->size, 10 * kPage);
+  EXPECT_EQ(f->GetAttr(Ctx())->usage, 10 * kPage);
+  // Page 1 is written now: no hole before the end.
+  EXPECT_EQ(*f->SeekDataHole(Ctx(), 0, SEEK_HOLE), 10 * kPage);
+  // Overwrites wholly inside the table, one across a page boundary.
+  Write(f.get(), 3, "xyz");
+  Write(f.get(), 5 * kPage - 1, "12");
+  EXPECT_EQ(Read(f.get(), 0, 7), "aaaxyza");
+  EXPECT_EQ(Read(f.get(), 5 * kPage - 2, 4), "W12W");
+}
+
 // The inode keeps a time as its seconds and nanoseconds apart: every
 // value tmpfs can hold comes back as it was set, before 1970 and far past
 // 2038 (Linux's tmpfs takes any 64-bit seconds).
