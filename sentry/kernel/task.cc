@@ -5,6 +5,7 @@
 #include <sys/xattr.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -116,7 +117,10 @@ FDTable::~FDTable() {
 
 void FDTable::EnsureLocked(int fd) {
   const size_t need = static_cast<size_t>(fd) + 1;
-  if (slots_.size() < need) slots_.resize(need);
+  if (slots_.size() < need) {
+    slots_.resize(need);
+    used_.resize((need + 63) / 64);
+  }
   Published* old = published_.load(std::memory_order_relaxed);
   if (old != nullptr && old->size >= need) return;
   constexpr size_t kMinPublished = 16;
@@ -143,6 +147,13 @@ RefPtr<File> FDTable::SetLocked(int fd, RefPtr<File> f) {
   // where seq_cst would be a locked exchange on every open).
   std::atomic<File*>& slot =
       published_.load(std::memory_order_relaxed)->files[fd];
+  const uint64_t bit = uint64_t{1} << (fd % 64);
+  if (f != nullptr) {
+    used_[fd / 64] |= bit;
+  } else {
+    used_[fd / 64] &= ~bit;
+    next_fd_ = std::min(next_fd_, fd);
+  }
   if (slots_[fd].file == nullptr) {
     slot.store(f.get(), std::memory_order_release);
     slots_[fd].file = std::move(f);
@@ -152,18 +163,29 @@ RefPtr<File> FDTable::SetLocked(int fd, RefPtr<File> f) {
   return std::exchange(slots_[fd].file, std::move(f));
 }
 
+int FDTable::LowestFreeLocked(int from) const {
+  size_t w = static_cast<size_t>(from) / 64;
+  if (w >= used_.size()) return from;
+  uint64_t free_bits = ~used_[w] & (~uint64_t{0} << (from % 64));
+  while (free_bits == 0) {
+    if (++w == used_.size()) return static_cast<int>(w * 64);
+    free_bits = ~used_[w];
+  }
+  return static_cast<int>(w * 64) + std::countr_zero(free_bits);
+}
+
 ErrnoOr<int> FDTable::Install(RefPtr<File> f, bool cloexec, int min_fd) {
   base::SpinLockHolder l(&mu_);
   if (min_fd < 0 || min_fd >= limit_) return Errno(EINVAL);
-  for (int fd = min_fd; fd < limit_; ++fd) {
-    if (fd >= static_cast<int>(slots_.size()) || !slots_[fd].file) {
-      EnsureLocked(fd);
-      SetLocked(fd, std::move(f));
-      slots_[fd].cloexec = cloexec;
-      return fd;
-    }
-  }
-  return Errno(EMFILE);
+  // Every number below next_fd_ is taken.
+  const bool from_hint = min_fd <= next_fd_;
+  const int fd = LowestFreeLocked(from_hint ? next_fd_ : min_fd);
+  if (fd >= limit_) return Errno(EMFILE);
+  EnsureLocked(fd);
+  SetLocked(fd, std::move(f));
+  slots_[fd].cloexec = cloexec;
+  if (from_hint) next_fd_ = fd + 1;
+  return fd;
 }
 
 ErrnoOr<RefPtr<File>> FDTable::InstallAt(RefPtr<File> f, int fd, bool cloexec) {
@@ -263,6 +285,8 @@ std::vector<RefPtr<File>> FDTable::RemoveAll() {
       out.push_back(SetLocked(static_cast<int>(fd), nullptr));
   }
   slots_.clear();
+  used_.clear();
+  next_fd_ = 0;
   return out;
 }
 

@@ -92,8 +92,17 @@ class FDTable {
   base::RefPtr<fs::File> SetLocked(int fd, base::RefPtr<fs::File> f)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // The lowest free fd >= from, for Install (may be past slots_).
+  int LowestFreeLocked(int from) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable base::SpinLock mu_;  // held for a few instructions only
   std::vector<Slot> slots_ ABSL_GUARDED_BY(mu_);
+  // Which slots_ hold a file, a bit each (as Linux's open_fds), so Install
+  // finds the lowest free number a word at a time; and below which every
+  // number is in use (Linux's next_fd), so the usual open, which takes the
+  // lowest, starts where the last one left off.
+  std::vector<uint64_t> used_ ABSL_GUARDED_BY(mu_);
+  int next_fd_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<Published*> published_{nullptr};
   int limit_ = kDefaultLimit;
 };

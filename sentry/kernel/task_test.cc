@@ -1652,6 +1652,44 @@ TEST_F(TaskTest, DupDup3AndFcntlDupfd) {
   for (int i : {0, 1, 2, 5, 6, 7, 10}) t()->Close(i);
 }
 
+// New descriptors take the lowest free number, as Linux's: across the
+// bitmap's 64-bit words, after closes in any order, above F_DUPFD's
+// minimum, around numbers dup2 placed far up, and up to the limit.
+TEST_F(TaskTest, LowestFreeNumberAcrossWordsHolesAndTheLimit) {
+  ASSERT_THAT(WriteFile(t(), "/f", "x"), Succeeds());
+  const int limit = FDTable::kDefaultLimit;
+  long fd = t()->Open("/f", O_RDONLY);
+  ASSERT_EQ(fd, 0);
+  for (int i = 1; i < limit; ++i) ASSERT_EQ(t()->Dup(0), i);
+  EXPECT_THAT(t()->Dup(0), IsErrno(EMFILE));
+  EXPECT_THAT(t()->Open("/f", O_RDONLY), IsErrno(EMFILE));
+  for (int i : {700, 64, 5, 63, limit - 1})
+    ASSERT_THAT(t()->Close(i), Succeeds());
+  for (int want : {5, 63, 64, 700, limit - 1}) EXPECT_EQ(t()->Dup(0), want);
+  EXPECT_THAT(t()->Dup(0), IsErrno(EMFILE));
+  // F_DUPFD: the lowest free at or above its minimum, which leaves the
+  // lower holes for the next plain open.
+  for (int i : {3, 600, 601, 900}) ASSERT_THAT(t()->Close(i), Succeeds());
+  EXPECT_EQ(t()->Fcntl(0, F_DUPFD, 601), 601);
+  EXPECT_EQ(t()->Fcntl(0, F_DUPFD, 602), 900);
+  EXPECT_THAT(t()->Fcntl(0, F_DUPFD, 901), IsErrno(EMFILE));
+  EXPECT_EQ(t()->Open("/f", O_RDONLY), 3);
+  EXPECT_EQ(t()->Dup(0), 600);
+  // Close everything: numbering starts again at 0, and a dup2 far up
+  // does not move where the next open lands.
+  for (int i = 0; i < limit; ++i) ASSERT_THAT(t()->Close(i), Succeeds());
+  EXPECT_EQ(t()->Open("/f", O_RDONLY), 0);
+  EXPECT_EQ(t()->Dup3(0, 500, 0), 500);
+  EXPECT_EQ(t()->Dup(0), 1);
+  EXPECT_EQ(t()->Fcntl(0, F_DUPFD, 499), 499);
+  EXPECT_EQ(t()->Fcntl(0, F_DUPFD, 499), 501);
+  ASSERT_THAT(t()->Close(1), Succeeds());
+  EXPECT_EQ(t()->Dup(500), 1);
+  for (int i : {0, 1, 499, 500, 501}) ASSERT_THAT(t()->Close(i), Succeeds());
+  EXPECT_EQ(t()->Open("/f", O_RDONLY), 0);
+  t()->Close(0);
+}
+
 TEST_F(TaskTest, FcntlGetflSetfl) {
   ASSERT_THAT(WriteFile(t(), "/f", "abc"), Succeeds());
   long fd = t()->Open("/f", O_RDWR | O_APPEND);

@@ -130,6 +130,16 @@ def rows_for(res):
     for d in (1, 8):
         r = ratio(res.ns("open_close/depth:%d/ours" % d), res.ns("open_close/depth:%d/linux" % d))
         add("open + close, depth %d" % d, "<= 0.3 x Linux", r, lambda v: v <= 0.3)
+    # For reference, no target: the same with 1000 descriptors open.
+    busy = [r for r in res.rows if r.startswith("open_close_busy/fds:") and "/ours" in r]
+    if busy:
+        n = int(busy[0].split("fds:")[1].split("/")[0])
+        rb = ratio(res.ns("open_close_busy/fds:%d/ours" % n), res.ns("open_close_busy/fds:%d/linux" % n))
+        if rb is not None:
+            out.append(("open + close, depth 1, %d fds open" % n, "(reference) x Linux",
+                        "%.3f (%s x ours with few open)" % (rb, fmt_opt(ratio(
+                            res.ns("open_close_busy/fds:%d/ours" % n), res.ns("open_close/depth:1/ours")), "%.2f")),
+                        "info"))
     add("create + unlink", "<= 0.3 x Linux",
         ratio(res.ns("create_unlink/ours"), res.ns("create_unlink/linux")), lambda v: v <= 0.3)
     for w in ("within", "across"):
