@@ -5,6 +5,11 @@
 //   DIFFTEST_SEED=<n>        run only that seed (both variants)
 //   DIFFTEST_VERBOSE_ALL=1   print the full report of every failing seed
 //                            (default: the first few, then signatures only)
+// and for a longer soak than CI's (the same sequences CI runs come first):
+//   DIFFTEST_SCALE=<k>       k times as many sequences of each kind
+// e.g. bazel test //sentry/kernel/difftest:random_test
+//        --test_env=DIFFTEST_SCALE=50 --test_timeout=3600
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -29,7 +34,12 @@ void RunMany(bool unprivileged, int count) {
   if (const char* only = getenv("DIFFTEST_SEED")) {
     seeds.push_back(strtoull(only, nullptr, 0));
   } else {
-    // User sequences use a disjoint range of seeds.
+    // User sequences use a disjoint range of seeds (up to the scale at
+    // which the ranges would meet).
+    if (const char* scale = getenv("DIFFTEST_SCALE")) {
+      long k = strtol(scale, nullptr, 10);
+      if (k > 1) count = static_cast<int>(std::min<long>(k * count, 100000));
+    }
     uint64_t base = kBaseSeed + (unprivileged ? 100000 : 0);
     for (int i = 0; i < count; ++i) seeds.push_back(base + i);
   }
