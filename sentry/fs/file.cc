@@ -187,21 +187,27 @@ ErrnoOr<size_t> File::Pread(const Context& ctx, const IOSequence& dst,
   return n;
 }
 
+Errno RemovePrivsForWrite(const Context& ctx, Inode* in) {
+  if (!in->IsRegular()) return Errno();
+  ASSIGN_OR_RETURN(AccessAttr a, in->GetAccessAttr(ctx));
+  if (auto perms = PermsAfterWrite(ctx.creds(), a.perms, in->type())) {
+    AttrChange ch;
+    ch.perms = *perms;
+    return in->SetAttr(ctx, ch);
+  }
+  return Errno();
+}
+
 ErrnoOr<size_t> File::WriteLocked(const Context& ctx, const IOSequence& src,
                                   int64_t offset, bool use_file_offset) {
   Inode* in = inode();
   if (mount_ && mount_->ReadOnly() && (in->IsRegular() || in->IsDir())) {
     return Errno(EROFS);
   }
-  // A write by someone without CAP_FSETID drops setuid/setgid.
-  if (in->IsRegular()) {
-    ASSIGN_OR_RETURN(AccessAttr a, in->GetAccessAttr(ctx));
-    if (auto perms = PermsAfterWrite(ctx.creds(), a.perms, in->type())) {
-      AttrChange ch;
-      ch.perms = *perms;
-      RETURN_IF_ERRNO(in->SetAttr(ctx, ch));
-    }
-  }
+  // generic_write_checks: writing nothing to a file changes nothing, not
+  // its mode nor (O_APPEND) the offset.
+  if (in->IsRegular() && src.size() == 0) return size_t{0};
+  RETURN_IF_ERRNO(RemovePrivsForWrite(ctx, in));
   // O_APPEND writes at the end even through pwrite, as Linux does.
   const bool append = flags() & O_APPEND;
   uint64_t start = offset;
@@ -264,8 +270,10 @@ ErrnoOr<int64_t> File::Seek(const Context& ctx, int64_t offset, int whence) {
     }
     case SEEK_DATA:
     case SEEK_HOLE: {
-      if (offset < 0) return Errno(ENXIO);
+      // A directory's llseek takes only SEEK_SET and SEEK_CUR (EINVAL
+      // whatever the offset); a file's refuses a negative one (ENXIO).
       if (inode()->IsDir()) return Errno(EINVAL);
+      if (offset < 0) return Errno(ENXIO);
       ASSIGN_OR_RETURN(uint64_t r, inode()->SeekDataHole(ctx, offset, whence));
       offset_ = static_cast<int64_t>(r);
       return offset_;

@@ -86,6 +86,11 @@ class InodeFileOperations : public FileOperations {
   bool BorrowableIO(const File& f) const override;
 };
 
+// file_remove_privs for a change of in's contents (a write, fallocate):
+// drops S_ISUID, and S_ISGID with group-exec, unless the caller has
+// CAP_FSETID. Regular files only; nothing to do is no error.
+Errno RemovePrivsForWrite(const Context& ctx, Inode* in);
+
 class File : public base::RefCounted<File> {
  public:
   // flags: the open(2) flags, less O_CREAT/O_EXCL/O_TRUNC/O_NOCTTY. mount

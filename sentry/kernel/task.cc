@@ -85,6 +85,22 @@ class AnonInode : public Inode {
   }
 };
 
+// fs/namei.c:may_create_in_sticky, for an O_CREAT open of an existing
+// in in dir: in a sticky world-writable directory, a file owned neither
+// by the directory's owner nor by the opener is refused (EACCES, root
+// included). fs.protected_regular and fs.protected_fifos are 0 here (as on
+// the machines this is compared with), which exempts regular files and
+// FIFOs; every other type is covered whatever they say.
+Errno MayOpenInSticky(const context::Context& ctx, Inode* dir, Inode* in) {
+  if (in->IsRegular() || in->type() == InodeType::kFifo) return Errno();
+  ASSIGN_OR_RETURN(fs::AccessAttr d, dir->GetAccessAttr(ctx));
+  if (!(d.perms & S_ISVTX)) return Errno();
+  ASSIGN_OR_RETURN(fs::AccessAttr a, in->GetAccessAttr(ctx));
+  if (a.uid == d.uid || a.uid == ctx.creds().fsuid) return Errno();
+  if (d.perms & 0002) return Errno(EACCES);
+  return Errno();
+}
+
 void NotifyChild(const Path& parent, Inode* child, uint32_t mask,
                  std::string_view name, uint32_t cookie = 0) {
   Inode* pin = parent.dirent ? parent.inode() : nullptr;
@@ -462,14 +478,29 @@ long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
       if (flags & O_EXCL) return -EEXIST;
       Path cp = ns_->CrossMountsDown(Path{pn.parent.mount, child});
       if (cp.inode()->IsSymlink()) {
-        if (flags & O_NOFOLLOW) return -ELOOP;
+        if (flags & O_NOFOLLOW) {
+          // do_open: the sticky-directory rule comes before may_open's
+          // ELOOP for the symlink itself.
+          SYS_TRY(MayOpenInSticky(ctx_, pn.parent.inode(), cp.inode()));
+          return -ELOOP;
+        }
         {
+          // open_last_lookups: O_CREAT with a trailing slash on the last
+          // component of what the link names is EISDIR, once the part
+          // before that component resolves (its errors win: ENOENT,
+          // ENOTDIR, ...), whatever the component names, if anything.
           auto t = cp.inode()->Readlink(ctx_);
           if (t.ok() && !t->empty() && t->back() == '/') {
-            auto resolved = ns_->Resolve(ctx_, root(), pn.parent, *t);
-            if (!resolved.ok() && resolved.error() == Errno(ENOENT)) {
-              return -EISDIR;
-            }
+            std::string_view body = *t;
+            while (body.size() > 1 && body.back() == '/') body.remove_suffix(1);
+            const size_t cut = body.rfind('/');
+            const std::string before =
+                cut == std::string_view::npos
+                    ? std::string(".")
+                    : std::string(body.substr(0, cut == 0 ? 1 : cut));
+            SYS_ASSIGN(Path dir, ns_->Resolve(ctx_, root(), pn.parent, before));
+            if (!dir.inode()->IsDir()) return -ENOTDIR;
+            return -EISDIR;
           }
         }
         int budget = linux_abi::kMaxSymlinkTraversals;
@@ -488,6 +519,8 @@ long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
       }
       if (!cp.dirent->negative()) {
         if (cp.inode()->IsDir()) return -EISDIR;
+        RefPtr<Dirent> dir = cp.dirent->parent();
+        if (dir) SYS_TRY(MayOpenInSticky(ctx_, dir->inode(), cp.inode()));
         p = std::move(cp);
       }
     }
@@ -929,6 +962,8 @@ long Task::Fallocate(int fd, int mode, off_t offset, off_t len) {
   }
   if (!f->writable()) return -EBADF;
   Inode* in = f->inode();
+  // vfs_fallocate's order: a pipe is ESPIPE before a directory's EISDIR.
+  if (in->type() == InodeType::kFifo) return -ESPIPE;
   if (in->IsDir()) return -EISDIR;
   if (!in->IsRegular()) return -ENODEV;
   if (f->mount()->ReadOnly()) return -EROFS;
@@ -936,6 +971,8 @@ long Task::Fallocate(int fd, int mode, off_t offset, off_t len) {
       static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
     return -EFBIG;
   }
+  // shmem_fallocate's file_modified: as a write, it drops setuid/setgid.
+  SYS_TRY(fs::RemovePrivsForWrite(ctx_, in));
   SYS_TRY(in->Allocate(ctx_, mode, offset, len));
   NotifyPath(Path{f->mount_ref(), f->dirent_ref()}, IN_MODIFY);
   return 0;
@@ -1179,7 +1216,9 @@ long Task::Symlinkat(const char* target, int newdirfd, const char* linkpath) {
 long Task::Readlinkat(int dirfd, const char* path, char* buf, size_t bufsiz) {
   if (static_cast<ssize_t>(bufsiz) <= 0) return -EINVAL;
   SYS_ASSIGN(Path p, ResolveAt(dirfd, path, false, true));
-  if (!p.inode()->IsSymlink()) return -EINVAL;
+  // do_readlinkat: what an empty path names (dirfd itself) is ENOENT when
+  // it is no symlink; a named non-symlink is EINVAL.
+  if (!p.inode()->IsSymlink()) return path[0] == '\0' ? -ENOENT : -EINVAL;
   SYS_ASSIGN(std::string t, p.inode()->Readlink(ctx_));
   size_t n = std::min(t.size(), bufsiz);
   std::memcpy(buf, t.data(), n);
@@ -1513,8 +1552,15 @@ XattrNs NamespaceOf(std::string_view name) {
 Errno XattrPermission(const context::Context& ctx, Inode* in,
                       std::string_view name, int may) {
   switch (NamespaceOf(name)) {
-    case XattrNs::kUnsupported:
+    case XattrNs::kUnsupported: {
+      // system.* is left to the filesystem (none here has a handler). Any
+      // other unknown prefix gets the inode's permission check first, as
+      // Linux's, and EOPNOTSUPP only once it has passed (no handler).
+      if (name.substr(0, 7) == "system.") return Errno(EOPNOTSUPP);
+      ASSIGN_OR_RETURN(UnstableAttr a, in->GetAttr(ctx));
+      RETURN_IF_ERRNO(fs::GenericPermission(ctx.creds(), in->type(), a, may));
       return Errno(EOPNOTSUPP);
+    }
     case XattrNs::kTrusted:
       if (!ctx.creds().HasCapability(CAP_SYS_ADMIN)) {
         return Errno(may & linux_abi::MAY_WRITE ? EPERM : ENODATA);

@@ -842,6 +842,54 @@ std::vector<Case> RootCases() {
                Open(6, "d", O_TMPFILE | O_RDWR | O_CREAT, 0600), Close(0),
                Close(1)}})});
   }
+  // ---- Found by a long soak of the random sequences (DIFFTEST_SCALE).
+  c.push_back({"O_CREAT through a link whose target ends in a slash",
+               false,
+               {},
+               Cat({MakeFile("f", "x"),
+                    {Mkdir("d"), Symlink("missing/x/", "l1"),
+                     Open(0, "l1", O_CREAT | O_WRONLY, 0644).Expect(-ENOENT),
+                     Symlink("f/", "l2"),
+                     Open(0, "l2", O_CREAT | O_RDWR, 0644).Expect(-EISDIR),
+                     Symlink("l3/", "l3"),
+                     Open(0, "l3", O_CREAT | O_RDONLY, 0644).Expect(-EISDIR),
+                     Symlink("d/new/", "l4"),
+                     Open(0, "l4", O_CREAT | O_WRONLY, 0644).Expect(-EISDIR),
+                     Symlink("f/x/", "l5"),
+                     Open(0, "l5", O_CREAT | O_WRONLY, 0644).Expect(-ENOTDIR),
+                     Symlink("/", "l6"),
+                     Open(0, "l6", O_CREAT | O_WRONLY, 0644).Expect(-EISDIR),
+                     Stat("d/new").Expect(-ENOENT)}})});
+  // may_create_in_sticky: / here is 01777 and root's. Symlinks and
+  // devices are covered whatever fs.protected_regular/fifos say.
+  c.push_back(
+      {"O_CREAT of another user's entry in a sticky directory",
+       false,
+       {},
+       {Symlink("b", "c"), Chown("c", 1000, 2000, AT_SYMLINK_NOFOLLOW),
+        Open(0, "c", O_RDWR | O_CREAT | O_NOFOLLOW, 0600).Expect(-EACCES),
+        Open(0, "c", O_RDWR | O_NOFOLLOW).Expect(-ELOOP),
+        Mknod("nul", S_IFCHR | 0666, makedev(1, 3)), Chown("nul", 1000, 2000),
+        Open(0, "nul", O_WRONLY | O_CREAT, 0600).Expect(-EACCES),
+        Mkdir("s", 01777), Symlink("b", "s/c2"),
+        Chown("s/c2", 0, 0, AT_SYMLINK_NOFOLLOW),
+        Open(0, "s/c2", O_RDWR | O_CREAT | O_NOFOLLOW, 0600).Expect(-ELOOP)}});
+  c.push_back(
+      {"empty paths, empty reads and pipes' fallocate",
+       false,
+       {},
+       Cat({MakeFile("f", "x"),
+            {Readlink("").Expect(-ENOENT), Readlink("f").Expect(-EINVAL),
+             Mkdir("d"), Open(0, "d", kDirFlags),
+             Lseek(0, -1, SEEK_HOLE).Expect(-EINVAL),
+             Lseek(0, 0, SEEK_DATA).Expect(-EINVAL), Open(1, "f", O_RDONLY),
+             Lseek(1, -1, SEEK_HOLE).Expect(-ENXIO), Mknod("p", S_IFIFO | 0644),
+             Open(2, "p", O_RDWR | O_NONBLOCK).Expect(0), Read(2, 0).Expect(0),
+             Read(2, 1).Expect(-EAGAIN),
+             Fallocate(2, 0, 0, 4096).Expect(-ESPIPE),
+             Fallocate(0, 0, 0, 4096).Expect(-EBADF),
+             Open(3, "f", O_RDWR | O_APPEND), Write(3, "").Expect(0),
+             Lseek(3, 0, SEEK_CUR).Expect(0)}})});
   return c;
 }
 
@@ -1037,6 +1085,27 @@ std::vector<Case> UserCases() {
                  {Open(0, ".", O_TMPFILE | O_RDWR, 0600), Fstat(0), name_it,
                   Close(0)}});
   }
+  // ---- Found by a long soak of the random sequences (DIFFTEST_SCALE).
+  c.push_back(
+      {"fallocate drops setid bits, an empty write does not",
+       true,
+       {},
+       {Open(0, "g", O_RDWR | O_CREAT, 02770), Write(0, ""), Stat("g"),
+        Fallocate(0, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 4096, 1),
+        Stat("g"), Open(1, "u", O_WRONLY | O_CREAT, 04755),
+        Fallocate(1, FALLOC_FL_KEEP_SIZE, 4095, 100), Stat("u"),
+        Open(2, "z", O_RDWR | O_CREAT, 06777), Fallocate(2, 0, 0, 10),
+        Stat("z")}});
+  c.push_back({"unknown xattr namespaces check permission first",
+               true,
+               {Mkdir("/r", 0755), Open(0, "/r/f", O_WRONLY | O_CREAT, 0600),
+                Close(0), Symlink("r/f", "/rl")},
+               {Setxattr("rl", "bogus.x", "v", XATTR_CREATE).Expect(-EACCES),
+                Getxattr("rl", "bogus.x").Expect(-EACCES),
+                Removexattr("rl", "bogus.x").Expect(-EACCES),
+                Open(0, "mine", O_WRONLY | O_CREAT, 0600),
+                Setxattr("mine", "bogus.x", "v").Expect(-EOPNOTSUPP),
+                Getxattr("mine", "system.x").Expect(-EOPNOTSUPP)}});
   return c;
 }
 
