@@ -184,6 +184,8 @@ void RunMany(bool unprivileged, int count, const std::string& cache,
   } else {
     uint64_t base =
         kBaseSeed + kSeedOffset + offset + (unprivileged ? 100000 : 0);
+    // The shared-cache runs start 50,000 seeds on (DIFFTEST_SCALE).
+    count = ScaledSequenceCount(count, 50000);
     for (int i = 0; i < count; ++i) seeds.push_back(base + i);
   }
   std::map<std::string, std::vector<uint64_t>> by_signature;

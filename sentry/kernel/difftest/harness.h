@@ -67,6 +67,10 @@ struct SideOutput {
 std::string LinuxSideUnavailableReason();
 // How the Linux side's root was made: "tmpfs mount" or "/dev/shm dir".
 std::string LinuxRootKind();
+// How many random sequences a test that runs `count` in CI runs here:
+// DIFFTEST_SCALE=k (for a soak) makes it k times as many, up to `cap`
+// (where one test's seed range would reach another's).
+int ScaledSequenceCount(int count, int cap);
 
 SideOutput RunOnLinux(const Sequence& s);
 SideOutput RunOnVfs(const Sequence& s);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <string>
@@ -119,6 +120,14 @@ bool DropPrivileges(internal::RecordWriter& w) {
 }
 
 }  // namespace
+
+int ScaledSequenceCount(int count, int cap) {
+  const char* scale = getenv("DIFFTEST_SCALE");
+  if (scale == nullptr) return count;
+  const long k = strtol(scale, nullptr, 10);
+  if (k <= 1) return count;
+  return static_cast<int>(std::min<long>(k * count, std::max(cap, count)));
+}
 
 std::string LinuxSideUnavailableReason() {
   if (geteuid() != 0)

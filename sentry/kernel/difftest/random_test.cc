@@ -6,10 +6,10 @@
 //   DIFFTEST_VERBOSE_ALL=1   print the full report of every failing seed
 //                            (default: the first few, then signatures only)
 // and for a longer soak than CI's (the same sequences CI runs come first):
-//   DIFFTEST_SCALE=<k>       k times as many sequences of each kind
+//   DIFFTEST_SCALE=<k>       k times as many sequences of each kind (also
+//                            gofer_test's)
 // e.g. bazel test //sentry/kernel/difftest:random_test
 //        --test_env=DIFFTEST_SCALE=50 --test_timeout=3600
-#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -36,10 +36,7 @@ void RunMany(bool unprivileged, int count) {
   } else {
     // User sequences use a disjoint range of seeds (up to the scale at
     // which the ranges would meet).
-    if (const char* scale = getenv("DIFFTEST_SCALE")) {
-      long k = strtol(scale, nullptr, 10);
-      if (k > 1) count = static_cast<int>(std::min<long>(k * count, 100000));
-    }
+    count = ScaledSequenceCount(count, 100000);
     uint64_t base = kBaseSeed + (unprivileged ? 100000 : 0);
     for (int i = 0; i < count; ++i) seeds.push_back(base + i);
   }
