@@ -8,7 +8,8 @@
 // V9FS_MAGIC on a 9p mount (the block size and name length are compared).
 // Differences by design, each in KnownGoferDifference with its reason: the
 // gofer never makes device nodes or privileged xattrs on the host, and
-// 9P2000.L has no fallocate and no RENAME_EXCHANGE. A sequence whose first
+// 9P2000.L has no fallocate, no RENAME_EXCHANGE, no lseek (for SEEK_DATA
+// and SEEK_HOLE) and no empty xattr value. A sequence whose first
 // difference is one of them is counted as such (and not compared further).
 // Named pipes live in the sandbox (the gofer never opens a host fifo).
 //
@@ -86,6 +87,17 @@ const char* KnownGoferDifference(const Sequence& s, const DiffResult& r) {
       (vfs_says("-EOPNOTSUPP") || vfs_says("-ENODATA"))) {
     return "the gofer serves user.* xattrs only: trusted.* and security.* "
            "on the host are the host's";
+  }
+  if (op.kind == OpKind::kSetxattr && op.data.empty() && vfs_says("-ENODATA")) {
+    return "9P2000.L has no empty xattr value: a zero-size Txattrcreate is "
+           "also how removexattr is sent (Linux's 9p client sends both so), "
+           "and our gofer takes it as a removal";
+  }
+  if (op.kind == OpKind::kLseek &&
+      (op.flags == SEEK_DATA || op.flags == SEEK_HOLE) &&
+      r.signature.find(" vfs=-E") == std::string::npos) {
+    return "9P2000.L has no lseek: SEEK_DATA/SEEK_HOLE see the file as all "
+           "data, as generic_file_llseek (Linux's own 9p client too)";
   }
   return nullptr;
 }
