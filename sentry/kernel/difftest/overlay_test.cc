@@ -181,9 +181,10 @@ TEST_F(OverlayDiff, HandWrittenCases) {
 // Generated sequences on the overlay, the lower tree as above.
 TEST_F(OverlayDiff, RandomSequences) {
   constexpr uint64_t kSeedBase = 0x0ee1a40000;
-  constexpr int kCount = 100;
+  // DIFFTEST_SCALE=k for a soak (see random_test.cc).
+  const int count = ScaledSequenceCount(100, 1 << 20);
   int failures = 0;
-  for (int i = 0; i < kCount && failures < 3; ++i) {
+  for (int i = 0; i < count && failures < 3; ++i) {
     Sequence s = GenerateSequence(kSeedBase + i, /*unprivileged=*/i % 4 == 3);
     s.name = absl::StrCat("overlay random ", i);
     s.overlay = true;
