@@ -8,6 +8,8 @@ class PipeFile : public FileOperations {
  public:
   PipeFile(RefPtr<Pipe> p, bool r, bool w) : p_(std::move(p)), r_(r), w_(w) {}
   bool Seekable() const override { return false; }
+  // pipefifo_fops has no fsync: vfs_fsync_range says EINVAL.
+  Errno Fsync(const Context&, File&) override { return Errno(EINVAL); }
 
   ErrnoOr<size_t> Read(const Context& ctx, File& f, const IOSequence& dst,
                        uint64_t) override {

@@ -1011,13 +1011,16 @@ long Task::DoPosixLock(const RefPtr<File>& f, int cmd, struct flock* fl) {
   if (cmd == F_OFD_SETLK) cmd = F_SETLK;
   if (cmd == F_OFD_SETLKW) cmd = F_SETLKW;
   if (cmd == F_GETLK) {
-    if (fl->l_type == F_UNLCK && ofd) return 0;  // nothing to test
-    if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK) return -EINVAL;
-    auto c = in->posix_locks().Test(owner,
-                                    fl->l_type == F_RDLCK
-                                        ? fs::lock::LockType::kRead
-                                        : fs::lock::LockType::kWrite,
-                                    range);
+    // F_UNLCK asks an open file description for its own locks on the
+    // range (Linux 6.7 and later); with F_GETLK it is EINVAL.
+    const bool own = fl->l_type == F_UNLCK && ofd;
+    if (!own && fl->l_type != F_RDLCK && fl->l_type != F_WRLCK) return -EINVAL;
+    auto c = own ? in->posix_locks().TestOwn(owner, range)
+                 : in->posix_locks().Test(owner,
+                                          fl->l_type == F_RDLCK
+                                              ? fs::lock::LockType::kRead
+                                              : fs::lock::LockType::kWrite,
+                                          range);
     if (!c) {
       fl->l_type = F_UNLCK;
       return 0;

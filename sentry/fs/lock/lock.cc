@@ -392,6 +392,22 @@ std::optional<Conflict> PosixLocks::Test(OwnerId owner, LockType type,
   return std::nullopt;
 }
 
+std::optional<Conflict> PosixLocks::TestOwn(OwnerId owner,
+                                            LockRange range) const {
+  if (range.start >= range.end) return std::nullopt;
+  base::MutexLock l(&mu_);
+  for (const OwnerLocks& ol : owners_) {
+    if (ol.owner != owner) continue;
+    std::optional<Conflict> found;
+    ForEachOverlap(ol.segments, range, [&](uint64_t start, const Segment& s) {
+      found = Conflict{s.type, {start, s.end}, s.pid};
+      return true;
+    });
+    return found;
+  }
+  return std::nullopt;
+}
+
 void PosixLocks::UnlockAll(OwnerId owner) {
   base::MutexLock l(&mu_);
   auto group =

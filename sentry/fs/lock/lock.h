@@ -142,6 +142,12 @@ class PosixLocks {
   std::optional<Conflict> Test(OwnerId owner, LockType type,
                                LockRange range) const;
 
+  // F_OFD_GETLK with F_UNLCK: the owner's own first lock (by offset) that
+  // overlaps `range`, of either type; nullopt if none. Linux (6.7 and
+  // later): posix_test_locks_conflict's "F_UNLCK checks any locks on the
+  // same fd".
+  std::optional<Conflict> TestOwn(OwnerId owner, LockRange range) const;
+
   // Drops all of the owner's locks: close() of any fd of the inode by a
   // process, or last close of an OFD. Linux: locks_remove_posix.
   void UnlockAll(OwnerId owner);

@@ -151,6 +151,22 @@ TEST(PosixLocksTest, UnlockMiddleSplits) {
   EXPECT_EQ(l.Lock(kB, 2, R, {39, 41}, false), base::Errno(EAGAIN));
 }
 
+// F_OFD_GETLK with F_UNLCK: the owner's own first overlapping lock, of
+// either type; other owners' locks are not reported.
+TEST(PosixLocksTest, TestOwnFindsOnlyTheOwnersLocks) {
+  PosixLocks l;
+  EXPECT_EQ(l.TestOwn(kA, {0, 10}), std::nullopt);
+  ASSERT_EQ(l.Lock(kA, -1, R, {20, 30}, false), base::Errno::Ok());
+  ASSERT_EQ(l.Lock(kA, -1, W, {40, 50}, false), base::Errno::Ok());
+  ASSERT_EQ(l.Lock(kB, -1, W, {0, 10}, false), base::Errno::Ok());
+  EXPECT_EQ(l.TestOwn(kA, {0, 10}), std::nullopt);
+  EXPECT_EQ(l.TestOwn(kA, {25, 45}), (Conflict{R, {20, 30}, -1}));
+  EXPECT_EQ(l.TestOwn(kA, {45, 100}), (Conflict{W, {40, 50}, -1}));
+  EXPECT_EQ(l.TestOwn(kA, {30, 40}), std::nullopt);
+  EXPECT_EQ(l.TestOwn(kB, {5, 6}), (Conflict{W, {0, 10}, -1}));
+  EXPECT_EQ(l.TestOwn(kA, {5, 5}), std::nullopt);  // empty range
+}
+
 TEST(PosixLocksTest, UnlockTable) {
   struct Case {
     const char* name;

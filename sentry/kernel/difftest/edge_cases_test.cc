@@ -889,7 +889,24 @@ std::vector<Case> RootCases() {
              Fallocate(2, 0, 0, 4096).Expect(-ESPIPE),
              Fallocate(0, 0, 0, 4096).Expect(-EBADF),
              Open(3, "f", O_RDWR | O_APPEND), Write(3, "").Expect(0),
-             Lseek(3, 0, SEEK_CUR).Expect(0)}})});
+             Lseek(3, 0, SEEK_CUR).Expect(0), Fsync(2).Expect(-EINVAL),
+             Fsync(3).Expect(0)}})});
+  // F_UNLCK asks an open file description for its own locks (6.7 and
+  // later); another description's locks are not reported.
+  c.push_back({"F_OFD_GETLK with F_UNLCK",
+               false,
+               {},
+               Cat({MakeFile("f", "0123456789"),
+                    {Open(0, "f", O_RDWR), Open(1, "f", O_RDWR),
+                     Lock(0, F_OFD_GETLK, F_UNLCK, 0, 0).Expect(0),
+                     Lock(0, F_OFD_SETLK, F_WRLCK, 100, 0).Expect(0),
+                     Lock(0, F_OFD_SETLK, F_RDLCK, 2, 3).Expect(0),
+                     Lock(0, F_OFD_GETLK, F_UNLCK, 100, 0),
+                     Lock(0, F_OFD_GETLK, F_UNLCK, 0, 0),
+                     Lock(0, F_OFD_GETLK, F_UNLCK, 5, 10),
+                     Lock(1, F_OFD_GETLK, F_UNLCK, 0, 0),
+                     Lock(1, F_OFD_GETLK, F_WRLCK, 0, 0),
+                     Lock(0, F_GETLK, F_UNLCK, 0, 0).Expect(-EINVAL)}})});
   return c;
 }
 
