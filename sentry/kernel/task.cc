@@ -85,19 +85,23 @@ class AnonInode : public Inode {
   }
 };
 
-// fs/namei.c:may_create_in_sticky, for an O_CREAT open of an existing
-// in in dir: in a sticky world-writable directory, a file owned neither
-// by the directory's owner nor by the opener is refused (EACCES, root
+// fs/namei.c:may_create_in_sticky, for an O_CREAT open of the existing
+// entry d: in a sticky world-writable directory, a file owned neither by
+// the directory's owner nor by the opener is refused (EACCES, root
 // included). fs.protected_regular and fs.protected_fifos are 0 here (as on
 // the machines this is compared with), which exempts regular files and
-// FIFOs; every other type is covered whatever they say.
-Errno MayOpenInSticky(const context::Context& ctx, Inode* dir, Inode* in) {
+// FIFOs, before the directory is even looked at; every other type is
+// covered whatever they say.
+Errno MayOpenInSticky(const context::Context& ctx, Dirent* d) {
+  Inode* in = d->inode();
   if (in->IsRegular() || in->type() == InodeType::kFifo) return Errno();
-  ASSIGN_OR_RETURN(fs::AccessAttr d, dir->GetAccessAttr(ctx));
-  if (!(d.perms & S_ISVTX)) return Errno();
+  RefPtr<Dirent> dir = d->parent();
+  if (!dir) return Errno();
+  ASSIGN_OR_RETURN(fs::AccessAttr da, dir->inode()->GetAccessAttr(ctx));
+  if (!(da.perms & S_ISVTX)) return Errno();
   ASSIGN_OR_RETURN(fs::AccessAttr a, in->GetAccessAttr(ctx));
-  if (a.uid == d.uid || a.uid == ctx.creds().fsuid) return Errno();
-  if (d.perms & 0002) return Errno(EACCES);
+  if (a.uid == da.uid || a.uid == ctx.creds().fsuid) return Errno();
+  if (da.perms & 0002) return Errno(EACCES);
   return Errno();
 }
 
@@ -481,7 +485,7 @@ long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
         if (flags & O_NOFOLLOW) {
           // do_open: the sticky-directory rule comes before may_open's
           // ELOOP for the symlink itself.
-          SYS_TRY(MayOpenInSticky(ctx_, pn.parent.inode(), cp.inode()));
+          SYS_TRY(MayOpenInSticky(ctx_, cp.dirent.get()));
           return -ELOOP;
         }
         {
@@ -519,8 +523,7 @@ long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
       }
       if (!cp.dirent->negative()) {
         if (cp.inode()->IsDir()) return -EISDIR;
-        RefPtr<Dirent> dir = cp.dirent->parent();
-        if (dir) SYS_TRY(MayOpenInSticky(ctx_, dir->inode(), cp.inode()));
+        SYS_TRY(MayOpenInSticky(ctx_, cp.dirent.get()));
         p = std::move(cp);
       }
     }
@@ -1542,28 +1545,34 @@ long Task::Umask(mode_t mask) {
 
 namespace {
 
-enum class XattrNs { kUser, kTrusted, kSecurity, kUnsupported };
+// kSystem: left to the filesystem, and no filesystem here has a handler
+// (tmpfs's are POSIX ACLs, which are not kept). kUnknown: no namespace.
+enum class XattrNs { kUser, kTrusted, kSecurity, kSystem, kUnknown };
 
 XattrNs NamespaceOf(std::string_view name) {
   if (name.substr(0, 5) == "user.") return XattrNs::kUser;
   if (name.substr(0, 8) == "trusted.") return XattrNs::kTrusted;
   if (name.substr(0, 9) == "security.") return XattrNs::kSecurity;
-  return XattrNs::kUnsupported;
+  if (name.substr(0, 7) == "system.") return XattrNs::kSystem;
+  return XattrNs::kUnknown;
 }
 
 // fs/xattr.c:xattr_permission.
 Errno XattrPermission(const context::Context& ctx, Inode* in,
                       std::string_view name, int may) {
+  // inode_permission.
+  auto permission = [&]() -> Errno {
+    ASSIGN_OR_RETURN(UnstableAttr a, in->GetAttr(ctx));
+    return fs::GenericPermission(ctx.creds(), in->type(), a, may);
+  };
   switch (NamespaceOf(name)) {
-    case XattrNs::kUnsupported: {
-      // system.* is left to the filesystem (none here has a handler). Any
-      // other unknown prefix gets the inode's permission check first, as
-      // Linux's, and EOPNOTSUPP only once it has passed (no handler).
-      if (name.substr(0, 7) == "system.") return Errno(EOPNOTSUPP);
-      ASSIGN_OR_RETURN(UnstableAttr a, in->GetAttr(ctx));
-      RETURN_IF_ERRNO(fs::GenericPermission(ctx.creds(), in->type(), a, may));
+    case XattrNs::kSystem:
       return Errno(EOPNOTSUPP);
-    }
+    case XattrNs::kUnknown:
+      // The inode's permission check first, as Linux's, and EOPNOTSUPP
+      // (no handler) only once it has passed.
+      RETURN_IF_ERRNO(permission());
+      return Errno(EOPNOTSUPP);
     case XattrNs::kTrusted:
       if (!ctx.creds().HasCapability(CAP_SYS_ADMIN)) {
         return Errno(may & linux_abi::MAY_WRITE ? EPERM : ENODATA);
@@ -1581,11 +1590,7 @@ Errno XattrPermission(const context::Context& ctx, Inode* in,
       return fs::GenericPermission(ctx.creds(), in->type(), a, may);
     }
     case XattrNs::kSecurity:
-      if (may & linux_abi::MAY_WRITE) {
-        ASSIGN_OR_RETURN(UnstableAttr a, in->GetAttr(ctx));
-        return fs::GenericPermission(ctx.creds(), in->type(), a, may);
-      }
-      return Errno();
+      return (may & linux_abi::MAY_WRITE) ? permission() : Errno();
   }
   return Errno(EOPNOTSUPP);
 }
