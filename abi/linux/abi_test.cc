@@ -3,6 +3,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -170,6 +171,29 @@ static_assert(offsetof(al::Statfs, f_flags) ==
 static_assert(sizeof(al::Flock) == sizeof(struct flock));
 static_assert(offsetof(al::Flock, l_pid) == offsetof(struct flock, l_pid));
 static_assert(sizeof(al::InotifyEvent) == sizeof(struct inotify_event));
+static_assert(al::kRlimNlimits == RLIM_NLIMITS);
+static_assert(al::kRlimInfinity == RLIM_INFINITY);
+static_assert(sizeof(al::Rlimit) == sizeof(struct rlimit));
+static_assert(offsetof(al::Rlimit, max) == offsetof(struct rlimit, rlim_max));
+
+TEST(AbiTest, RlimitNamesAreInResourceOrder) {
+  const std::pair<int, const char*> known[] = {
+      {RLIMIT_CPU, "RLIMIT_CPU"},
+      {RLIMIT_FSIZE, "RLIMIT_FSIZE"},
+      {RLIMIT_STACK, "RLIMIT_STACK"},
+      {RLIMIT_NPROC, "RLIMIT_NPROC"},
+      {RLIMIT_NOFILE, "RLIMIT_NOFILE"},
+      {RLIMIT_AS, "RLIMIT_AS"},
+      {RLIMIT_LOCKS, "RLIMIT_LOCKS"},
+      {RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE"},
+      {RLIMIT_RTTIME, "RLIMIT_RTTIME"},
+      {RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING"},
+      {RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK"},
+      {RLIMIT_RTPRIO, "RLIMIT_RTPRIO"}};
+  for (const auto& [r, name] : known) {
+    EXPECT_STREQ(al::kRlimitNames[r].constant, name);
+  }
+}
 
 TEST(AbiTest, DeviceNumbersEncodeAsGlibc) {
   for (unsigned major : {0u, 1u, 5u, 136u, 4095u, 4096u, 70000u}) {

@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
@@ -173,6 +174,45 @@ inline constexpr uint32_t DevMinor(uint64_t dev) {
 inline constexpr uint8_t ModeToDirentType(uint32_t mode) {
   return static_cast<uint8_t>((mode & S_IFMT) >> 12);
 }
+
+// Resource limits (getrlimit(2)); the RLIMIT_* numbers are <sys/resource.h>'s.
+inline constexpr int kRlimNlimits = 16;
+inline constexpr uint64_t kRlimInfinity = ~uint64_t{0};
+// fs.nr_open's default: no RLIMIT_NOFILE hard limit may exceed it (EPERM).
+inline constexpr uint64_t kNrOpen = 1024 * 1024;
+
+// struct rlimit (and rlimit64) on x86-64.
+struct Rlimit {
+  uint64_t cur = kRlimInfinity;
+  uint64_t max = kRlimInfinity;
+  friend bool operator==(const Rlimit&, const Rlimit&) = default;
+};
+
+// Each resource's names: the RLIMIT_ constant's (as OCI's process.rlimits
+// spells it), and /proc/[pid]/limits' row and unit (empty: none).
+struct RlimitName {
+  const char* constant;
+  const char* row;
+  const char* unit;
+};
+inline constexpr RlimitName kRlimitNames[kRlimNlimits] = {
+    {"RLIMIT_CPU", "Max cpu time", "seconds"},
+    {"RLIMIT_FSIZE", "Max file size", "bytes"},
+    {"RLIMIT_DATA", "Max data size", "bytes"},
+    {"RLIMIT_STACK", "Max stack size", "bytes"},
+    {"RLIMIT_CORE", "Max core file size", "bytes"},
+    {"RLIMIT_RSS", "Max resident set", "bytes"},
+    {"RLIMIT_NPROC", "Max processes", "processes"},
+    {"RLIMIT_NOFILE", "Max open files", "files"},
+    {"RLIMIT_MEMLOCK", "Max locked memory", "bytes"},
+    {"RLIMIT_AS", "Max address space", "bytes"},
+    {"RLIMIT_LOCKS", "Max file locks", "locks"},
+    {"RLIMIT_SIGPENDING", "Max pending signals", "signals"},
+    {"RLIMIT_MSGQUEUE", "Max msgqueue size", "bytes"},
+    {"RLIMIT_NICE", "Max nice priority", ""},
+    {"RLIMIT_RTPRIO", "Max realtime priority", ""},
+    {"RLIMIT_RTTIME", "Max realtime timeout", "us"},
+};
 
 }  // namespace linux_abi
 

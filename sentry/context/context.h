@@ -44,8 +44,13 @@ class Context {
   void set_pid(int32_t pid) { pid_ = pid; }
 
   // RLIMIT_FSIZE; writes past it fail with EFBIG.
-  uint64_t file_size_limit() const { return file_size_limit_; }
-  void set_file_size_limit(uint64_t l) { file_size_limit_ = l; }
+  // Atomic: a task's setrlimit may race its other threads' writes.
+  uint64_t file_size_limit() const {
+    return file_size_limit_.load(std::memory_order_relaxed);
+  }
+  void set_file_size_limit(uint64_t l) {
+    file_size_limit_.store(l, std::memory_order_relaxed);
+  }
 
   // Set from another thread to interrupt this context's blocking waits.
   const std::atomic<bool>* interrupted() const { return &interrupted_; }
@@ -56,7 +61,7 @@ class Context {
   kernel::auth::Credentials creds_;
   const Clock* clock_;
   int32_t pid_;
-  uint64_t file_size_limit_ = std::numeric_limits<uint64_t>::max();
+  std::atomic<uint64_t> file_size_limit_{std::numeric_limits<uint64_t>::max()};
   std::atomic<bool> interrupted_{false};
 };
 

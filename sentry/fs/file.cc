@@ -1,6 +1,8 @@
 #include "sentry/fs/file.h"
 
 #include <cstring>
+#include <limits>
+#include <optional>
 
 #include "sentry/fs/epoch.h"
 #include "sentry/fs/inotify.h"
@@ -207,9 +209,21 @@ ErrnoOr<size_t> File::WriteLocked(const Context& ctx, const IOSequence& src,
   // generic_write_checks: writing nothing to a file changes nothing, not
   // its mode nor (O_APPEND) the offset.
   if (in->IsRegular() && src.size() == 0) return size_t{0};
-  RETURN_IF_ERRNO(RemovePrivsForWrite(ctx, in));
   // O_APPEND writes at the end even through pwrite, as Linux does.
   const bool append = flags() & O_APPEND;
+  // And a write at or past RLIMIT_FSIZE is EFBIG before anything changes,
+  // setuid/setgid included. (The filesystem checks again, under its lock,
+  // where it also shortens a write that would cross the limit.)
+  if (const uint64_t limit = ctx.file_size_limit();
+      in->IsRegular() && limit != std::numeric_limits<uint64_t>::max()) {
+    uint64_t pos = static_cast<uint64_t>(offset);
+    if (append) {
+      ASSIGN_OR_RETURN(UnstableAttr a, in->GetAttr(ctx));
+      pos = static_cast<uint64_t>(a.size);
+    }
+    if (pos >= limit) return Errno(EFBIG);
+  }
+  RETURN_IF_ERRNO(RemovePrivsForWrite(ctx, in));
   uint64_t start = offset;
   ASSIGN_OR_RETURN(size_t n,
                    ops_->Write(ctx, *this, src, offset, append, &start));
@@ -321,6 +335,8 @@ class Dirent64Sink : public DirSink {
     ++count_;
     return true;
   }
+  void ReachedEnd(uint64_t pos) override { end_ = pos; }
+  const std::optional<uint64_t>& end() const { return end_; }
   size_t used() const { return used_; }
   int count() const { return count_; }
   bool full() const { return full_; }
@@ -333,6 +349,7 @@ class Dirent64Sink : public DirSink {
   int count_ = 0;
   bool full_ = false;
   uint64_t last_off_ = 0;
+  std::optional<uint64_t> end_;
 };
 
 }  // namespace
@@ -348,7 +365,11 @@ ErrnoOr<size_t> File::Getdents64(const Context& ctx, char* buf, size_t size) {
   Dirent64Sink sink(buf, size);
   RETURN_IF_ERRNO(ops_->Readdir(ctx, *this, offset_, sink));
   if (sink.count() == 0 && sink.full()) return Errno(EINVAL);
-  if (sink.count() > 0) offset_ = static_cast<int64_t>(sink.last_off());
+  if (sink.end()) {
+    offset_ = static_cast<int64_t>(*sink.end());
+  } else if (sink.count() > 0) {
+    offset_ = static_cast<int64_t>(sink.last_off());
+  }
   AfterRead(ctx, true);
   return sink.used();
 }

@@ -75,6 +75,11 @@ class DirSink {
   // (getdents(2) may return fewer entries than fit; callers loop to 0).
   // False: every entry from the offset on, until Add refuses one.
   virtual bool ShortBatchOk() const { return false; }
+  // The listing reached the directory's end, and the stream's offset is
+  // to become pos (not the last entry's next_off): tmpfs's end-of-
+  // directory mark, from which a later call finds nothing, even entries
+  // made since, until the stream is rewound (Linux 6.14 and later).
+  virtual void ReachedEnd(uint64_t pos) { (void)pos; }
 };
 
 // Hints the VFS adds to Inode::Rename's flags (above renameat2's bits).

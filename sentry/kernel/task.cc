@@ -196,11 +196,12 @@ int FDTable::LowestFreeLocked(int from) const {
 
 ErrnoOr<int> FDTable::Install(RefPtr<File> f, bool cloexec, int min_fd) {
   base::SpinLockHolder l(&mu_);
-  if (min_fd < 0 || min_fd >= limit_) return Errno(EINVAL);
+  const int limit = limit_.load(std::memory_order_relaxed);
+  if (min_fd < 0 || min_fd >= limit) return Errno(EINVAL);
   // Every number below next_fd_ is taken.
   const bool from_hint = min_fd <= next_fd_;
   const int fd = LowestFreeLocked(from_hint ? next_fd_ : min_fd);
-  if (fd >= limit_) return Errno(EMFILE);
+  if (fd >= limit) return Errno(EMFILE);
   EnsureLocked(fd);
   SetLocked(fd, std::move(f));
   slots_[fd].cloexec = cloexec;
@@ -210,7 +211,7 @@ ErrnoOr<int> FDTable::Install(RefPtr<File> f, bool cloexec, int min_fd) {
 
 ErrnoOr<RefPtr<File>> FDTable::InstallAt(RefPtr<File> f, int fd, bool cloexec) {
   base::SpinLockHolder l(&mu_);
-  if (fd < 0 || fd >= limit_) return Errno(EBADF);
+  if (fd < 0 || fd >= limit()) return Errno(EBADF);
   EnsureLocked(fd);
   RefPtr<File> old = SetLocked(fd, std::move(f));
   slots_[fd].cloexec = cloexec;
@@ -315,6 +316,8 @@ std::vector<RefPtr<File>> FDTable::RemoveAll() {
 Task::Task(RefPtr<fs::MountNamespace> ns, auth::Credentials creds, int32_t pid)
     : ns_(std::move(ns)),
       ctx_(std::move(creds), &context::RealtimeClock(), pid) {
+  fds_.set_limit(static_cast<int>(rlimits_[RLIMIT_NOFILE].cur));
+  ctx_.set_file_size_limit(rlimits_[RLIMIT_FSIZE].cur);
   base::MutexLock l(&fs_mu_);
   Path root = ns_->Root();
   PublishViewLocked(root, root);
@@ -974,7 +977,14 @@ long Task::Fallocate(int fd, int mode, off_t offset, off_t len) {
       static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
     return -EFBIG;
   }
-  // shmem_fallocate's file_modified: as a write, it drops setuid/setgid.
+  // inode_newsize_ok's RLIMIT_FSIZE check (KEEP_SIZE too; not for a
+  // punched hole) comes before shmem_fallocate's file_modified, which, as
+  // a write, drops setuid/setgid.
+  if (!(mode & FALLOC_FL_PUNCH_HOLE) &&
+      static_cast<uint64_t>(offset) + static_cast<uint64_t>(len) >
+          ctx_.file_size_limit()) {
+    return -EFBIG;
+  }
   SYS_TRY(fs::RemovePrivsForWrite(ctx_, in));
   SYS_TRY(in->Allocate(ctx_, mode, offset, len));
   NotifyPath(Path{f->mount_ref(), f->dirent_ref()}, IN_MODIFY);
@@ -1060,11 +1070,10 @@ long Task::Fcntl(int fd, int cmd, unsigned long arg) {
   switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {
-      if (static_cast<long>(arg) < 0 ||
-          static_cast<long>(arg) >= fds_.limit()) {
-        return -EINVAL;
-      }
-      auto r = fds_.Install(f, cmd == F_DUPFD_CLOEXEC, static_cast<int>(arg));
+      // f_dupfd takes the argument as an unsigned int.
+      const unsigned from = static_cast<unsigned>(arg);
+      if (from >= static_cast<unsigned>(fds_.limit())) return -EINVAL;
+      auto r = fds_.Install(f, cmd == F_DUPFD_CLOEXEC, static_cast<int>(from));
       if (!r.ok()) return R(r);
       return *r;
     }
@@ -1539,6 +1548,108 @@ long Task::Umask(mode_t mask) {
   uint32_t old = umask_;
   umask_ = mask & 0777;
   return old;
+}
+
+// ---- Resource limits.
+
+const std::array<linux_abi::Rlimit, linux_abi::kRlimNlimits>&
+Task::DefaultRlimits() {
+  static const auto* const kDefaults = [] {
+    auto* r = new std::array<linux_abi::Rlimit, linux_abi::kRlimNlimits>();
+    constexpr uint64_t kInf = linux_abi::kRlimInfinity;
+    (*r)[RLIMIT_STACK] = {8 << 20, kInf};  // _STK_LIM
+    (*r)[RLIMIT_CORE] = {0, kInf};
+    (*r)[RLIMIT_NOFILE] = {FDTable::kDefaultLimit, 4096};  // INR_OPEN_*
+    (*r)[RLIMIT_MEMLOCK] = {8 << 20, 8 << 20};             // MLOCK_LIMIT
+    (*r)[RLIMIT_MSGQUEUE] = {819200, 819200};              // MQ_BYTES_MAX
+    (*r)[RLIMIT_NICE] = {0, 0};
+    (*r)[RLIMIT_RTPRIO] = {0, 0};
+    for (int res : {RLIMIT_NPROC, RLIMIT_SIGPENDING}) {
+      struct rlimit host;
+      if (getrlimit(static_cast<__rlimit_resource>(res), &host) == 0) {
+        (*r)[res] = {host.rlim_cur, host.rlim_max};
+      }
+    }
+    return r;
+  }();
+  return *kDefaults;
+}
+
+Errno Task::DoPrlimit(unsigned resource, const linux_abi::Rlimit* new_lim,
+                      linux_abi::Rlimit* old_lim, bool check_cap) {
+  if (resource >= static_cast<unsigned>(linux_abi::kRlimNlimits)) {
+    return Errno(EINVAL);
+  }
+  if (new_lim != nullptr) {
+    if (new_lim->cur > new_lim->max) return Errno(EINVAL);
+    if (resource == RLIMIT_NOFILE && new_lim->max > linux_abi::kNrOpen) {
+      return Errno(EPERM);
+    }
+  }
+  base::MutexLock l(&rlim_mu_);
+  linux_abi::Rlimit& lim = rlimits_[resource];
+  if (new_lim != nullptr && check_cap && new_lim->max > lim.max &&
+      !ctx_.creds().HasCapability(CAP_SYS_RESOURCE)) {
+    return Errno(EPERM);
+  }
+  if (old_lim != nullptr) *old_lim = lim;
+  if (new_lim != nullptr) {
+    lim = *new_lim;
+    // Both mirrors are written under rlim_mu_, so they follow the table.
+    if (resource == RLIMIT_NOFILE) {
+      fds_.set_limit(static_cast<int>(lim.cur));  // <= kNrOpen
+    } else if (resource == RLIMIT_FSIZE) {
+      ctx_.set_file_size_limit(lim.cur);
+    }
+  }
+  return Errno();
+}
+
+namespace {
+linux_abi::Rlimit FromUser(const struct rlimit& r) {
+  return {r.rlim_cur, r.rlim_max};
+}
+void ToUser(const linux_abi::Rlimit& r, struct rlimit* out) {
+  out->rlim_cur = r.cur;
+  out->rlim_max = r.max;
+}
+}  // namespace
+
+long Task::Getrlimit(int resource, struct rlimit* old_lim) {
+  linux_abi::Rlimit old;
+  // The resource is checked before the buffer is written.
+  SYS_TRY(DoPrlimit(static_cast<unsigned>(resource), nullptr, &old, true));
+  if (old_lim == nullptr) return -EFAULT;
+  ToUser(old, old_lim);
+  return 0;
+}
+
+long Task::Setrlimit(int resource, const struct rlimit* new_lim) {
+  // The new limit is read before the resource is checked.
+  if (new_lim == nullptr) return -EFAULT;
+  const linux_abi::Rlimit lim = FromUser(*new_lim);
+  SYS_TRY(DoPrlimit(static_cast<unsigned>(resource), &lim, nullptr, true));
+  return 0;
+}
+
+long Task::Prlimit64(pid_t pid, int resource, const struct rlimit* new_lim,
+                     struct rlimit* old_lim) {
+  linux_abi::Rlimit lim, old;
+  if (new_lim != nullptr) lim = FromUser(*new_lim);
+  if (pid != 0 && pid != ctx_.pid()) return -ESRCH;
+  SYS_TRY(DoPrlimit(static_cast<unsigned>(resource), new_lim ? &lim : nullptr,
+                    old_lim ? &old : nullptr, true));
+  if (old_lim != nullptr) ToUser(old, old_lim);
+  return 0;
+}
+
+Errno Task::SetRlimitForRuntime(int resource, linux_abi::Rlimit lim) {
+  return DoPrlimit(static_cast<unsigned>(resource), &lim, nullptr, false);
+}
+
+std::array<linux_abi::Rlimit, linux_abi::kRlimNlimits> Task::rlimits() const {
+  base::MutexLock l(&rlim_mu_);
+  return rlimits_;
 }
 
 // ---- Extended attributes.

@@ -13,17 +13,20 @@
 #define SENTRY_KERNEL_TASK_H_
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "abi/linux/linux.h"
 #include "base/mutex.h"
 #include "base/refcount.h"
 #include "base/spinlock.h"
@@ -71,7 +74,10 @@ class FDTable {
   std::vector<int> Fds() const ABSL_LOCKS_EXCLUDED(mu_);
   // Closes everything, returning the files for release.
   std::vector<base::RefPtr<fs::File>> RemoveAll() ABSL_LOCKS_EXCLUDED(mu_);
-  int limit() const { return limit_; }
+  // RLIMIT_NOFILE's soft limit: no fd at or past it is given out (EMFILE;
+  // dup2 EBADF). Lowering it closes nothing.
+  int limit() const { return limit_.load(std::memory_order_relaxed); }
+  void set_limit(int limit) { limit_.store(limit, std::memory_order_relaxed); }
 
  private:
   struct Slot {
@@ -104,7 +110,7 @@ class FDTable {
   std::vector<uint64_t> used_ ABSL_GUARDED_BY(mu_);
   int next_fd_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<Published*> published_{nullptr};
-  int limit_ = kDefaultLimit;
+  std::atomic<int> limit_{kDefaultLimit};
 };
 
 class Task {
@@ -215,6 +221,32 @@ class Task {
   long Getcwd(char* buf, size_t size);
   long Chroot(const char* path);
 
+  // Resource limits: getrlimit(2), setrlimit(2) and prlimit64(2) of this
+  // process (prlimit's pid 0 or its own; any other is ESRCH, as a Task
+  // knows no other process). All 16 are kept and reported (/proc/[pid]/
+  // limits); the VFS enforces RLIMIT_NOFILE (EMFILE, dup2's EBADF,
+  // F_DUPFD's EINVAL) and RLIMIT_FSIZE (EFBIG). Raising a hard limit
+  // takes CAP_SYS_RESOURCE, and no RLIMIT_NOFILE hard limit may pass
+  // fs.nr_open (EPERM, root included). struct rlimit and rlimit64 are
+  // one layout on x86-64.
+  long Getrlimit(int resource, struct rlimit* old_lim);
+  long Setrlimit(int resource, const struct rlimit* new_lim);
+  long Prlimit64(pid_t pid, int resource, const struct rlimit* new_lim,
+                 struct rlimit* old_lim);
+  // For the runtime (OCI process.rlimits): setrlimit without the
+  // capability check, as runc sets them before it drops privileges.
+  // EINVAL for an unknown resource or soft above hard; EPERM for an
+  // RLIMIT_NOFILE hard limit past fs.nr_open.
+  base::Errno SetRlimitForRuntime(int resource, linux_abi::Rlimit lim);
+  std::array<linux_abi::Rlimit, linux_abi::kRlimNlimits> rlimits() const
+      ABSL_LOCKS_EXCLUDED(rlim_mu_);
+  // What a new Task starts with: Linux's for a process nothing has raised
+  // (INIT_RLIMITS: RLIMIT_NOFILE 1024 soft, 4096 hard), but for
+  // RLIMIT_NPROC and RLIMIT_SIGPENDING, which Linux sizes from memory at
+  // boot: those are the host process's own.
+  static const std::array<linux_abi::Rlimit, linux_abi::kRlimNlimits>&
+  DefaultRlimits();
+
   // Mounts.
   long Mount(const char* source, const char* target, const char* fstype,
              unsigned long flags, const void* data);
@@ -271,6 +303,10 @@ class Task {
   long DoPosixLock(const base::RefPtr<fs::File>& f, int cmd, struct flock* fl);
   // Closing any fd of an inode drops this process's record locks on it.
   void ReleaseFile(base::RefPtr<fs::File> f);
+  // do_prlimit: the checks in Linux's order, then the swap.
+  base::Errno DoPrlimit(unsigned resource, const linux_abi::Rlimit* new_lim,
+                        linux_abi::Rlimit* old_lim, bool check_cap)
+      ABSL_LOCKS_EXCLUDED(rlim_mu_);
 
   base::RefPtr<fs::MountNamespace> ns_;
   context::Context ctx_;
@@ -294,6 +330,11 @@ class Task {
   mutable base::Mutex fs_mu_;
   std::atomic<const FsView*> view_{nullptr};  // written under fs_mu_
   uint32_t umask_ ABSL_GUARDED_BY(fs_mu_) = 022;
+  // The limits; the two the VFS enforces are mirrored where it reads them
+  // (fds_.limit(), ctx_.file_size_limit()) whenever they change.
+  mutable base::Mutex rlim_mu_;
+  std::array<linux_abi::Rlimit, linux_abi::kRlimNlimits> rlimits_
+      ABSL_GUARDED_BY(rlim_mu_) = DefaultRlimits();
 };
 
 }  // namespace sentry::kernel

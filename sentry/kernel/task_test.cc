@@ -8,6 +8,7 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -1688,6 +1689,107 @@ TEST_F(TaskTest, LowestFreeNumberAcrossWordsHolesAndTheLimit) {
   for (int i : {0, 1, 499, 500, 501}) ASSERT_THAT(t()->Close(i), Succeeds());
   EXPECT_EQ(t()->Open("/f", O_RDONLY), 0);
   t()->Close(0);
+}
+
+// RLIMIT_NOFILE: Linux's defaults, then a lowered soft limit bounds new
+// numbers (EMFILE), dup2's target (EBADF) and F_DUPFD's minimum (EINVAL,
+// read as an unsigned int); what is open stays open.
+TEST_F(TaskTest, NofileLimitBoundsNewDescriptors) {
+  struct rlimit r {};
+  ASSERT_THAT(t()->Getrlimit(RLIMIT_NOFILE, &r), Succeeds());
+  EXPECT_EQ(r.rlim_cur, 1024u);
+  EXPECT_EQ(r.rlim_max, 4096u);
+  ASSERT_THAT(WriteFile(t(), "/f", "x"), Succeeds());
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(t()->Open("/f", O_RDONLY), i);
+  const struct rlimit three = {3, 4096};
+  ASSERT_THAT(t()->Setrlimit(RLIMIT_NOFILE, &three), Succeeds());
+  struct stat st;
+  EXPECT_THAT(t()->Fstat(3, &st), Succeeds());  // still open
+  ASSERT_THAT(t()->Close(2), Succeeds());
+  EXPECT_EQ(t()->Dup(0), 2);
+  EXPECT_THAT(t()->Dup(0), IsErrno(EMFILE));
+  EXPECT_THAT(t()->Open("/f", O_RDONLY), IsErrno(EMFILE));
+  EXPECT_THAT(t()->Dup3(0, 3, 0), IsErrno(EBADF));
+  EXPECT_THAT(t()->Fcntl(0, F_DUPFD, 3), IsErrno(EINVAL));
+  EXPECT_THAT(t()->Fcntl(0, F_DUPFD, -1L), IsErrno(EINVAL));
+  ASSERT_THAT(t()->Close(1), Succeeds());
+  EXPECT_EQ(t()->Fcntl(0, F_DUPFD, (1UL << 32) + 1), 1);
+  // Raised again, up to the hard limit.
+  const struct rlimit hard = {4096, 4096};
+  ASSERT_THAT(t()->Setrlimit(RLIMIT_NOFILE, &hard), Succeeds());
+  EXPECT_EQ(t()->Dup3(0, 4095, 0), 4095);
+  EXPECT_THAT(t()->Dup3(0, 4096, 0), IsErrno(EBADF));
+  for (int fd : {0, 1, 2, 3, 4095}) ASSERT_THAT(t()->Close(fd), Succeeds());
+}
+
+// do_prlimit's checks, in its order, for setrlimit, getrlimit and
+// prlimit64; and CAP_SYS_RESOURCE for raising a hard limit.
+TEST_F(TaskTest, RlimitChecks) {
+  struct rlimit r {};
+  const struct rlimit ten = {10, RLIM_INFINITY};
+  EXPECT_THAT(t()->Getrlimit(RLIM_NLIMITS, &r), IsErrno(EINVAL));
+  EXPECT_THAT(t()->Getrlimit(-1, &r), IsErrno(EINVAL));
+  EXPECT_THAT(t()->Getrlimit(RLIM_NLIMITS, nullptr), IsErrno(EINVAL));
+  EXPECT_THAT(t()->Getrlimit(RLIMIT_CORE, nullptr), IsErrno(EFAULT));
+  EXPECT_THAT(t()->Setrlimit(RLIM_NLIMITS, nullptr), IsErrno(EFAULT));
+  EXPECT_THAT(t()->Setrlimit(RLIM_NLIMITS, &ten), IsErrno(EINVAL));
+  const struct rlimit inverted = {10, 5};
+  EXPECT_THAT(t()->Setrlimit(RLIMIT_FSIZE, &inverted), IsErrno(EINVAL));
+  EXPECT_THAT(t()->Prlimit64(0, RLIM_NLIMITS, nullptr, nullptr),
+              IsErrno(EINVAL));
+  EXPECT_THAT(t()->Prlimit64(0, RLIMIT_NOFILE, nullptr, nullptr), Succeeds());
+  EXPECT_THAT(t()->Prlimit64(999999, RLIMIT_NOFILE, nullptr, &r),
+              IsErrno(ESRCH));
+  // No RLIMIT_NOFILE hard limit past fs.nr_open, root included.
+  const struct rlimit nr_open = {1024, 1 << 20};
+  const struct rlimit past = {1024, (1 << 20) + 1};
+  const struct rlimit inf = {1024, RLIM_INFINITY};
+  EXPECT_THAT(t()->Setrlimit(RLIMIT_NOFILE, &past), IsErrno(EPERM));
+  EXPECT_THAT(t()->Setrlimit(RLIMIT_NOFILE, &inf), IsErrno(EPERM));
+  EXPECT_THAT(t()->Setrlimit(RLIMIT_NOFILE, &nr_open), Succeeds());
+  // prlimit64 swaps: the old value out, the new in.
+  EXPECT_THAT(t()->Prlimit64(t()->ctx().pid(), RLIMIT_FSIZE, &ten, &r),
+              Succeeds());
+  EXPECT_EQ(r.rlim_cur, RLIM_INFINITY);
+  ASSERT_THAT(t()->Getrlimit(RLIMIT_FSIZE, &r), Succeeds());
+  EXPECT_EQ(r.rlim_cur, 10u);
+  // A user lowers a hard limit, and cannot raise it back.
+  const struct rlimit low = {50, 100};
+  const struct rlimit back = {50, 101};
+  const struct rlimit lower = {50, 50};
+  EXPECT_THAT(User()->Setrlimit(RLIMIT_NOFILE, &low), Succeeds());
+  EXPECT_THAT(User()->Setrlimit(RLIMIT_NOFILE, &back), IsErrno(EPERM));
+  EXPECT_THAT(User()->Setrlimit(RLIMIT_NOFILE, &lower), Succeeds());
+  EXPECT_THAT(User()->Setrlimit(RLIMIT_NOFILE, &low), IsErrno(EPERM));
+  // The runtime may (OCI process.rlimits are set before privileges drop).
+  EXPECT_TRUE(User()->SetRlimitForRuntime(RLIMIT_NOFILE, {2048, 65536}).ok());
+  EXPECT_EQ(User()->fd_table().limit(), 2048);
+  EXPECT_EQ(User()->SetRlimitForRuntime(RLIMIT_NOFILE, {1, 1 << 21}).value(),
+            EPERM);
+  EXPECT_EQ(User()->SetRlimitForRuntime(RLIMIT_CPU, {2, 1}).value(), EINVAL);
+  EXPECT_EQ(User()->SetRlimitForRuntime(99, {1, 1}).value(), EINVAL);
+}
+
+// RLIMIT_FSIZE: a write stops at it (EFBIG at or past it), and truncate and
+// fallocate may not reach past it, as on Linux's tmpfs.
+TEST_F(TaskTest, FsizeLimitStopsWritesTruncateAndFallocate) {
+  long fd = t()->Open("/f", O_RDWR | O_CREAT, 0644);
+  ASSERT_THAT(fd, Succeeds());
+  const struct rlimit ten = {10, RLIM_INFINITY};
+  ASSERT_THAT(t()->Setrlimit(RLIMIT_FSIZE, &ten), Succeeds());
+  EXPECT_EQ(t()->Write(fd, "0123456789abcdefghij", 20), 10);
+  EXPECT_THAT(t()->Write(fd, "x", 1), IsErrno(EFBIG));
+  EXPECT_EQ(t()->Pwrite64(fd, "xyz", 3, 9), 1);
+  EXPECT_EQ(t()->Pwrite64(fd, "", 0, 20), 0);
+  EXPECT_THAT(t()->Ftruncate(fd, 11), IsErrno(EFBIG));
+  EXPECT_THAT(t()->Ftruncate(fd, 5), Succeeds());
+  EXPECT_THAT(t()->Fallocate(fd, 0, 0, 20), IsErrno(EFBIG));
+  EXPECT_THAT(t()->Fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 20), IsErrno(EFBIG));
+  EXPECT_THAT(t()->Fallocate(fd, 0, 0, 10), Succeeds());
+  const struct rlimit inf = {RLIM_INFINITY, RLIM_INFINITY};
+  ASSERT_THAT(t()->Setrlimit(RLIMIT_FSIZE, &inf), Succeeds());
+  EXPECT_EQ(t()->Pwrite64(fd, "abc", 3, 20), 3);
+  t()->Close(fd);
 }
 
 TEST_F(TaskTest, FcntlGetflSetfl) {

@@ -654,6 +654,10 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
 }
 
 Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
+  // shmem's directories (tmpfs, devtmpfs) list through libfs's offset
+  // maps, which mark the end of the stream; ramfs's do not.
+  const RamMountSource* c = counter();
+  const bool end_mark = c != nullptr && c->Magic() == linux_abi::kTmpfsMagic;
   base::SeqReaderMutexLock l(&mu_);
   if (offset == 0) {
     if (!sink.Add({".", stable_attr().ino, DT_DIR, 1})) return Errno();
@@ -666,14 +670,16 @@ Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
     }
     offset = 2;
   }
+  if (end_mark && offset == kEndOfDir) return Errno();
   for (auto it = entries_.lower_bound(offset); it != entries_.end(); ++it) {
     const Entry* en = *it;
     const Inode* in = en->inode.get();
     DirEntry e{en->Name(), in->stable_attr().ino,
                linux_abi::ModeToDirentType(FileTypeBits(in->type())),
                en->serial() + 1};
-    if (!sink.Add(e)) break;
+    if (!sink.Add(e)) return Errno();
   }
+  if (end_mark) sink.ReachedEnd(kEndOfDir);
   return Errno();
 }
 

@@ -210,6 +210,11 @@ class Dir : public RamInode {
   };
   // Serials fit in 56 bits (2^56 creations in one directory: ENOSPC).
   static constexpr uint64_t kMaxSerial = (uint64_t{1} << 56) - 1;
+  // Where a tmpfs directory stream stands once it has listed its last
+  // entry: libfs's DIR_OFFSET_EOD, S32_MAX. A stream there lists nothing
+  // more until it is moved (rewound); one moved past it finds nothing and
+  // lands on it again.
+  static constexpr uint64_t kEndOfDir = 0x7fffffff;
   static Entry* NewEntry(uint64_t serial, std::string_view name,
                          RefPtr<Inode> inode);
   static void FreeEntry(Entry* e);

@@ -254,6 +254,16 @@ inline Op Access(std::string path, int mode, int flags = 0) {
   op.flags = flags;
   return op;
 }
+// new_lim: set {cur, max} (RLIM_INFINITY as ~0); otherwise only read.
+inline Op Prlimit(int resource, bool new_lim = false, uint64_t cur = 0,
+                  uint64_t max = 0) {
+  Op op = Make(OpKind::kPrlimit);
+  op.flags = resource;
+  op.arg = new_lim;
+  op.off = static_cast<int64_t>(cur);
+  op.len = static_cast<int64_t>(max);
+  return op;
+}
 inline Op Umask(uint32_t mask) {
   Op op = Make(OpKind::kUmask);
   op.mode = mask;

@@ -96,6 +96,8 @@ const char* KindName(OpKind k) {
       return "access";
     case OpKind::kUmask:
       return "umask";
+    case OpKind::kPrlimit:
+      return "prlimit";
     case OpKind::kSetxattr:
       return "setxattr";
     case OpKind::kGetxattr:

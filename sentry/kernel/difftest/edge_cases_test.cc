@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -907,6 +908,54 @@ std::vector<Case> RootCases() {
                      Lock(1, F_OFD_GETLK, F_UNLCK, 0, 0),
                      Lock(1, F_OFD_GETLK, F_WRLCK, 0, 0),
                      Lock(0, F_GETLK, F_UNLCK, 0, 0).Expect(-EINVAL)}})});
+  // ---- Resource limits.
+  c.push_back(
+      {"prlimit's checks, in Linux's order",
+       false,
+       {},
+       {Prlimit(RLIM_NLIMITS).Expect(-EINVAL),
+        Prlimit(RLIM_NLIMITS, true, 1, 1).Expect(-EINVAL),
+        Prlimit(RLIMIT_FSIZE, true, 10, 5).Expect(-EINVAL),
+        Prlimit(RLIMIT_NOFILE, true, 1024, RLIM_INFINITY).Expect(-EPERM),
+        Prlimit(RLIMIT_NOFILE, true, 2048, 4096).Expect(0),
+        Prlimit(RLIMIT_NOFILE).Expect(0),
+        Prlimit(RLIMIT_FSIZE, true, 100, 5000).Expect(0),
+        Prlimit(RLIMIT_FSIZE, true, 6000, 5000).Expect(-EINVAL),
+        Prlimit(RLIMIT_FSIZE).Expect(0)}});
+  c.push_back(
+      {"RLIMIT_FSIZE: a write stops at it, truncate and fallocate may not pass "
+       "it",
+       false,
+       {},
+       {Prlimit(RLIMIT_FSIZE, true, 10, RLIM_INFINITY).Expect(0),
+        Open(0, "f", O_RDWR | O_CREAT, 0644),
+        Write(0, "0123456789abcdefghij").Expect(10),
+        Write(0, "x").Expect(-EFBIG), Pwrite(0, "xyz", 9).Expect(1),
+        Pwrite(0, "", 20).Expect(0), Ftruncate(0, 11).Expect(-EFBIG),
+        Ftruncate(0, 5).Expect(0), Fallocate(0, 0, 0, 20).Expect(-EFBIG),
+        Fallocate(0, FALLOC_FL_KEEP_SIZE, 0, 20).Expect(-EFBIG),
+        Fallocate(0, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 20)
+            .Expect(0),
+        Fallocate(0, 0, 0, 10).Expect(0),
+        Open(1, "a", O_RDWR | O_CREAT | O_APPEND, 0644),
+        Write(1, "0123456789ab").Expect(10), Write(1, "c").Expect(-EFBIG),
+        Fstat(0), Fstat(1)}});
+  // ---- Directory streams. Linux 6.14's libfs marks a listed-out tmpfs
+  // directory stream (DIR_OFFSET_EOD), which then lists nothing more, not
+  // even entries made since, until it is moved. (Where it lands once
+  // moved to a position no entry gave is an implementation detail: from
+  // 6.18 it lists everything again, newest first; ours resumes at the
+  // first entry whose offset is at or past it, as earlier kernels did.)
+  c.push_back(
+      {"a tmpfs directory stream at its end stays there until moved",
+       false,
+       {Mkdir("/d"), Open(0, "/d/a", O_WRONLY | O_CREAT, 0644), Close(0)},
+       {Open(0, "/d", kDirFlags), Getdents(0, 4096),
+        Lseek(0, 0, SEEK_CUR).Expect(0x7fffffff),
+        Open(1, "/d/b", O_WRONLY | O_CREAT, 0644), Getdents(0, 4096),
+        Lseek(0, 0, SEEK_CUR).Expect(0x7fffffff),
+        Lseek(0, 5, SEEK_CUR).Expect(0x7fffffff + 5L),
+        Lseek(0, 0, SEEK_SET).Expect(0), Getdents(0, 4096)}});
   return c;
 }
 
@@ -1123,6 +1172,20 @@ std::vector<Case> UserCases() {
                 Open(0, "mine", O_WRONLY | O_CREAT, 0600),
                 Setxattr("mine", "bogus.x", "v").Expect(-EOPNOTSUPP),
                 Getxattr("mine", "system.x").Expect(-EOPNOTSUPP)}});
+  c.push_back(
+      {"a user may lower a hard limit but not raise it; EFBIG keeps setuid",
+       true,
+       UserSetup(),
+       {Prlimit(RLIMIT_NOFILE, true, 1024, 2048).Expect(0),
+        Prlimit(RLIMIT_NOFILE, true, 1024, 4096).Expect(-EPERM),
+        Prlimit(RLIMIT_NOFILE, true, 2048, 2048).Expect(0),
+        Prlimit(RLIMIT_FSIZE, true, 0, 5000).Expect(0),
+        Prlimit(RLIMIT_FSIZE, true, 0, RLIM_INFINITY).Expect(-EPERM),
+        Open(0, "/u/s", O_RDWR | O_CREAT | O_APPEND, 06777),
+        Write(0, "abc").Expect(-EFBIG), Fallocate(0, 0, 0, 20).Expect(-EFBIG),
+        Ftruncate(0, 20).Expect(-EFBIG), Fstat(0),
+        Prlimit(RLIMIT_FSIZE, true, 100, 5000).Expect(0),
+        Write(0, "abc").Expect(3), Fstat(0)}});
   return c;
 }
 

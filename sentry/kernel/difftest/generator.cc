@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -164,7 +165,7 @@ class Gen {
         {4, 16}, {3, 17}, {5, 18}, {3, 19}, {4, 20}, {2, 21}, {3, 22}, {1, 23},
         {2, 24}, {1, 25}, {2, 26}, {2, 27}, {1, 28}, {2, 29}, {3, 30}, {1, 31},
         {3, 32}, {2, 33}, {1, 34}, {1, 35}, {2, 36}, {2, 37}, {2, 38}, {1, 39},
-        {1, 40}, {1, 41}, {1, 42}, {1, 43}};
+        {1, 40}, {1, 41}, {1, 42}, {1, 43}, {1, 44}};
     int total = 0;
     for (const W& w : kWeights) total += w.weight;
     int x = Uniform(0, total - 1);
@@ -364,6 +365,25 @@ class Gen {
         return Dup(Slot(), Uniform(0, 3));
       case 43:
         return Fsync(Slot());
+      case 44: {
+        // RLIMIT_FSIZE small enough for writes, truncates and fallocate to
+        // meet it; RLIMIT_NOFILE never below 64, so the fds a sequence
+        // opens (fewer than kNumSlots) stay under it on both sides, which
+        // number them differently; and no hard limit between 65536 and
+        // infinity, where the host's fs.nr_open (1048576 by default, more
+        // on some distributions) would decide.
+        constexpr uint64_t kInf = RLIM_INFINITY;
+        const int res = Pick(std::vector<int>{RLIMIT_FSIZE, RLIMIT_FSIZE,
+                                              RLIMIT_NOFILE, RLIM_NLIMITS});
+        if (Chance(0.25)) return Prlimit(res);
+        if (res == RLIMIT_NOFILE) {
+          return Prlimit(res, true, Pick(std::vector<uint64_t>{64, 1024, 4096}),
+                         Pick(std::vector<uint64_t>{1024, 4096, 65536, kInf}));
+        }
+        return Prlimit(res, true,
+                       Pick(std::vector<uint64_t>{0, 1, 100, 4096, 5000, kInf}),
+                       Pick(std::vector<uint64_t>{100, 5000, kInf}));
+      }
     }
     return Stat(Path());
   }

@@ -5,10 +5,12 @@
 #include <ftw.h>
 #include <grp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +107,22 @@ bool EnterRoot(const std::string& dir, internal::RecordWriter& w) {
     return false;
   }
   umask(022);
+  // A write past RLIMIT_FSIZE also sends SIGXFSZ, which would end the
+  // child: ignored, it leaves the EFBIG the VFS returns too.
+  signal(SIGXFSZ, SIG_IGN);
+  return true;
+}
+
+// The limits a Task starts with (Task::DefaultRlimits) for the two a
+// sequence may change, set before privileges are dropped.
+bool StartLimits(internal::RecordWriter& w) {
+  const struct rlimit nofile = {1024, 4096};
+  const struct rlimit fsize = {RLIM_INFINITY, RLIM_INFINITY};
+  if (setrlimit(RLIMIT_NOFILE, &nofile) != 0 ||
+      setrlimit(RLIMIT_FSIZE, &fsize) != 0) {
+    w.WriteError(absl::StrCat("setrlimit: ", strerror(errno)));
+    return false;
+  }
   return true;
 }
 
@@ -188,6 +206,7 @@ SideOutput RunOnHostDir(const Sequence& s, const std::string& top,
         }
         umask(022);
         if (chdir("/") != 0) return;
+        if (!StartLimits(w)) return;
         if (s.unprivileged && !DropPrivileges(w)) return;
         Executor ex(&sys);
         for (const Op& op : s.ops) w.WriteResult(ex.Run(op));

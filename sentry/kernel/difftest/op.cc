@@ -5,6 +5,7 @@
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -52,6 +53,15 @@ std::string AtFlags(int f) {
 }
 
 std::string Oct(uint32_t m) { return absl::StrFormat("0%o", m); }
+
+std::string RlimitResource(int r) {
+  if (r == RLIMIT_FSIZE) return "RLIMIT_FSIZE";
+  if (r == RLIMIT_NOFILE) return "RLIMIT_NOFILE";
+  return absl::StrCat(r);
+}
+std::string RlimitValue(uint64_t v) {
+  return v == RLIM_INFINITY ? "RLIM_INFINITY" : absl::StrCat(v);
+}
 
 std::string WhenceName(int w) {
   switch (w) {
@@ -476,6 +486,15 @@ std::string OpToString(const Op& op) {
     case OpKind::kUmask:
       x = absl::StrCat("umask(", Oct(op.mode), ")");
       break;
+    case OpKind::kPrlimit:
+      x = absl::StrCat(
+          "prlimit64(0, ", RlimitResource(op.flags), ", ",
+          op.arg ? absl::StrCat("{", RlimitValue(static_cast<uint64_t>(op.off)),
+                                ", ",
+                                RlimitValue(static_cast<uint64_t>(op.len)), "}")
+                 : "NULL",
+          ", &old)");
+      break;
     case OpKind::kSetxattr:
       x = absl::StrCat("setxattr", xpath(), ", ", Quote(op.name), ", ",
                        op.data.size() > 64
@@ -775,6 +794,17 @@ Result Executor::Run(const Op& op) {
     case OpKind::kUmask:
       r = sys_->Umask(op.mode);
       break;
+    case OpKind::kPrlimit: {
+      struct rlimit new_lim = {static_cast<rlim_t>(op.off),
+                               static_cast<rlim_t>(op.len)};
+      struct rlimit old_lim = {};
+      r = sys_->Prlimit64(0, op.flags, op.arg ? &new_lim : nullptr, &old_lim);
+      if (r == 0) {
+        p = absl::StrCat("old={", RlimitValue(old_lim.rlim_cur), ", ",
+                         RlimitValue(old_lim.rlim_max), "}");
+      }
+      break;
+    }
     case OpKind::kSetxattr: {
       const void* v = op.data.data();
       size_t n = op.data.size();

@@ -73,6 +73,9 @@ enum class OpKind {
   kChdir,        // chdir(path)
   kFchdir,       // fchdir(slot)
   kGetcwd,       // getcwd(len)
+  // prlimit64(0, resource=flags, arg ? {cur=off, max=len} : NULL, &old):
+  // the old limits as payload
+  kPrlimit,
 };
 
 // Which form of an xattr call.

@@ -6,6 +6,7 @@
 #define SENTRY_KERNEL_DIFFTEST_SYS_H_
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
@@ -64,6 +65,8 @@ class Sys {
                          const struct timespec times[2], int flags) = 0;
   virtual long Faccessat(int dirfd, const char* path, int mode, int flags) = 0;
   virtual long Umask(mode_t mask) = 0;
+  virtual long Prlimit64(pid_t pid, int resource, const struct rlimit* new_lim,
+                         struct rlimit* old_lim) = 0;
   virtual long Setxattr(const char* path, const char* name, const void* value,
                         size_t size, int flags) = 0;
   virtual long Lsetxattr(const char* path, const char* name, const void* value,
@@ -130,6 +133,8 @@ class LinuxSys : public Sys {
                  int flags) override;
   long Faccessat(int dirfd, const char* path, int mode, int flags) override;
   long Umask(mode_t mask) override;
+  long Prlimit64(pid_t pid, int resource, const struct rlimit* new_lim,
+                 struct rlimit* old_lim) override;
   long Setxattr(const char* path, const char* name, const void* value,
                 size_t size, int flags) override;
   long Lsetxattr(const char* path, const char* name, const void* value,
@@ -195,6 +200,8 @@ class TaskSys : public Sys {
                  int flags) override;
   long Faccessat(int dirfd, const char* path, int mode, int flags) override;
   long Umask(mode_t mask) override;
+  long Prlimit64(pid_t pid, int resource, const struct rlimit* new_lim,
+                 struct rlimit* old_lim) override;
   long Setxattr(const char* path, const char* name, const void* value,
                 size_t size, int flags) override;
   long Lsetxattr(const char* path, const char* name, const void* value,

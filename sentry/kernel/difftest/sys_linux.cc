@@ -149,6 +149,10 @@ long LinuxSys::Faccessat(int dirfd, const char* path, int mode, int flags) {
 }
 
 long LinuxSys::Umask(mode_t mask) { return R(syscall(SYS_umask, mask)); }
+long LinuxSys::Prlimit64(pid_t pid, int resource, const struct rlimit* new_lim,
+                         struct rlimit* old_lim) {
+  return R(syscall(SYS_prlimit64, pid, resource, new_lim, old_lim));
+}
 
 long LinuxSys::Setxattr(const char* path, const char* name, const void* value,
                         size_t size, int flags) {

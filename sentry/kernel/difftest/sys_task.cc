@@ -127,6 +127,10 @@ long TaskSys::Faccessat(int dirfd, const char* path, int mode, int flags) {
 }
 
 long TaskSys::Umask(mode_t mask) { return t_->Umask(mask); }
+long TaskSys::Prlimit64(pid_t pid, int resource, const struct rlimit* new_lim,
+                        struct rlimit* old_lim) {
+  return t_->Prlimit64(pid, resource, new_lim, old_lim);
+}
 
 long TaskSys::Setxattr(const char* path, const char* name, const void* value,
                        size_t size, int flags) {

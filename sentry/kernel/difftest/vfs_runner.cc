@@ -1,5 +1,9 @@
 // The VFS side: a fresh tmpfs instance of our VFS per sequence, driven
 // through sentry::kernel::Task, in a forked child (crash/hang isolation).
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +26,21 @@ namespace difftest {
 namespace {
 constexpr int kTimeoutSeconds = 20;
 using sentry::kernel::auth::Credentials;
+
+// Root as the Linux side's root is: this process's. A container may run
+// it without CAP_SYS_RESOURCE (raising a hard rlimit is then EPERM even
+// for root), and the sequence's root must be the same.
+Credentials OpsRoot() {
+  Credentials c = Credentials::Root();
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &hdr, data) == 0 &&
+      (data[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective &
+       CAP_TO_MASK(CAP_SYS_RESOURCE)) == 0) {
+    c.effective_caps = c.effective_caps.Without(CAP_SYS_RESOURCE);
+  }
+  return c;
+}
 }  // namespace
 
 std::string NewVfsNamespace(const Sequence& s,
@@ -91,7 +110,7 @@ SideOutput RunSequence(const Sequence& s,
     sentry::kernel::Task t(
         ns, s.unprivileged
                 ? Credentials::User(kUserUid, kUserGid, {kUserGid, kUserGroup2})
-                : Credentials::Root());
+                : OpsRoot());
     TaskSys sys(&t);
     Executor ex(&sys);
     for (const Op& op : s.ops) out.results.push_back(ex.Run(op));
