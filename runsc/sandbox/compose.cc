@@ -494,6 +494,20 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Compose(
   }
   sb->creds_ = creds;
   sb->init_ = std::make_unique<sentry::kernel::Task>(sb->ns_, creds, /*pid=*/1);
+  // process.rlimits, set as runc sets them: before privileges drop, so a
+  // hard limit may go up; a value the kernel would refuse (soft above
+  // hard, RLIMIT_NOFILE past fs.nr_open) fails the start.
+  for (const specutils::POSIXRlimit& r : sb->spec_.process().rlimits()) {
+    const int res = specutils::RlimitResource(r.type());  // ParseSpec checked
+    base::Errno e = sb->init_->SetRlimitForRuntime(res, {r.soft(), r.hard()});
+    if (!e.ok()) {
+      const std::string what =
+          absl::StrCat("process.rlimits: ", r.type(), " soft ", r.soft(),
+                       " hard ", r.hard(), ": ", std::strerror(e.value()));
+      sb.reset();  // stops the gofers (and frees r)
+      return Error(what);
+    }
+  }
   sentry::kernel::TaskProcessOptions popts;
   popts.argv = {sb->spec_.process().args().begin(),
                 sb->spec_.process().args().end()};

@@ -457,6 +457,75 @@ TEST_F(RunscDoTest, BundlesFromRunscSpecAndRuncSpecComposeTheirMounts) {
   }
 }
 
+// process.rlimits reach the sandbox's process, as `runsc spec` (and runc)
+// write them and beyond what an unprivileged setrlimit could; and one the
+// kernel would refuse fails the start, in one line, leaving nothing.
+TEST_F(RunscDoTest, ProcessRlimitsReachTheSandbox) {
+  std::string bundle = rootfs_ + "_bundle";
+  ASSERT_EQ(mkdir(bundle.c_str(), 0755), 0);
+  const std::string config = bundle + "/config.json";
+  ASSERT_EQ(
+      system(absl::StrCat(Runsc(), " spec --rootfs=x > ", config).c_str()), 0);
+  google::protobuf::Struct spec = ReadJson(config);
+  (*(*spec.mutable_fields())["root"]
+        .mutable_struct_value()
+        ->mutable_fields())["path"] = StringValue(rootfs_);
+  auto run = [&](const std::string& cmd) {
+    std::string json;
+    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(spec, &json).ok());
+    std::ofstream(config, std::ios::trunc) << json;
+    return RunRunsc(absl::StrCat("do --bundle=", bundle, " ", Quote(cmd)));
+  };
+  Result r = run("cat /proc/self/limits");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("\nMax open files            1024                 1024 "
+                       "                files     \n"),
+            std::string::npos)
+      << r.out;
+  auto set = [&](const std::string& rlimits_json) {
+    google::protobuf::Value v;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(rlimits_json, &v).ok());
+    (*(*spec.mutable_fields())["process"]
+          .mutable_struct_value()
+          ->mutable_fields())["rlimits"] = v;
+  };
+  set(R"([{"type": "RLIMIT_NOFILE", "hard": 65536, "soft": 2048},
+          {"type": "RLIMIT_FSIZE", "hard": 1000000, "soft": 4}])");
+  r = run("cat /proc/self/limits; echo 12345678 > /tmp/big");
+  EXPECT_EQ(r.status, 1) << r.err;  // the echo meets RLIMIT_FSIZE
+  EXPECT_NE(r.out.find("\nMax open files            2048                 65536"
+                       "                files     \n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\nMax file size             4                    "
+                       "1000000              bytes     \n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find("runsc: echo: write error: File too large"),
+            std::string::npos)
+      << r.err;
+  set(R"([{"type": "RLIMIT_NOFILE", "hard": 2000000, "soft": 1024}])");
+  r = run("true");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("process.rlimits: RLIMIT_NOFILE soft 1024 hard 2000000: "
+                       "Operation not permitted"),
+            std::string::npos)
+      << r.err;
+  // One line, after the warnings about the spec's /dev mounts.
+  EXPECT_EQ(r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1)
+                .rfind("runsc do: process.rlimits:", 0),
+            0u)
+      << r.err;
+  set(R"([{"type": "RLIMIT_NOFILES", "hard": 1, "soft": 1}])");
+  r = run("true");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("process.rlimits[0].type: \"RLIMIT_NOFILES\" is not a "
+                       "resource limit"),
+            std::string::npos)
+      << r.err;
+}
+
 struct ErrorCase {
   const char* name;
   std::string args;

@@ -378,8 +378,18 @@ int RunSimple(Shell& sh, const Simple& sc, std::string* input, std::string* out,
     }
     if (in_from_shell && !c.stdin_used) sh.io->in = std::move(c.in);
   }
-  if (out_fd >= 0) WriteFd(t, out_fd, out_file_buf);
-  if (err_fd >= 0 && err_fd != out_fd) WriteFd(t, err_fd, err_file_buf);
+  // A redirection's file refusing the output (EFBIG past RLIMIT_FSIZE,
+  // ENOSPC) fails the command, as bash's "write error".
+  auto flush = [&](int fd, const std::string& buf) {
+    long r = WriteFd(t, fd, buf);
+    if (r < 0) {
+      err->append(Cat("runsc: ", sc.argv.empty() ? "" : sc.argv[0],
+                      ": write error: ", ErrStr(r), "\n"));
+      status = 1;
+    }
+  };
+  if (out_fd >= 0) flush(out_fd, out_file_buf);
+  if (err_fd >= 0 && err_fd != out_fd) flush(err_fd, err_file_buf);
   close_fds();
   return status;
 }

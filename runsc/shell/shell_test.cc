@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -550,6 +551,18 @@ TEST_F(ShellSyntaxTest, SyntaxErrorsRunNothing) {
   EXPECT_EQ(Run("echo a &"), 2);
   EXPECT_EQ(Run("echo a || || echo b"), 2);
   EXPECT_EQ(io.out_buf, "");
+}
+
+// A redirection's file that refuses the output fails the command.
+TEST_F(ShellSyntaxTest, RedirectionWriteErrorsFail) {
+  const struct rlimit four = {4, RLIM_INFINITY};
+  ASSERT_EQ(t_->Setrlimit(RLIMIT_FSIZE, &four), 0);
+  EXPECT_EQ(Run("echo 12345678 > /f"), 1);
+  EXPECT_EQ(io.err_buf, "runsc: echo: write error: File too large\n");
+  EXPECT_EQ(Run("cat /f"), 0);
+  EXPECT_EQ(io.out_buf, "1234");
+  EXPECT_EQ(Run("echo 1 >> /f || echo failed"), 0);
+  EXPECT_EQ(io.out_buf, "failed\n");
 }
 
 TEST_F(ShellSyntaxTest, PipesAndRedirections) {

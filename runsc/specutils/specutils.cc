@@ -3,8 +3,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "abi/linux/linux.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
@@ -241,6 +243,18 @@ absl::Status Validate(const Spec& s, std::string_view source) {
       s.process().user().umask() > 0777) {
     return Invalid(source, "process.user.umask: more than 0777");
   }
+  // The runtime must refuse a type it cannot map, and a type given twice.
+  std::set<int> seen;
+  for (int i = 0; i < s.process().rlimits_size(); ++i) {
+    const POSIXRlimit& r = s.process().rlimits(i);
+    const int res = RlimitResource(r.type());
+    const std::string where =
+        absl::StrCat("process.rlimits[", i, "].type: \"", r.type(), "\"");
+    if (res < 0) return Invalid(source, where + " is not a resource limit");
+    if (!seen.insert(res).second) {
+      return Invalid(source, where + " appears twice");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -341,6 +355,13 @@ std::string CleanPath(std::string_view path) {
   return r;
 }
 
+int RlimitResource(std::string_view type) {
+  for (int r = 0; r < linux_abi::kRlimNlimits; ++r) {
+    if (type == linux_abi::kRlimitNames[r].constant) return r;
+  }
+  return -1;
+}
+
 Spec DefaultSpec(const std::string& rootfs) {
   Spec s;
   s.set_ociversion("1.0.2");
@@ -353,6 +374,10 @@ Spec DefaultSpec(const std::string& rootfs) {
   p->add_env("TERM=xterm");
   p->set_cwd("/");
   p->set_nonewprivileges(true);
+  POSIXRlimit* nofile = p->add_rlimits();  // as `runc spec` writes
+  nofile->set_type("RLIMIT_NOFILE");
+  nofile->set_hard(1024);
+  nofile->set_soft(1024);
   s.mutable_root()->set_path(rootfs);
   s.mutable_root()->set_readonly(true);
   s.set_hostname("runsc");

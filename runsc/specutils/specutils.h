@@ -39,6 +39,10 @@ std::string CleanPath(std::string_view path);
 // The default spec `runsc spec` writes: a shell in a read-only rootfs, the
 // standard mounts, as `runc spec` does.
 Spec DefaultSpec(const std::string& rootfs);
+
+// The RLIMIT_* number of a process.rlimits type ("RLIMIT_NOFILE": 7), or
+// -1 if it names none.
+int RlimitResource(std::string_view type);
 // JSON text of a spec, indented, with field names as the OCI spec names
 // them.
 std::string SpecToJson(const Spec& spec);

@@ -85,6 +85,28 @@ TEST(ParseSpecTest, DockerStyleSpecWithUnknownFieldsParses) {
   EXPECT_EQ(spec->annotations().at("org.opencontainers.image.ref.name"),
             "latest");
   EXPECT_FALSE(spec->root().readonly());
+  ASSERT_EQ(spec->process().rlimits_size(), 1);
+  EXPECT_EQ(spec->process().rlimits(0).type(), "RLIMIT_NOFILE");
+  EXPECT_EQ(spec->process().rlimits(0).hard(), 1024u);
+  EXPECT_EQ(spec->process().rlimits(0).soft(), 1024u);
+}
+
+TEST(ParseSpecTest, RlimitsTakeEveryResourceAndFullRange) {
+  constexpr char kSpec[] = R"json({"ociVersion": "1.0.2", "process": {
+    "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1048576, "soft": 65536},
+                {"type": "RLIMIT_FSIZE", "hard": 18446744073709551615,
+                 "soft": "18446744073709551615"},
+                {"type": "RLIMIT_RTTIME", "hard": 1, "soft": 0}]}})json";
+  auto spec = ParseSpec(kSpec);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_EQ(spec->process().rlimits_size(), 3);
+  EXPECT_EQ(spec->process().rlimits(1).hard(), ~uint64_t{0});
+  EXPECT_EQ(spec->process().rlimits(1).soft(), ~uint64_t{0});
+  EXPECT_EQ(RlimitResource("RLIMIT_NOFILE"), 7);
+  EXPECT_EQ(RlimitResource("RLIMIT_CPU"), 0);
+  EXPECT_EQ(RlimitResource("RLIMIT_RTTIME"), 15);
+  EXPECT_EQ(RlimitResource("NOFILE"), -1);
+  EXPECT_EQ(RlimitResource("rlimit_nofile"), -1);
 }
 
 struct BadSpec {
@@ -116,6 +138,14 @@ TEST(ParseSpecTest, ErrorsNameTheFieldAndPosition) {
        "{\"ociVersion\": \"1\", \"mounts\": [{\"destination\": \"/a\"}, "
        "{\"destination\": \"tmp\"}]}",
        "mounts[1].destination: \"tmp\" is not an absolute path"},
+      {"unknown rlimit",
+       "{\"ociVersion\": \"1\", \"process\": {\"rlimits\": [{\"type\": "
+       "\"RLIMIT_NOFILE\"}, {\"type\": \"RLIMIT_BOGUS\"}]}}",
+       "process.rlimits[1].type: \"RLIMIT_BOGUS\" is not a resource limit"},
+      {"rlimit given twice",
+       "{\"ociVersion\": \"1\", \"process\": {\"rlimits\": [{\"type\": "
+       "\"RLIMIT_NOFILE\"}, {\"type\": \"RLIMIT_NOFILE\"}]}}",
+       "process.rlimits[1].type: \"RLIMIT_NOFILE\" appears twice"},
       {"not an object", "[1, 2]", "config.json"},
       {"empty", "", "unexpected end of file"},
   };

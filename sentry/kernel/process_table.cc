@@ -46,6 +46,10 @@ class TaskProcess : public fs::proc::ProcessInfo {
   }
   std::string exe() const override { return o_.exe; }
   fs::proc::MemoryUsage memory() const override { return o_.memory; }
+  std::array<linux_abi::Rlimit, linux_abi::kRlimNlimits> rlimits()
+      const override {
+    return t_->rlimits();
+  }
 
  private:
   Task* const t_;

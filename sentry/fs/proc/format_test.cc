@@ -1,5 +1,6 @@
 // Our /proc files parsed with the same code as this machine's own.
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,6 +130,31 @@ TEST_F(FormatTest, Status) {
     ASSERT_NE(it, host_order.end()) << k << " out of order";
     pos = it - host_order.begin();
   }
+}
+
+// With this process's own limits, our limits file is the host's, byte for
+// byte; then a change through setrlimit shows.
+TEST_F(FormatTest, Limits) {
+  for (int r = 0; r < linux_abi::kRlimNlimits; ++r) {
+    struct rlimit host;
+    ASSERT_EQ(getrlimit(static_cast<__rlimit_resource>(r), &host), 0);
+    ASSERT_TRUE(t_->SetRlimitForRuntime(r, {host.rlim_cur, host.rlim_max}).ok())
+        << r;
+  }
+  EXPECT_EQ(Read("/proc/self/limits"), Host("/proc/self/limits"));
+  const struct rlimit nofile = {77, 88};
+  ASSERT_THAT(t_->Setrlimit(RLIMIT_NOFILE, &nofile), Succeeds());
+  const struct rlimit fsize = {RLIM_INFINITY, RLIM_INFINITY};
+  ASSERT_THAT(t_->Setrlimit(RLIMIT_FSIZE, &fsize), Succeeds());
+  const std::string ours = Read("/proc/self/limits");
+  EXPECT_NE(ours.find("\nMax open files            77                   88  "
+                      "                 files     \n"),
+            std::string::npos)
+      << ours;
+  EXPECT_NE(ours.find("\nMax file size             unlimited            "
+                      "unlimited            bytes     \n"),
+            std::string::npos)
+      << ours;
 }
 
 TEST_F(FormatTest, PidStatAndStatm) {

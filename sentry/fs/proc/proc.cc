@@ -259,6 +259,28 @@ std::string FormatStatm(const ProcessInfo& p) {
                          (mem.vm_data + mem.vm_stack) / kPageSize);
 }
 
+std::string FormatLimits(const ProcessInfo& p) {
+  std::string out = absl::StrFormat("%-25s %-20s %-20s %-10s\n", "Limit",
+                                    "Soft Limit", "Hard Limit", "Units");
+  const auto lims = p.rlimits();
+  auto value = [&](uint64_t v) {
+    if (v == linux_abi::kRlimInfinity) {
+      absl::StrAppendFormat(&out, "%-20s ", "unlimited");
+    } else {
+      absl::StrAppendFormat(&out, "%-20u ", v);
+    }
+  };
+  for (int r = 0; r < linux_abi::kRlimNlimits; ++r) {
+    const linux_abi::RlimitName& n = linux_abi::kRlimitNames[r];
+    absl::StrAppendFormat(&out, "%-25s ", n.row);
+    value(lims[r].cur);
+    value(lims[r].max);
+    if (*n.unit != '\0') absl::StrAppendFormat(&out, "%-10s", n.unit);
+    out += '\n';
+  }
+  return out;
+}
+
 std::string FormatIdMap(const std::vector<IdMapEntry>& map) {
   std::string out;
   for (const IdMapEntry& e : map) {
@@ -563,6 +585,10 @@ RefPtr<Inode> MakePidDir(const State& s, int32_t pid) {
                             return FormatIdMap(p.gid_map());
                           },
                           EPERM));
+  dir->Add("limits",
+           PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
+             return FormatLimits(p);
+           }));
   dir->Add("mountinfo",
            PidFile(s, pid, 0444, [](const Context&, const ProcessInfo& p) {
              RefPtr<MountNamespace> ns = p.mount_namespace();

@@ -45,6 +45,7 @@ std::string FormatFilesystems();
 std::string FormatStatus(const ProcessInfo& p);
 std::string FormatStat(const ProcessInfo& p, const MachineInfo& m);
 std::string FormatStatm(const ProcessInfo& p);
+std::string FormatLimits(const ProcessInfo& p);
 std::string FormatIdMap(const std::vector<kernel::auth::IdMapEntry>& map);
 std::string FormatMeminfo(const MachineInfo& m);
 std::string FormatCpuinfo(const MachineInfo& m);

@@ -69,10 +69,11 @@ TEST_F(ProcTest, RootListsPidsAndTheyGo) {
 }
 
 TEST_F(ProcTest, PidDirectoryEntries) {
-  EXPECT_THAT(ListDir(t_.get(), "/proc/1"),
-              IsSupersetOf({"cmdline", "comm", "cwd", "environ", "exe", "fd",
-                            "fdinfo", "gid_map", "mountinfo", "mounts", "ns",
-                            "root", "stat", "statm", "status", "uid_map"}));
+  EXPECT_THAT(
+      ListDir(t_.get(), "/proc/1"),
+      IsSupersetOf({"cmdline", "comm", "cwd", "environ", "exe", "fd", "fdinfo",
+                    "gid_map", "limits", "mountinfo", "mounts", "ns", "root",
+                    "stat", "statm", "status", "uid_map"}));
   EXPECT_EQ(Read("/proc/self/cmdline"),
             std::string("/bin/sh\0-c\0echo hi\0", 19));
   EXPECT_EQ(Read("/proc/self/environ"),

@@ -10,11 +10,13 @@
 #ifndef SENTRY_FS_PROC_PROCESS_H_
 #define SENTRY_FS_PROC_PROCESS_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "abi/linux/linux.h"
 #include "base/refcount.h"
 #include "sentry/fs/file.h"
 #include "sentry/fs/mount.h"
@@ -83,6 +85,11 @@ class ProcessInfo {
   virtual uint64_t utime_ticks() const { return 0; }
   virtual uint64_t stime_ticks() const { return 0; }
   virtual MemoryUsage memory() const { return {}; }
+  // Resource limits by RLIMIT_* number (limits); default: all unlimited.
+  virtual std::array<linux_abi::Rlimit, linux_abi::kRlimNlimits> rlimits()
+      const {
+    return {};
+  }
 };
 
 using ProcessRef = std::shared_ptr<const ProcessInfo>;
