@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -602,14 +603,21 @@ void Getlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
   auto range = sentry::fs::lock::ComputeRange(SEEK_SET, lock->l_start,
                                               lock->l_len, 0, 0);
   if (!range.ok()) return r.Err(range.error().AsSyscallResult());
-  if (lock->l_type != F_RDLCK && lock->l_type != F_WRLCK) {
+  const auto owner = static_cast<sentry::fs::lock::OwnerId>(fi->lock_owner);
+  // F_UNLCK comes only from F_OFD_GETLK (the kernel refuses it for
+  // F_GETLK): the description's own lock over the range (Linux 6.7).
+  std::optional<sentry::fs::lock::Conflict> c;
+  if (lock->l_type == F_UNLCK) {
+    c = f->inode()->posix_locks().TestOwn(owner, *range);
+  } else if (lock->l_type == F_RDLCK || lock->l_type == F_WRLCK) {
+    c = f->inode()->posix_locks().Test(owner,
+                                       lock->l_type == F_RDLCK
+                                           ? sentry::fs::lock::LockType::kRead
+                                           : sentry::fs::lock::LockType::kWrite,
+                                       *range);
+  } else {
     return r.Err(-EINVAL);
   }
-  auto c = f->inode()->posix_locks().Test(
-      static_cast<sentry::fs::lock::OwnerId>(fi->lock_owner),
-      lock->l_type == F_RDLCK ? sentry::fs::lock::LockType::kRead
-                              : sentry::fs::lock::LockType::kWrite,
-      *range);
   if (!c) {
     lock->l_type = F_UNLCK;
   } else {

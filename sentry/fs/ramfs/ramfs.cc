@@ -655,10 +655,11 @@ Errno Dir::Rename(const Context& ctx, std::string_view old_name,
 
 Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
   // shmem's directories (tmpfs, devtmpfs) list through libfs's offset
-  // maps, which mark the end of the stream; ramfs's do not.
+  // maps; ramfs's through the dentry cache.
   const RamMountSource* c = counter();
-  const bool end_mark = c != nullptr && c->Magic() == linux_abi::kTmpfsMagic;
+  const bool shmem = c != nullptr && c->Magic() == linux_abi::kTmpfsMagic;
   base::SeqReaderMutexLock l(&mu_);
+  if (shmem) return IterateNewestFirstLocked(offset, sink);
   if (offset == 0) {
     if (!sink.Add({".", stable_attr().ino, DT_DIR, 1})) return Errno();
     offset = 1;
@@ -670,17 +671,48 @@ Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
     }
     offset = 2;
   }
-  if (end_mark && offset == kEndOfDir) return Errno();
   for (auto it = entries_.lower_bound(offset); it != entries_.end(); ++it) {
-    const Entry* en = *it;
-    const Inode* in = en->inode.get();
-    DirEntry e{en->Name(), in->stable_attr().ino,
-               linux_abi::ModeToDirentType(FileTypeBits(in->type())),
-               en->serial() + 1};
-    if (!sink.Add(e)) return Errno();
+    if (!sink.Add(DirEntryOf(*it, (*it)->serial() + 1))) break;
   }
-  if (end_mark) sink.ReachedEnd(kEndOfDir);
   return Errno();
+}
+
+// Linux 6.14's libfs, as tmpfs lists: newest entry first; after an entry,
+// the stream stands at the next (older) entry's serial + 1, and resumes
+// with the newest entry below that; after the oldest it stands at
+// kEndOfDir. So entries made while a listing runs are not in it, and one
+// removed meanwhile leaves the rest where they were. Position 2 (past
+// "..") is the newest entry, as is any position past every serial.
+Errno Dir::IterateNewestFirstLocked(uint64_t offset, DirSink& sink) {
+  auto next_after = [&](absl::btree_set<Entry*, BySerial>::iterator it) {
+    return it == entries_.begin() ? kEndOfDir : (*std::prev(it))->serial() + 1;
+  };
+  if (offset == 0) {
+    if (!sink.Add({".", stable_attr().ino, DT_DIR, 1})) return Errno();
+    offset = 1;
+  }
+  if (offset == 1) {
+    if (!sink.Add({"..", parent_ino_.load(std::memory_order_relaxed), DT_DIR,
+                   next_after(entries_.end())})) {
+      return Errno();
+    }
+    offset = 2;
+  }
+  if (offset == kEndOfDir) return Errno();
+  auto it = offset == 2 ? entries_.end() : entries_.lower_bound(offset);
+  while (it != entries_.begin()) {
+    --it;
+    if (!sink.Add(DirEntryOf(*it, next_after(it)))) return Errno();
+  }
+  sink.ReachedEnd(kEndOfDir);
+  return Errno();
+}
+
+DirEntry Dir::DirEntryOf(const Entry* en, uint64_t next_off) {
+  const Inode* in = en->inode.get();
+  return DirEntry{en->Name(), in->stable_attr().ino,
+                  linux_abi::ModeToDirentType(FileTypeBits(in->type())),
+                  next_off};
 }
 
 ErrnoOr<bool> Dir::HasChildren(const Context&) {

@@ -4,6 +4,8 @@
 // optionally limits bytes and inodes (tmpfs's size= and nr_inodes=).
 // Directories keep entries in insertion order under serial numbers, which
 // are the readdir offsets: an offset stays valid while entries come and go.
+// tmpfs's directories list newest first, as Linux 6.14's libfs does;
+// ramfs's oldest first.
 // Regular files are sparse: 4 KiB pages in an ordered map, holes read as
 // zeros, SEEK_DATA/SEEK_HOLE walk the map. Small files' pages are also
 // published in a flat table that reads use without the lock.
@@ -168,6 +170,10 @@ class Dir : public RamInode {
  public:
   // A directory's st_size: 20 bytes an entry plus 40, as tmpfs reports.
   static constexpr int64_t kBogoDirentSize = 20;
+  // Where a tmpfs directory stream stands once it has listed its last
+  // entry: libfs's DIR_OFFSET_EOD, S32_MAX. A stream there lists nothing
+  // more until it is moved (rewound).
+  static constexpr uint64_t kEndOfDir = 0x7fffffff;
   Dir(RefPtr<MountSource> msrc, const CreateSpec& spec,
       const linux_abi::Timespec& now);
   ~Dir() override;
@@ -210,11 +216,6 @@ class Dir : public RamInode {
   };
   // Serials fit in 56 bits (2^56 creations in one directory: ENOSPC).
   static constexpr uint64_t kMaxSerial = (uint64_t{1} << 56) - 1;
-  // Where a tmpfs directory stream stands once it has listed its last
-  // entry: libfs's DIR_OFFSET_EOD, S32_MAX. A stream there lists nothing
-  // more until it is moved (rewound); one moved past it finds nothing and
-  // lands on it again.
-  static constexpr uint64_t kEndOfDir = 0x7fffffff;
   static Entry* NewEntry(uint64_t serial, std::string_view name,
                          RefPtr<Inode> inode);
   static void FreeEntry(Entry* e);
@@ -246,6 +247,10 @@ class Dir : public RamInode {
     static size_t Hash(std::string_view n);
   };
 
+  // IterateDir for tmpfs's directories (see ramfs.cc).
+  Errno IterateNewestFirstLocked(uint64_t offset, DirSink& sink)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  static DirEntry DirEntryOf(const Entry* en, uint64_t next_off);
   Errno InsertLocked(std::string_view name, RefPtr<Inode> child)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   RefPtr<Inode> EraseLocked(std::string_view name)
