@@ -684,25 +684,33 @@ Errno Dir::IterateDir(const Context&, uint64_t offset, DirSink& sink) {
 // removed meanwhile leaves the rest where they were. Position 2 (past
 // "..") is the newest entry, as is any position past every serial.
 Errno Dir::IterateNewestFirstLocked(uint64_t offset, DirSink& sink) {
-  auto next_after = [&](absl::btree_set<Entry*, BySerial>::iterator it) {
-    return it == entries_.begin() ? kEndOfDir : (*std::prev(it))->serial() + 1;
-  };
   if (offset == 0) {
     if (!sink.Add({".", stable_attr().ino, DT_DIR, 1})) return Errno();
     offset = 1;
   }
   if (offset == 1) {
+    const uint64_t first =
+        entries_.empty() ? kEndOfDir : (*entries_.rbegin())->serial() + 1;
     if (!sink.Add({"..", parent_ino_.load(std::memory_order_relaxed), DT_DIR,
-                   next_after(entries_.end())})) {
+                   first})) {
       return Errno();
     }
     offset = 2;
   }
   if (offset == kEndOfDir) return Errno();
+  // One iterator, one step back per entry: the older neighbour is the
+  // next entry and gives this one's next_off. (No iterator copies: a
+  // copy is a 16-byte store whose fields are reloaded at once, which
+  // stalls store forwarding, and cost this loop 70%.)
   auto it = offset == 2 ? entries_.end() : entries_.lower_bound(offset);
-  while (it != entries_.begin()) {
-    --it;
-    if (!sink.Add(DirEntryOf(*it, next_after(it)))) return Errno();
+  if (it != entries_.begin()) {
+    const Entry* cur = *--it;
+    while (it != entries_.begin()) {
+      const Entry* older = *--it;
+      if (!sink.Add(DirEntryOf(cur, older->serial() + 1))) return Errno();
+      cur = older;
+    }
+    if (!sink.Add(DirEntryOf(cur, kEndOfDir))) return Errno();
   }
   sink.ReachedEnd(kEndOfDir);
   return Errno();
