@@ -917,8 +917,12 @@ long Task::DoTruncate(const Path& p, off_t length, bool through_fd) {
   Inode* in = p.inode();
   if (in->IsDir()) return -EISDIR;
   if (!in->IsRegular()) return -EINVAL;
-  if (static_cast<uint64_t>(length) > ctx_.file_size_limit()) return -EFBIG;
   SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+  // inode_newsize_ok: RLIMIT_FSIZE bounds growth only.
+  if (length > a.size &&
+      static_cast<uint64_t>(length) > ctx_.file_size_limit()) {
+    return -EFBIG;
+  }
   AttrChange ch;
   ch.size = length;
   ch.mtime = ctx_.Now();
@@ -978,12 +982,14 @@ long Task::Fallocate(int fd, int mode, off_t offset, off_t len) {
     return -EFBIG;
   }
   // inode_newsize_ok's RLIMIT_FSIZE check (KEEP_SIZE too; not for a
-  // punched hole) comes before shmem_fallocate's file_modified, which, as
-  // a write, drops setuid/setgid.
-  if (!(mode & FALLOC_FL_PUNCH_HOLE) &&
-      static_cast<uint64_t>(offset) + static_cast<uint64_t>(len) >
-          ctx_.file_size_limit()) {
-    return -EFBIG;
+  // punched hole; only past the file's size) comes before
+  // shmem_fallocate's file_modified, which, as a write, drops
+  // setuid/setgid.
+  if (const uint64_t end =
+          static_cast<uint64_t>(offset) + static_cast<uint64_t>(len);
+      !(mode & FALLOC_FL_PUNCH_HOLE) && end > ctx_.file_size_limit()) {
+    SYS_ASSIGN(UnstableAttr a, in->GetAttr(ctx_));
+    if (end > static_cast<uint64_t>(a.size)) return -EFBIG;
   }
   SYS_TRY(fs::RemovePrivsForWrite(ctx_, in));
   SYS_TRY(in->Allocate(ctx_, mode, offset, len));

@@ -1128,7 +1128,11 @@ void RegularFile::DropFromLocked(uint64_t from) {
 
 Errno RegularFile::TruncateLocked(const Context& ctx, int64_t size) {
   if (size < 0) return Errno(EINVAL);
-  if (static_cast<uint64_t>(size) > ctx.file_size_limit()) return Errno(EFBIG);
+  // inode_newsize_ok: RLIMIT_FSIZE bounds growth only.
+  if (size > attr_.size &&
+      static_cast<uint64_t>(size) > ctx.file_size_limit()) {
+    return Errno(EFBIG);
+  }
   if (size < attr_.size) DropFromLocked(size);
   if (size != attr_.size) {
     attr_.size = size;
@@ -1202,7 +1206,9 @@ Errno RegularFile::Allocate(const Context& ctx, int mode, uint64_t offset,
     attr_.SetModified(ctx.Now());
     return Errno();
   }
-  if (end > ctx.file_size_limit()) return Errno(EFBIG);
+  if (end > static_cast<uint64_t>(attr_.size) && end > ctx.file_size_limit()) {
+    return Errno(EFBIG);
+  }
   std::vector<uint64_t> added;
   for (uint64_t idx = offset / kPageSize; idx * kPageSize < end; ++idx) {
     if (D().pages.contains(idx)) continue;

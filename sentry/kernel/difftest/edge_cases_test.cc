@@ -937,6 +937,15 @@ std::vector<Case> RootCases() {
         Fallocate(0, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 20)
             .Expect(0),
         Fallocate(0, 0, 0, 10).Expect(0),
+        // Under the file's size the limit does not apply.
+        Ftruncate(0, 10000).Expect(-EFBIG),
+        Prlimit(RLIMIT_FSIZE, true, RLIM_INFINITY, RLIM_INFINITY).Expect(0),
+        Ftruncate(0, 10000).Expect(0),
+        Prlimit(RLIMIT_FSIZE, true, 1, RLIM_INFINITY).Expect(0),
+        Ftruncate(0, 5000).Expect(0), Fallocate(0, 0, 100, 200).Expect(0),
+        Fallocate(0, FALLOC_FL_KEEP_SIZE, 4000, 2000).Expect(-EFBIG),
+        Truncate("f", 6).Expect(0),
+        Prlimit(RLIMIT_FSIZE, true, 10, RLIM_INFINITY).Expect(0),
         Open(1, "a", O_RDWR | O_CREAT | O_APPEND, 0644),
         Write(1, "0123456789ab").Expect(10), Write(1, "c").Expect(-EFBIG),
         Fstat(0), Fstat(1)}});
