@@ -250,6 +250,15 @@ class Inode : public base::RefCounted<Inode> {
                          std::string_view value, int flags);
   virtual ErrnoOr<std::vector<std::string>> ListXattr(const Context& ctx);
   virtual Errno RemoveXattr(const Context& ctx, std::string_view name);
+  // A setxattr of a name in a namespace nothing here handles ("bogus.x"),
+  // once the inode's permission check has passed: EOPNOTSUPP. A stacking
+  // filesystem may first do what any set does (overlay: copy-up, as
+  // Linux's overlayfs, whose catch-all handler takes every name and finds
+  // none on the upper inode).
+  virtual Errno SetXattrUnhandled(const Context& ctx) {
+    (void)ctx;
+    return Errno(EOPNOTSUPP);
+  }
 
   // ---- The filesystem.
   virtual ErrnoOr<linux_abi::Statfs> StatFS(const Context& ctx);

@@ -1737,7 +1737,12 @@ long Task::DoSetxattr(const Path& p, const char* name, const void* value,
   if (size > static_cast<size_t>(linux_abi::kXattrSizeMax)) return -E2BIG;
   if (p.mount->ReadOnly()) return -EROFS;
   std::string_view n(name, len);
-  SYS_TRY(XattrPermission(ctx_, p.inode(), n, linux_abi::MAY_WRITE));
+  const Errno e = XattrPermission(ctx_, p.inode(), n, linux_abi::MAY_WRITE);
+  if (e.value() == EOPNOTSUPP && NamespaceOf(n) == XattrNs::kUnknown) {
+    // Permitted, and no handler: the filesystem may still act (overlay).
+    SYS_TRY(p.inode()->SetXattrUnhandled(ctx_));
+  }
+  SYS_TRY(e);
   SYS_TRY(p.inode()->SetXattr(
       ctx_, n, std::string_view(static_cast<const char*>(value), size), flags));
   NotifyPath(p, IN_ATTRIB);

@@ -631,6 +631,11 @@ Errno OverlayInode::SetXattr(const Context& ctx, std::string_view name,
   return upper()->SetXattr(ctx, name, value, flags);
 }
 
+Errno OverlayInode::SetXattrUnhandled(const Context& ctx) {
+  RETURN_IF_ERRNO(CopyUp(ctx));
+  return Errno(EOPNOTSUPP);
+}
+
 ErrnoOr<std::vector<std::string>> OverlayInode::ListXattr(const Context& ctx) {
   ASSIGN_OR_RETURN(std::vector<std::string> names, current()->ListXattr(ctx));
   names.erase(

@@ -152,6 +152,7 @@ class OverlayInode : public Inode {
                                 std::string_view name) override;
   Errno SetXattr(const Context& ctx, std::string_view name,
                  std::string_view value, int flags) override;
+  Errno SetXattrUnhandled(const Context& ctx) override;
   ErrnoOr<std::vector<std::string>> ListXattr(const Context& ctx) override;
   Errno RemoveXattr(const Context& ctx, std::string_view name) override;
   ErrnoOr<linux_abi::Statfs> StatFS(const Context& ctx) override;

@@ -78,6 +78,13 @@ std::vector<Case> Cases() {
         Removexattr("f", "user.tag"), Stat("f"), Stat("a/g"), Stat("a/b/deep"),
         Listxattr("f"), Listxattr("a/g"), Stat("suid"),
         Open(0, "suid", O_WRONLY), Write(0, "w"), Close(0), Stat("suid")}});
+  c.push_back({"an xattr no handler takes still copies up",
+               false,
+               {Setxattr("a/b/deep", "bogus.x", "v").Expect(-EOPNOTSUPP),
+                Setxattr("a/b", "bogus.x", "v").Expect(-EOPNOTSUPP),
+                Getxattr("f", "bogus.x").Expect(-EOPNOTSUPP),
+                Removexattr("f", "bogus.x").Expect(-EOPNOTSUPP), Stat("a"),
+                Stat("a/b"), Stat("a/b/deep"), Stat("f")}});
   c.push_back(
       {"O_TRUNC of a lower file",
        false,
