@@ -1974,7 +1974,16 @@ long Task::Umount2(const char* target, int flags) {
   }
   Path t;
   { SYS_ASSIGN(t, ResolveAt(AT_FDCWD, target, !(flags & UMOUNT_NOFOLLOW))); }
-  return R(ns_->Unmount(t, flags & MNT_DETACH));
+  Errno e = ns_->Unmount(t, flags & MNT_DETACH);
+  if (e.value() == EBUSY && !(flags & MNT_DETACH)) {
+    // A file closed while another thread was reading inside an epoch
+    // guard keeps its mount until that guard ends (the File is freed
+    // through the epoch): wait for it, as Linux's umount waits for an RCU
+    // grace period, and ask again.
+    fs::epoch::Synchronize();
+    e = ns_->Unmount(t, false);
+  }
+  return R(e);
 }
 
 // ---- inotify.

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <set>
 #include <string>
@@ -25,6 +26,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sentry/fs/epoch.h"
 #include "sentry/fs/testutil/testutil.h"
 
 namespace sentry::kernel {
@@ -1330,6 +1332,26 @@ TEST_F(TaskTest, UmountBusyWithOpenFileOrCwd) {
   EXPECT_THAT(t()->Umount2("/mnt", 0), IsErrno(EBUSY));
   ASSERT_THAT(Other()->Chdir("/"), Succeeds());
   EXPECT_THAT(t()->Umount2("/mnt", 0), Succeeds());
+}
+
+// A closed file does not keep its mount busy, even while another thread
+// is inside an epoch guard (whose lock-free reads may still see the
+// File): umount waits for the guard, as Linux's for an RCU grace period.
+TEST_F(TaskTest, UmountAfterCloseWhileAReaderIsInAGuard) {
+  ASSERT_THAT(t()->Mkdirat(AT_FDCWD, "/mnt", 0755), Succeeds());
+  ASSERT_THAT(t()->Mount("none", "/mnt", "tmpfs", 0, nullptr), Succeeds());
+  std::atomic<bool> inside{false};
+  std::thread reader([&] {
+    fs::epoch::ReadGuard g;
+    inside.store(true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  });
+  while (!inside.load()) std::this_thread::yield();
+  long fd = t()->Open("/mnt/f", O_CREAT | O_RDWR, 0644);
+  ASSERT_THAT(fd, Succeeds());
+  ASSERT_THAT(t()->Close(fd), Succeeds());
+  EXPECT_THAT(t()->Umount2("/mnt", 0), Succeeds());
+  reader.join();
 }
 
 TEST_F(TaskTest, UmountBusyWithSubmount) {

@@ -183,6 +183,15 @@ def rows_for(res):
     add("two threads statting", "throughput >= 1.7 x one thread", ratio(t2, t1), lambda v: v >= 1.7,
         note="(Linux: %s)" % fmt_opt(ratio(res.counter("stat_parallel/linux/threads:2", "items_per_second"),
                                              res.counter("stat_parallel/linux/threads:1", "items_per_second"))))
+    # For reference, no target: open + close by two threads of one process.
+    o1 = res.counter("open_close_parallel/ours/threads:1", "items_per_second")
+    o2 = res.counter("open_close_parallel/ours/threads:2", "items_per_second")
+    if ratio(o2, o1) is not None:
+        out.append(("two threads opening and closing", "(reference) x one thread",
+                    "%.2f (Linux: %s)" % (ratio(o2, o1), fmt_opt(ratio(
+                        res.counter("open_close_parallel/linux/threads:2", "items_per_second"),
+                        res.counter("open_close_parallel/linux/threads:1", "items_per_second")), "%.2f")),
+                    "info"))
     mem = res.counter("memory/empty_file/ours/iterations:1", "bytes_per_file")
     add("memory per empty tmpfs file", "<= 256 bytes", mem, lambda v: v <= 256, fmt="%.0f bytes",
         note="(Linux slab %s, LLVM %s)" % (

@@ -251,6 +251,20 @@ void StatParallel(benchmark::State& s, Env<Fs>& env) {
   s.SetItemsProcessed(s.iterations());
 }
 
+// open + close of one file by each of the process's threads at once:
+// what the FD table and the retirement of closed files cost when shared.
+// Not one of issue #8's rows; compare prints its scaling for reference.
+template <typename Fs>
+void OpenCloseParallel(benchmark::State& s, Env<Fs>& env) {
+  EnsureChain(env);
+  const std::string p = ChainPath(1);
+  for (auto _ : s) {
+    long fd = Check(env.fs.Open(p.c_str(), O_RDONLY), "open", p);
+    env.fs.Close(static_cast<int>(fd));
+  }
+  s.SetItemsProcessed(s.iterations());
+}
+
 // Heap bytes kept per empty file created (open O_CREAT + close): the
 // dirent, the inode and their share of the directory's tables.
 void MemoryOurs(benchmark::State& s) {
@@ -564,6 +578,14 @@ void RegisterVfsRows() {
     })->Threads(threads);
     Register("stat_parallel/ours", [](benchmark::State& s) {
       StatParallel(s, OursEnv());
+    })->Threads(threads);
+  }
+  for (int threads : {1, 2}) {
+    Register("open_close_parallel/linux", [](benchmark::State& s) {
+      OpenCloseParallel(s, LinuxEnv());
+    })->Threads(threads);
+    Register("open_close_parallel/ours", [](benchmark::State& s) {
+      OpenCloseParallel(s, OursEnv());
     })->Threads(threads);
   }
   Register("memory/empty_file/ours", MemoryOurs)->Iterations(1);
