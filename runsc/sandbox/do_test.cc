@@ -505,25 +505,23 @@ TEST_F(RunscDoTest, ProcessRlimitsReachTheSandbox) {
   EXPECT_NE(r.err.find("runsc: echo: write error: File too large"),
             std::string::npos)
       << r.err;
-  set(R"([{"type": "RLIMIT_NOFILE", "hard": 2000000, "soft": 1024}])");
-  r = run("true");
-  EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("process.rlimits: RLIMIT_NOFILE soft 1024 hard 2000000: "
-                       "Operation not permitted"),
-            std::string::npos)
-      << r.err;
-  // One line, after the warnings about the spec's /dev mounts.
-  EXPECT_EQ(r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1)
-                .rfind("runsc do: process.rlimits:", 0),
-            0u)
-      << r.err;
-  set(R"([{"type": "RLIMIT_NOFILES", "hard": 1, "soft": 1}])");
-  r = run("true");
-  EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("process.rlimits[0].type: \"RLIMIT_NOFILES\" is not a "
-                       "resource limit"),
-            std::string::npos)
-      << r.err;
+  // A start refused: status 1, and the error as the last line, after the
+  // warnings about the spec's /dev mounts.
+  auto refused = [&](const std::string& rlimits_json, const std::string& want) {
+    set(rlimits_json);
+    Result r = run("true");
+    EXPECT_EQ(r.status, 1);
+    const std::string last =
+        r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1);
+    EXPECT_EQ(last.rfind("runsc do: ", 0), 0u) << r.err;
+    EXPECT_NE(last.find(want), std::string::npos) << r.err;
+  };
+  refused(R"([{"type": "RLIMIT_NOFILE", "hard": 2000000, "soft": 1024}])",
+          "process.rlimits: RLIMIT_NOFILE soft 1024 hard 2000000: Operation "
+          "not permitted");
+  refused(R"([{"type": "RLIMIT_NOFILES", "hard": 1, "soft": 1}])",
+          "process.rlimits[0].type: \"RLIMIT_NOFILES\" is not a resource "
+          "limit");
 }
 
 struct ErrorCase {

@@ -515,9 +515,16 @@ void CopyUp(benchmark::State& s) {
 
 void RegisterVfsRows() {
   const Options& o = GetOptions();
-  auto both = [](const std::string& name, auto fn) {
-    Register(name + "/linux", [fn](benchmark::State& s) { fn(s, LinuxEnv()); });
-    Register(name + "/ours", [fn](benchmark::State& s) { fn(s, OursEnv()); });
+  // threads > 0: run by that many threads at once, one process.
+  auto both = [](const std::string& name, auto fn, int threads = 0) {
+    auto* l = Register(name + "/linux",
+                       [fn](benchmark::State& s) { fn(s, LinuxEnv()); });
+    auto* v = Register(name + "/ours",
+                       [fn](benchmark::State& s) { fn(s, OursEnv()); });
+    if (threads > 0) {
+      l->Threads(threads);
+      v->Threads(threads);
+    }
   };
   for (int d : kDepths) {
     both(absl::StrCat("stat/depth:", d),
@@ -573,20 +580,13 @@ void RegisterVfsRows() {
              LlvmStatInDir(s, n, kWideSample);
            });
   for (int threads : {1, 2}) {
-    Register("stat_parallel/linux", [](benchmark::State& s) {
-      StatParallel(s, LinuxEnv());
-    })->Threads(threads);
-    Register("stat_parallel/ours", [](benchmark::State& s) {
-      StatParallel(s, OursEnv());
-    })->Threads(threads);
-  }
-  for (int threads : {1, 2}) {
-    Register("open_close_parallel/linux", [](benchmark::State& s) {
-      OpenCloseParallel(s, LinuxEnv());
-    })->Threads(threads);
-    Register("open_close_parallel/ours", [](benchmark::State& s) {
-      OpenCloseParallel(s, OursEnv());
-    })->Threads(threads);
+    both(
+        "stat_parallel",
+        [](benchmark::State& s, auto& env) { StatParallel(s, env); }, threads);
+    both(
+        "open_close_parallel",
+        [](benchmark::State& s, auto& env) { OpenCloseParallel(s, env); },
+        threads);
   }
   Register("memory/empty_file/ours", MemoryOurs)->Iterations(1);
   Register("memory/empty_file/linux", MemoryLinux)->Iterations(1);
