@@ -285,6 +285,10 @@ ErrnoOr<Path> ResolveWithBudget(MountNamespace* ns, const Context& ctx,
     }
     Inode* dir = cur.inode();
     if (dir == nullptr || !dir->IsDir()) return Errno(ENOTDIR);
+    if (last && trailing_slash && opts.create) {
+      RETURN_IF_ERRNO(CheckSearch(ctx, dir));
+      return Errno(EISDIR);
+    }
     RefPtr<Dirent> child;
     bool searched = false;
     if (c != "." && c != "..") {
@@ -360,6 +364,9 @@ ErrnoOr<Path> ResolveWithBudget(MountNamespace* ns, const Context& ctx,
     }
     cur = std::move(next);
   }
+  // The lock-free walk may have taken the last component too (or it was
+  // a dot): what it names does not matter to O_CREAT's rule (above).
+  if (trailing_slash && opts.create) return Errno(EISDIR);
   if ((trailing_slash || opts.must_be_dir) && cur.inode() &&
       !cur.inode()->IsDir()) {
     return Errno(ENOTDIR);

@@ -115,6 +115,11 @@ struct ResolveOptions {
   bool must_be_dir = false;
   // Return a negative final dirent instead of ENOENT (for O_CREAT).
   bool allow_negative_final = false;
+  // O_CREAT's open_last_lookups: a last component with a trailing slash
+  // (a symlink body such as "d/", followed as the last component) is
+  // EISDIR once the components before it resolve and may be searched,
+  // whatever it names, if anything.
+  bool create = false;
 };
 
 // The parent directory of a path's last component, and that component.

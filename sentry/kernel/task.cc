@@ -491,28 +491,12 @@ long Task::Openat(int dirfd, const char* path, int flags, mode_t mode) {
           SYS_TRY(MayOpenInSticky(ctx_, cp.dirent.get()));
           return -ELOOP;
         }
-        {
-          // open_last_lookups: O_CREAT with a trailing slash on the last
-          // component of what the link names is EISDIR, once the part
-          // before that component resolves (its errors win: ENOENT,
-          // ENOTDIR, ...), whatever the component names, if anything.
-          auto t = cp.inode()->Readlink(ctx_);
-          if (t.ok() && !t->empty() && t->back() == '/') {
-            std::string_view body = *t;
-            while (body.size() > 1 && body.back() == '/') body.remove_suffix(1);
-            const size_t cut = body.rfind('/');
-            const std::string before =
-                cut == std::string_view::npos
-                    ? std::string(".")
-                    : std::string(body.substr(0, cut == 0 ? 1 : cut));
-            SYS_ASSIGN(Path dir, ns_->Resolve(ctx_, root(), pn.parent, before));
-            if (!dir.inode()->IsDir()) return -ENOTDIR;
-            return -EISDIR;
-          }
-        }
         int budget = linux_abi::kMaxSymlinkTraversals;
         fs::ResolveOptions o;
         o.allow_negative_final = true;
+        // A link (or a link it names, as the last component) whose body
+        // ends in '/': EISDIR (open_last_lookups), once the rest resolves.
+        o.create = true;
         SYS_ASSIGN(cp, ns_->FollowSymlink(ctx_, root(), cp, &budget, o));
         if (cp.dirent->negative()) {
           // A dangling symlink: create its target (not with O_EXCL).

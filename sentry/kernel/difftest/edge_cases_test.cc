@@ -220,6 +220,22 @@ std::vector<Case> RootCases() {
         Link("dl6", "dl6hard"),
         Lstat("dl6hard"),
         Link("dl6", "dl6hard2", AT_SYMLINK_FOLLOW)}});
+  c.push_back({"O_CREAT through links whose last body ends in a slash",
+               false,
+               Cat({{Mkdir("dir"), Symlink("dir", "sd")}, MakeFile("f", "x")}),
+               {Symlink("d/", "d"), Symlink("d", "a"),
+                Open(0, "a", O_CREAT | O_RDWR, 0644).Expect(-EISDIR),
+                Open(0, "d", O_CREAT | O_RDWR, 0644).Expect(-EISDIR),
+                Symlink("b", "c"), Symlink("nodir/x/", "b"),
+                Open(0, "c", O_CREAT | O_WRONLY, 0644).Expect(-ENOENT),
+                Symlink("f/x/", "ff"), Symlink("ff", "fff"),
+                Open(0, "fff", O_CREAT | O_WRONLY, 0644).Expect(-ENOTDIR),
+                Symlink("sd/new/", "s2"), Symlink("s2", "s1"),
+                Open(0, "s1", O_CREAT | O_WRONLY, 0644).Expect(-EISDIR),
+                Stat("dir/new").Expect(-ENOENT), Symlink("loop", "loop"),
+                Open(0, "loop", O_CREAT | O_WRONLY, 0644).Expect(-ELOOP),
+                Symlink("./", "dot"), Symlink("dot", "dot2"),
+                Open(0, "dot2", O_CREAT | O_WRONLY, 0644).Expect(-EISDIR)}});
   c.push_back(
       {"O_NOFOLLOW",
        false,
