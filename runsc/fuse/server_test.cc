@@ -167,6 +167,31 @@ TEST_F(ServerTest, HandlesGoWithTheLastClose) {
   EXPECT_EQ(LiveFiles(), files);
 }
 
+// F_OFD_GETLK with F_UNLCK, which the kernel passes on only for OFD
+// locks, reports the description's own lock (Linux 6.7), as on tmpfs.
+TEST_F(ServerTest, OfdGetlkWithUnlockReportsTheDescriptionsOwnLock) {
+  const int fd = open(M("/lk").c_str(), O_CREAT | O_RDWR, 0600);
+  ASSERT_GE(fd, 0);
+  // No ASSERTs while fd is open: a descriptor left open keeps the mount
+  // busy and the fixture's unmount waiting.
+  auto lock = [&](int cmd, short type, off_t start, off_t len) {
+    struct flock fl = {};
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = start;
+    fl.l_len = len;
+    EXPECT_EQ(fcntl(fd, cmd, &fl), 0) << cmd << " " << type;
+    return fl;
+  };
+  EXPECT_EQ(lock(F_OFD_GETLK, F_UNLCK, 0, 0).l_type, F_UNLCK);  // none yet
+  lock(F_OFD_SETLK, F_WRLCK, 10, 5);
+  struct flock got = lock(F_OFD_GETLK, F_UNLCK, 0, 0);
+  EXPECT_EQ(got.l_type, F_WRLCK);
+  EXPECT_EQ(got.l_start, 10);
+  EXPECT_EQ(got.l_len, 5);
+  close(fd);
+}
+
 // Hard links are one node (the kernel shows one inode); the sandbox's
 // inode number shows through for the root filesystem.
 TEST_F(ServerTest, HardLinksShareANodeAndInodeNumbers) {
